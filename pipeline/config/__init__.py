@@ -1,0 +1,6 @@
+"""Job configuration: the YAML schema, ``--set`` overrides and the resolved ``JobConfig``."""
+
+from pipeline.config.loader import JobConfig, TargetConfig, load_config
+from pipeline.config.schema import TranslationConfig
+
+__all__ = ["JobConfig", "TargetConfig", "TranslationConfig", "load_config"]

@@ -1,0 +1,215 @@
+"""Load a job config: YAML file + ``--set`` overrides → validated, resolved ``JobConfig``.
+
+Every problem is collected and reported at once, one line each, naming the key path and the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.config.overrides import ORIGIN as OVERRIDE_ORIGIN
+from pipeline.config.overrides import apply_overrides, looks_like_local_path
+from pipeline.config.schema import ConfigFile, LanguageConfig, TranslationConfig
+from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
+from pipeline.errors import ConfigError, ConfigIssue
+from pipeline.languages import LANGUAGES, Language
+from pipeline.text.discover import expand_glob
+
+HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One target language with its defaults filled in and its model location resolved."""
+
+    code: str
+    language: Language
+    model: str  # a hub id, or an absolute directory when model_is_local
+    model_is_local: bool
+    revision: str | None
+    lang_token: str | None  # as configured; None lets the loader pick the language's default
+    disclosure: str
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    path: Path
+    job: str
+    input_patterns: tuple[str, ...]  # absolute globs
+    output_root: Path
+    targets: tuple[TargetConfig, ...]
+    translation: TranslationConfig
+
+    @property
+    def job_dir(self) -> Path:
+        return self.output_root / self.job
+
+
+def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None = None) -> JobConfig:
+    """Read, override, validate and resolve; raise ``ConfigError`` listing every problem."""
+    path = Path(path)
+    source = read_yaml(path)
+    data, overridden = apply_overrides(source.data, list(overrides or []), cwd or Path.cwd())
+    errors = _Errors(source, overridden)
+    try:
+        parsed = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            errors.add_pydantic(error)
+        raise ConfigError(errors.issues) from None
+    config = _resolve(parsed, path.resolve().parent, errors)
+    if errors.issues:
+        raise ConfigError(errors.issues)
+    return config
+
+
+class _Errors:
+    """Collects issues and knows where each key came from (file line or ``--set``)."""
+
+    def __init__(self, source: YamlSource, overridden: list[KeyPath]):
+        self.source = source
+        self.overridden = overridden
+        self.issues: list[ConfigIssue] = []
+
+    def add(self, key_path: KeyPath, message: str) -> None:
+        dotted = ".".join(str(part) for part in key_path)
+        from_cli = any(key_path[: len(o)] == o for o in self.overridden)
+        if from_cli:
+            self.issues.append(ConfigIssue(dotted, message, origin=OVERRIDE_ORIGIN))
+        else:
+            line = self.source.line_of(key_path)
+            self.issues.append(ConfigIssue(dotted, message, line, str(self.source.path)))
+
+    def add_pydantic(self, error: Any) -> None:
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = _unknown_key_message(loc)
+        elif kind == "missing":
+            message = "required key is missing"
+        else:
+            message = error["msg"][0].lower() + error["msg"][1:]
+            if kind not in ("model_type", "dict_type", "list_type"):
+                message += f" (got {error['input']!r})"
+        self.add(loc, message)
+
+
+def _unknown_key_message(loc: KeyPath) -> str:
+    model = _model_at(loc[:-1])
+    if model is None:
+        return "unknown key"
+    known = sorted(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key ({hint}known keys: {', '.join(known)})"
+
+
+def _model_at(loc: KeyPath) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``loc``, for listing its keys."""
+    model: type[BaseModel] = ConfigFile
+    index = 0
+    while index < len(loc):
+        field = model.model_fields.get(str(loc[index]))
+        if field is None:
+            return None
+        if loc[index] == "languages":
+            model = LanguageConfig
+            index += 2  # skip the language code
+            continue
+        annotation = field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+        index += 1
+    return model
+
+
+def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
+    patterns = []
+    for index, pattern in enumerate(parsed.input.paths):
+        absolute = _absolute(pattern, base)
+        patterns.append(str(absolute))
+        if not expand_glob(str(absolute)):
+            errors.add(("input", "paths", index), f"{pattern!r} matches no files (looked in {base})")
+
+    if not parsed.languages:
+        errors.add(("languages",), "no target languages: add at least one, e.g. 'sq:'")
+    targets = []
+    for code, settings in parsed.languages.items():
+        target = _resolve_target(code, settings, base, errors)
+        if target is not None:
+            targets.append(target)
+
+    return JobConfig(
+        path=base / Path(errors.source.path).name,
+        job=parsed.job,
+        input_patterns=tuple(patterns),
+        output_root=_absolute(parsed.output_dir, base),
+        targets=tuple(targets),
+        translation=parsed.translation,
+    )
+
+
+def _resolve_target(
+    code: str, settings: LanguageConfig | None, base: Path, errors: _Errors
+) -> TargetConfig | None:
+    settings = settings or LanguageConfig()
+    key = ("languages", code)
+    language = LANGUAGES.get(code)
+    if language is None:
+        close = difflib.get_close_matches(code, list(LANGUAGES), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        errors.add(key, f"unknown language code {code!r} ({hint}known: {', '.join(LANGUAGES)})")
+        return None
+    model = settings.model or language.default_model
+    if model is None:
+        errors.add((*key, "model"), f"no default model for {language.name}: set a MarianMT model")
+        return None
+    disclosure = settings.disclosure or language.default_disclosure
+    if disclosure is None:
+        errors.add(
+            (*key, "disclosure"),
+            f"no default disclosure for {language.name}: write the AI-assistance note in {language.name}",
+        )
+        return None
+
+    is_local = looks_like_local_path(model, base)
+    if is_local:
+        directory = _absolute(model, base)
+        if not directory.is_dir():
+            errors.add((*key, "model"), f"model directory not found: {directory}")
+            return None
+        if not (directory / "config.json").is_file():
+            errors.add((*key, "model"), f"not a model directory (no config.json): {directory}")
+            return None
+        model = str(directory)
+        if settings.revision:
+            errors.add((*key, "revision"), "a revision applies to hub models, not local directories")
+    elif not HUB_ID_PATTERN.match(model):
+        errors.add(
+            (*key, "model"),
+            f"{model!r} is neither an existing directory nor a hub id like 'Helsinki-NLP/opus-mt-en-sq'",
+        )
+        return None
+
+    return TargetConfig(
+        code=code,
+        language=language,
+        model=model,
+        model_is_local=is_local,
+        revision=settings.revision,
+        lang_token=settings.lang_token,
+        disclosure=disclosure,
+    )
+
+
+def _absolute(path: str, base: Path) -> Path:
+    expanded = Path(os.path.expanduser(path))
+    return Path(os.path.normpath(expanded if expanded.is_absolute() else base / expanded))

@@ -1,0 +1,78 @@
+"""The one exception hierarchy of the pipeline.
+
+Library code raises these; only the CLI turns them into exit codes. Every message is meant to be
+read by an operator at 7 a.m.: it says what went wrong, where, and how to fix it, in one line.
+
+``TransientError`` is for what may succeed if tried again (network, 5xx, 429, out of memory);
+``PermanentError`` for what will fail the same way until someone changes the input or the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+    transient = False
+
+
+class TransientError(PipelineError):
+    """May succeed on a later attempt: network trouble, rate limits, out of memory."""
+
+    transient = True
+
+
+class PermanentError(PipelineError):
+    """Fails the same way until the input or the configuration changes."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config: the key path (``languages.sq.model``) and, where known, the line."""
+
+    key: str
+    message: str
+    line: int | None = None
+    origin: str | None = None  # the config file, or "--set" for a command-line override
+
+    def __str__(self) -> str:
+        where = self.origin or "config"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}: {key}{self.message}"
+
+
+class ConfigError(PermanentError):
+    """A config file that cannot be used; carries every problem found, not just the first."""
+
+    def __init__(self, issues: list[ConfigIssue]):
+        self.issues = list(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+class InputError(PermanentError):
+    """An article file that cannot be read as an article (empty, binary, missing date...)."""
+
+    def __init__(self, path: Path, message: str):
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class ModelError(PermanentError):
+    """A translation model that cannot be found, loaded or used as configured."""
+
+
+class ModelUnavailableError(TransientError):
+    """A hub model that could not be fetched because the network or the hub failed."""
+
+
+class OutOfMemoryError(TransientError):
+    """The device ran out of memory; a smaller ``translation.batch_size`` may help."""
+
+
+class TranslationError(PermanentError):
+    """The model failed on a sentence for a reason other than memory."""
