@@ -1,0 +1,1 @@
+"""Text helpers: finding, decoding and reading article files, ids, sentence splitting."""

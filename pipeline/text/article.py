@@ -1,0 +1,54 @@
+"""The article as the pipeline sees it once read, whatever its file format."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+BlockKind = Literal["title", "paragraph"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of text that keeps its place in every output: the title or one paragraph."""
+
+    kind: BlockKind
+    text: str
+
+
+@dataclass(frozen=True)
+class ArticleParts:
+    """What a format reader extracts from the text of one file."""
+
+    date: dt.date
+    paragraphs: tuple[str, ...]
+    title: str | None = None
+    audio_note: str | None = None
+    id_hint: str | None = None  # an id the file declares (JSON "id", front matter "id")
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    source: Path
+    format: str
+    sha256: str
+    encoding: str
+    parts: ArticleParts
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def date(self) -> dt.date:
+        return self.parts.date
+
+    @property
+    def title(self) -> str | None:
+        return self.parts.title
+
+    @property
+    def blocks(self) -> list[Block]:
+        """Title first (when there is one), then the paragraphs, in reading order."""
+        title = [Block("title", self.parts.title)] if self.parts.title else []
+        return title + [Block("paragraph", text) for text in self.parts.paragraphs]

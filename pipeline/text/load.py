@@ -1,0 +1,38 @@
+"""One article file → ``Article``: check the type, decode the bytes, run the format's reader."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.text.article import Article
+from pipeline.text.decoding import decode_article
+from pipeline.text.readers import READERS, FormatError
+from pipeline.text.slug import article_id
+
+
+def read_article(path: Path) -> Article:
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        supported = ", ".join(sorted(READERS))
+        raise InputError(path, f"unsupported file type {suffix or '(no suffix)'!r} (supported: {supported})")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    decoded = decode_article(path, data)
+    file_format, reader = READERS[suffix]
+    try:
+        parts = reader(decoded.text)
+    except FormatError as exc:
+        raise InputError(path, str(exc)) from None
+    return Article(
+        id=article_id(parts.id_hint or path.stem),
+        source=path,
+        format=file_format,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=decoded.encoding,
+        parts=parts,
+        warnings=(decoded.warning,) if decoded.warning else (),
+    )

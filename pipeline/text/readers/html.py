@@ -1,0 +1,77 @@
+"""``.html``: the main text of a page, with selectolax (a real HTML5 parser, no regexes).
+
+The reader takes ``<article>``, else ``<main>``, else ``[role=main]``, else ``<body>``; drops
+navigation, headers, footers, asides, forms, scripts and styles; and keeps headings, paragraphs
+and list items in document order. Title: ``og:title``, else the first ``<h1>``, else ``<title>``.
+Date: ``article:published_time``, ``datePublished``, ``<meta name=date>``, else ``<time datetime>``.
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from pipeline.text.article import ArticleParts
+from pipeline.text.readers.common import FormatError, parse_date, require
+
+_DROP = "script, style, noscript, template, nav, header, footer, aside, form, iframe, svg, button, figure"
+_TEXT_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre"
+_DATE_SOURCES = (
+    ('meta[property="article:published_time"]', "content"),
+    ('meta[itemprop="datePublished"]', "content"),
+    ('meta[name="date"]', "content"),
+    ("time[datetime]", "datetime"),
+)
+
+
+def read_html(text: str) -> ArticleParts:
+    tree = LexborHTMLParser(text)
+    date = _date(tree)
+    title = _title(tree)
+    for node in tree.css(_DROP):
+        node.decompose()
+    container = next(
+        (
+            found
+            for selector in ("article", "main", "[role=main]", "body")
+            if (found := tree.css_first(selector))
+        ),
+        None,
+    )
+    require(container is not None, "no HTML body")
+    paragraphs: list[str] = []
+    for node in container.css(_TEXT_BLOCKS):
+        if _holds_text_blocks(node):  # a list item or quote holding paragraphs: take those instead
+            continue
+        words = _words(node)
+        if words and not (node.tag == "h1" and words == title):
+            paragraphs.append(words)
+    require(bool(paragraphs), "no paragraphs of text in the page's main content")
+    return ArticleParts(date=date, paragraphs=tuple(paragraphs), title=title)
+
+
+def _date(tree: LexborHTMLParser):
+    for selector, attribute in _DATE_SOURCES:
+        node = tree.css_first(selector)
+        if node is not None and node.attributes.get(attribute):
+            return parse_date(node.attributes[attribute], f"<{selector}>")
+    raise FormatError('missing date: add <meta property="article:published_time" content="YYYY-MM-DD">')
+
+
+def _title(tree: LexborHTMLParser) -> str | None:
+    og = tree.css_first('meta[property="og:title"]')
+    if og is not None and (og.attributes.get("content") or "").strip():
+        return " ".join(og.attributes["content"].split())
+    for selector in ("h1", "title"):
+        node = tree.css_first(selector)
+        if node is not None and (words := _words(node)):
+            return words
+    return None
+
+
+def _holds_text_blocks(node: LexborNode) -> bool:
+    # lexbor's css() matches the node itself as well as its descendants
+    return any(inner.mem_id != node.mem_id for inner in node.css(_TEXT_BLOCKS))
+
+
+def _words(node: LexborNode) -> str:
+    return " ".join(node.text(deep=True, separator=" ").split())

@@ -1,0 +1,77 @@
+"""``.md``: optional YAML front matter (date, title, id) or a ``date`` line; ``# Title``; paragraphs.
+
+Markdown is parsed with markdown-it (CommonMark), so emphasis, links and line breaks come out as
+plain words; code blocks, raw HTML and images are left out of what is translated.
+"""
+
+from __future__ import annotations
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from pipeline.text.article import ArticleParts
+from pipeline.text.readers.common import FormatError, parse_date, require, split_date_line
+
+_BLOCKS_READ = {"paragraph_open", "heading_open"}
+
+
+def read_markdown(text: str) -> ArticleParts:
+    meta, body = _front_matter(text)
+    note = None
+    if "date" in meta:
+        date = parse_date(meta["date"], "front matter 'date'")
+    elif (dated := split_date_line(body)) is not None:
+        date, note, body = dated
+    else:
+        raise FormatError(
+            "missing date: add front matter 'date: YYYY-MM-DD' or a first line 'date YYYY-MM-DD'"
+        )
+
+    title = meta.get("title")
+    paragraphs: list[str] = []
+    tokens = MarkdownIt("commonmark").parse(body)
+    for index, token in enumerate(tokens):
+        if token.type not in _BLOCKS_READ:
+            continue
+        words = " ".join(_inline_text(tokens[index + 1]).split())
+        if not words:
+            continue
+        if token.tag == "h1" and title is None:
+            title = words
+        else:
+            paragraphs.append(words)
+    require(bool(paragraphs), "no paragraphs of text")
+    return ArticleParts(
+        date=date,
+        paragraphs=tuple(paragraphs),
+        title=str(title) if title else None,
+        audio_note=note or None,
+        id_hint=str(meta["id"]) if meta.get("id") else None,
+    )
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    stripped = text.lstrip("\n")
+    if not stripped.startswith("---\n"):
+        return {}, text
+    header, sep, body = stripped[4:].partition("\n---")
+    if not sep:
+        raise FormatError("front matter opened with '---' is never closed")
+    try:
+        meta = yaml.safe_load(header) or {}
+    except yaml.YAMLError as exc:
+        raise FormatError(f"front matter is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(meta, dict):
+        raise FormatError("front matter must be a mapping of keys")
+    return meta, body.partition("\n")[2]
+
+
+def _inline_text(token: Token) -> str:
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts)

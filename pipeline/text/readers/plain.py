@@ -1,0 +1,17 @@
+"""``.txt``: ``date YYYY-MM-DD <audio note>`` on the first line, then blank-line paragraphs."""
+
+from __future__ import annotations
+
+from pipeline.text.article import ArticleParts
+from pipeline.text.readers.common import FormatError, paragraphs_of, require, split_date_line
+
+
+def read_plain(text: str) -> ArticleParts:
+    dated = split_date_line(text)
+    if dated is None:
+        first = text.strip().splitlines()[0][:60]
+        raise FormatError(f"missing date line: the first line must be 'date YYYY-MM-DD ...', not {first!r}")
+    date, note, body = dated
+    paragraphs = paragraphs_of(body)
+    require(bool(paragraphs), "no paragraphs after the date line")
+    return ArticleParts(date=date, paragraphs=paragraphs, audio_note=note or None)
