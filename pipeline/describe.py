@@ -1,0 +1,68 @@
+"""What a job would do, in words: the report ``pipeline validate`` prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.config import JobConfig, TargetConfig
+from pipeline.items import Failure
+from pipeline.stages.ingest import Ingest
+from pipeline.stages.segment import Segment
+from pipeline.text.discover import discover
+
+
+def describe_job(config: JobConfig) -> tuple[list[str], int]:
+    """Report lines, and how many matched files cannot be read as articles."""
+    lines = [
+        f"config: {config.path}",
+        f"job: {config.job} -> {config.job_dir}",
+    ]
+    results = Ingest()(discover(config.input_patterns))
+    failures = [item for item in results if isinstance(item, Failure)]
+    articles = [item for item in results if not isinstance(item, Failure)]
+    segmented = {s.article.id: s for s in Segment()(articles)}
+    lines.append(f"articles: {len(results)} files, {len(articles)} readable")
+    for item in results:
+        if isinstance(item, Failure):
+            lines.append(f"  ! {item.message}")
+            continue
+        s = segmented[item.id]
+        lines.append(
+            f"  {item.id}  ({item.format}, {item.date}, {len(item.blocks)} blocks, "
+            f"{s.sentence_count} sentences)  {_short(item.source)}"
+        )
+    lines.append("languages:")
+    lines += [f"  {_describe_target(target)}" for target in config.targets]
+    t = config.translation
+    lines.append(
+        f"translation: beam_size {t.beam_size}, max_length {t.max_length}, "
+        f"batch_size {t.batch_size}, device {t.device}"
+    )
+    return lines, len(failures)
+
+
+def _describe_target(target: TargetConfig) -> str:
+    text = f"{target.code}  {target.language.name}: {target.model}"
+    if target.model_is_local:
+        text += " (local directory)"
+    else:
+        text += f" (hub, revision {target.revision or 'main, unpinned'}; {_cache_state(target)})"
+    if target.lang_token:
+        text += f", lang_token {target.lang_token}"
+    elif target.language.default_lang_token:
+        text += f", lang_token {target.language.default_lang_token} if the model is multi-target"
+    return text
+
+
+def _cache_state(target: TargetConfig) -> str:
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(target.model, "config.json", revision=target.revision)
+    return "cached" if isinstance(cached, str) else "not cached, will download"
+
+
+def _short(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

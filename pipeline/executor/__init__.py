@@ -1,0 +1,1 @@
+"""Executors run the stages; the local one in this process."""

@@ -1,0 +1,1 @@
+"""Machine translation helpers: finding model files, MarianMT inference, batching."""

@@ -1,0 +1,112 @@
+"""Translate many sentences with one model: de-duplicated, split to fit, length-sorted batches.
+
+Sorting by token count keeps padding low; identical sentences are translated once; a batch that
+runs out of memory is halved and retried; a sentence that fails on its own fails alone, so the
+caller can fail just the articles that contain it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pipeline.errors import OutOfMemoryError, PipelineError
+from pipeline.mt.long_sentences import split_to_fit
+from pipeline.mt.marian import Hypothesis, ModelInfo
+
+log = logging.getLogger(__name__)
+
+
+class Translator(Protocol):
+    info: ModelInfo
+
+    def count_tokens(self, sentences: list[str]) -> list[int]: ...
+
+    def translate(self, sentences: list[str]) -> list[Hypothesis]: ...
+
+
+@dataclass(frozen=True)
+class SentenceTranslation:
+    source: str
+    target: str
+    parts: int = 1  # >1 when the sentence was too long for the model and split
+    hit_limit: bool = False  # some part stopped at max_length
+
+
+Outcome = SentenceTranslation | PipelineError
+
+
+def translate_sentences(
+    translator: Translator,
+    sentences: Sequence[str],
+    batch_size: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Outcome]:
+    """Map every distinct sentence to its translation or to the error that stopped it.
+
+    ``on_progress(done, total)`` is called after each batch, counting sentence parts.
+    """
+    unique = list(dict.fromkeys(sentences))
+    limit = translator.info.max_input_tokens
+    counts = dict(zip(unique, translator.count_tokens(unique), strict=True))
+    parts_of: dict[str, list[str]] = {}
+    for sentence in unique:
+        if counts[sentence] <= limit:
+            parts_of[sentence] = [sentence]
+        else:
+            parts = split_to_fit(sentence, lambda text: translator.count_tokens([text])[0], limit)
+            log.info(
+                "a %d-token sentence was split into %d parts to fit the model's %d-token window",
+                counts[sentence],
+                len(parts),
+                limit,
+            )
+            parts_of[sentence] = parts
+    pieces = list(dict.fromkeys(part for parts in parts_of.values() for part in parts))
+    missing = [piece for piece in pieces if piece not in counts]
+    counts.update(zip(missing, translator.count_tokens(missing), strict=True))
+    pieces.sort(key=lambda piece: counts[piece], reverse=True)
+
+    done: dict[str, Hypothesis | PipelineError] = {}
+    for start in range(0, len(pieces), batch_size):
+        batch = pieces[start : start + batch_size]
+        done.update(_translate_batch(translator, batch))
+        if on_progress is not None:
+            on_progress(len(done), len(pieces))
+
+    results: dict[str, Outcome] = {}
+    for sentence, parts in parts_of.items():
+        outcomes = [done[part] for part in parts]
+        error = next((o for o in outcomes if isinstance(o, PipelineError)), None)
+        if error is not None:
+            results[sentence] = error
+            continue
+        hypotheses = [o for o in outcomes if isinstance(o, Hypothesis)]
+        results[sentence] = SentenceTranslation(
+            source=sentence,
+            target=" ".join(h.text for h in hypotheses if h.text),
+            parts=len(parts),
+            hit_limit=any(h.hit_limit for h in hypotheses),
+        )
+    return results
+
+
+def _translate_batch(translator: Translator, batch: list[str]) -> dict[str, Hypothesis | PipelineError]:
+    try:
+        return dict(zip(batch, translator.translate(batch), strict=True))
+    except OutOfMemoryError as exc:
+        if len(batch) == 1:
+            return {batch[0]: exc}
+        log.warning("out of memory on a batch of %d sentences; retrying in halves", len(batch))
+    except PipelineError as exc:
+        if len(batch) == 1:
+            return {batch[0]: exc}
+        log.warning("a batch of %d sentences failed (%s); retrying one by one", len(batch), exc)
+        results: dict[str, Hypothesis | PipelineError] = {}
+        for sentence in batch:
+            results.update(_translate_batch(translator, [sentence]))
+        return results
+    half = len(batch) // 2
+    return {**_translate_batch(translator, batch[:half]), **_translate_batch(translator, batch[half:])}

@@ -1,0 +1,91 @@
+"""Find a MarianMT model's files on disk: a local directory, or a hub snapshot (cached or fetched).
+
+Hub models are fetched with ``huggingface_hub.snapshot_download`` (only the files MarianMT needs,
+safetensors preferred), which honours ``HF_HUB_OFFLINE=1`` and ``HF_HOME``. Failures become one
+actionable ``ModelError`` naming the model and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ModelError, ModelUnavailableError
+
+TOKENIZER_FILES = [
+    "config.json",
+    "generation_config.json",
+    "*.spm",
+    "vocab.json",
+    "target_vocab.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+]
+SAFETENSORS_FILES = ["model.safetensors", "model.safetensors.index.json", "model-*.safetensors"]
+PYTORCH_FILES = ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*.bin"]
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    directory: Path
+    resolved_revision: str | None  # the commit of a hub snapshot; None for a local directory
+
+
+def offline_mode() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def locate_model(model: str, revision: str | None, *, local: bool, key: str) -> ModelFiles:
+    """Directory holding the model's files; ``key`` (``languages.uk``) goes into error messages."""
+    if local:
+        directory = Path(model)
+        if not (directory / "config.json").is_file():
+            raise ModelError(f"{key}.model: not a model directory (no config.json): {directory}")
+        return ModelFiles(directory, None)
+    directory = _snapshot(model, revision, TOKENIZER_FILES + SAFETENSORS_FILES, key)
+    if not any(directory.glob("*.safetensors")):
+        directory = _snapshot(model, revision, TOKENIZER_FILES + PYTORCH_FILES, key)
+    if not (directory / "config.json").is_file():
+        raise ModelError(f"{key}.model: {model!r} has no config.json; is it a MarianMT model?")
+    return ModelFiles(directory, directory.name)
+
+
+def download_hint(model: str, revision: str | None) -> str:
+    pinned = f" --revision {revision}" if revision else ""
+    return (
+        f"on a machine with network run `hf download {model}{pinned}` with the same HF_HOME, "
+        "or set the model to a local directory"
+    )
+
+
+def _snapshot(model: str, revision: str | None, patterns: list[str], key: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{key}.model: {model!r}" + (f" at revision {revision!r}" if revision else "")
+    try:
+        return Path(snapshot_download(model, revision=revision, allow_patterns=patterns))
+    except GatedRepoError:
+        raise ModelError(f"{where} is gated: accept its terms on the hub and set HF_TOKEN") from None
+    except RepositoryNotFoundError:
+        raise ModelError(f"{where} does not exist on the hub (or is private)") from None
+    except RevisionNotFoundError:
+        raise ModelError(f"{where}: no such revision on the hub") from None
+    except HFValidationError as exc:
+        raise ModelError(f"{where} is not a valid hub id: {exc}") from None
+    except LocalEntryNotFoundError:
+        hint = download_hint(model, revision)
+        if offline_mode():
+            raise ModelError(f"{where} is not in the local cache and HF_HUB_OFFLINE=1: {hint}") from None
+        raise ModelUnavailableError(
+            f"{where} is not in the local cache and the hub cannot be reached: {hint}"
+        ) from None
+    except OSError as exc:
+        raise ModelUnavailableError(f"{where} could not be fetched: {exc}") from None

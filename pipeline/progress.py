@@ -1,0 +1,142 @@
+"""Progress of long work: a live bar on a terminal, periodic log lines otherwise.
+
+The executor asks for a task per unit of long work and updates it; it never knows which display
+is in use. Rich draws the bars (and the log lines above them) when stderr is a terminal; under
+cron or systemd a line is logged at most every ``interval`` seconds and once at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+log = logging.getLogger("pipeline.progress")
+
+
+class Task(Protocol):
+    def update(self, completed: float, description: str | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Progress(Protocol):
+    def task(self, description: str, total: int, unit: str) -> Task: ...
+
+
+class _NullTask:
+    def update(self, completed: float, description: str | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class NullProgress:
+    def task(self, description: str, total: int, unit: str) -> Task:
+        return _NullTask()
+
+
+class _LogTask:
+    def __init__(self, description: str, total: int, unit: str, interval: float):
+        self.description, self.total, self.unit, self.interval = description, total, unit, interval
+        self.started = self.last = time.monotonic()
+        self.completed = 0.0
+
+    def update(self, completed: float, description: str | None = None) -> None:
+        self.completed = completed
+        self.description = description or self.description
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._log(now)
+
+    def close(self) -> None:
+        self._log(time.monotonic())
+
+    def _log(self, now: float) -> None:
+        elapsed = max(now - self.started, 1e-9)
+        percent = 100 * self.completed / self.total if self.total else 100.0
+        log.info(
+            "%s: %d/%d %s (%.0f%%), %.1f %s/s",
+            self.description,
+            self.completed,
+            self.total,
+            self.unit,
+            percent,
+            self.completed / elapsed,
+            self.unit,
+        )
+
+
+class LogProgress:
+    def __init__(self, interval: float = 30.0):
+        self.interval = interval
+
+    def task(self, description: str, total: int, unit: str) -> Task:
+        return _LogTask(description, total, unit, self.interval)
+
+
+class _RichTask:
+    def __init__(self, bars, task_id):
+        self.bars, self.task_id = bars, task_id
+
+    def update(self, completed: float, description: str | None = None) -> None:
+        if description:
+            self.bars.update(self.task_id, completed=completed, description=description)
+        else:
+            self.bars.update(self.task_id, completed=completed)
+
+    def close(self) -> None:
+        self.bars.stop_task(self.task_id)
+
+
+def _rate_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Items per second, averaged by rich over the last 30 seconds."""
+
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
+
+    return RateColumn()
+
+
+class RichProgress:
+    """Live bars on the given rich console; use as a context manager around the run."""
+
+    def __init__(self, console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bars
+
+        self.bars = Bars(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TaskProgressColumn(),
+            _rate_column(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+
+    def __enter__(self) -> RichProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.stop()
+
+    def task(self, description: str, total: int, unit: str) -> Task:
+        return _RichTask(self.bars, self.bars.add_task(description, total=total, unit=unit))
