@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny MarianMT models built once per session, sample articles, config files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.devtools.tiny_marian import build_demo_models, read_corpus
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLES = sorted((REPO / "examples" / "articles").glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``{"sq": en→sq model dir, "uk": multi-target en→zle model dir (needs >>ukr<<)}``."""
+    return build_demo_models(tmp_path_factory.mktemp("models"), read_corpus(SAMPLE_ARTICLES))
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    """A folder holding copies of the sample articles."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in SAMPLE_ARTICLES:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+WriteConfig = Callable[..., Path]
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, tiny_models: dict[str, Path]) -> WriteConfig:
+    """Write a job config using the tiny models; keyword arguments replace top-level keys."""
+
+    def write(name: str = "job.yaml", **overrides: object) -> Path:
+        data: dict[str, object] = {
+            "job": "test",
+            "input": {"paths": ["articles/*"]},
+            "output_dir": "out",
+            "languages": {
+                "sq": {"model": str(tiny_models["sq"])},
+                "uk": {"model": str(tiny_models["uk"])},
+            },
+            "translation": {"beam_size": 1, "max_length": 12, "batch_size": 8, "device": "cpu"},
+        }
+        data.update(overrides)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+        return path
+
+    return write

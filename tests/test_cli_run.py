@@ -1,0 +1,237 @@
+"""The real CLI on the sample articles with tiny models: outputs, failures, exit codes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pipeline.cli import cli
+from pipeline.text.load import read_article
+from pipeline.text.sentences import split_sentences
+
+from .conftest import SAMPLE_ARTICLES, WriteConfig
+
+DISCLOSURE = {
+    "sq": "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale.",
+    "uk": "Це аудіо створено за допомогою штучного інтелекту.",
+}
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner(mix_stderr=False).invoke(cli, list(args), catch_exceptions=False)
+
+
+def manifest(config: Path, job: str = "test") -> dict:
+    return json.loads((config.parent / "out" / job / "manifest.json").read_text("utf-8"))
+
+
+def test_run_writes_text_json_and_manifest_for_every_article_and_language(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = write_config()
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    job_dir = config.parent / "out" / "test"
+    data = manifest(config)
+    assert data["counts"] == {"articles": 3, "items": 6, "ok": 6, "failed": 0}
+
+    for source in SAMPLE_ARTICLES:
+        article = read_article(source)
+        expected_sentences = [split_sentences(p) for p in article.parts.paragraphs]
+        for lang in ("sq", "uk"):
+            item_dir = job_dir / article.id / lang
+            blocks = (item_dir / "article.txt").read_text("utf-8").rstrip("\n").split("\n\n")
+            assert len(blocks) == len(article.parts.paragraphs) + 1
+            assert blocks[-1] == DISCLOSURE[lang]
+            assert all(block.strip() for block in blocks)
+
+            record = json.loads((item_dir / "article.json").read_text("utf-8"))
+            assert record["language"] == lang
+            assert record["source"]["date"] == article.date.isoformat()
+            assert record["source"]["path"] == str(articles / source.name)
+            assert record["generation"] == {
+                "beam_size": 1,
+                "max_length": 12,
+                "max_input_tokens": 512,
+                "batch_size": 8,
+                "device": "cpu",
+            }
+            assert record["model"]["lang_token"] == (">>ukr<<" if lang == "uk" else None)
+            got = [[pair["source"] for pair in p["sentences"]] for p in record["paragraphs"]]
+            assert got == expected_sentences  # paragraph and sentence structure survive
+            targets = [" ".join(pair["target"] for pair in p["sentences"]) for p in record["paragraphs"]]
+            assert targets == blocks[:-1]
+
+            entry = next(i for i in data["items"] if (i["article_id"], i["language"]) == (article.id, lang))
+            assert entry["status"] == "ok"
+            assert entry["files"] == {
+                "text": f"{article.id}/{lang}/article.txt",
+                "json": f"{article.id}/{lang}/article.json",
+            }
+    assert "test: 6 ok, 0 failed" in result.stderr
+    assert "translate sq" in result.stderr  # progress, logged because stderr is not a terminal
+    assert list((job_dir / "logs").glob("run-*.log"))
+
+
+def test_batch_and_one_by_one_runs_give_identical_text(write_config: WriteConfig, articles: Path) -> None:
+    config = write_config()
+    assert invoke("run", str(config), "--set", "translation.batch_size=64").exit_code == 0
+    job_dir = config.parent / "out" / "test"
+    batched = {p: p.read_bytes() for p in sorted(job_dir.glob("*/*/article.txt"))}
+    assert invoke("run", str(config), "--set", "translation.batch_size=1").exit_code == 0
+    single = {p: p.read_bytes() for p in sorted(job_dir.glob("*/*/article.txt"))}
+    assert len(batched) == 6
+    assert batched == single
+
+
+def test_each_model_loads_once_per_run(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.stages import translate as translate_stage
+
+    for index in range(30):  # enough sentences for several translation chunks
+        shutil.copy(SAMPLE_ARTICLES[index % 3], articles / f"copy-{index}.txt")
+    loads: list[str] = []
+    real = translate_stage.MarianTranslator
+
+    def counting(target, settings):
+        loads.append(target.code)
+        return real(target, settings)
+
+    monkeypatch.setattr(translate_stage, "MarianTranslator", counting)
+    monkeypatch.setattr("pipeline.executor.local.CHUNK_SENTENCES", 64)
+    result = invoke("run", str(write_config()))
+    assert result.exit_code == 0, result.stderr
+    assert loads == ["sq", "uk"]
+    assert manifest(write_config())["counts"]["ok"] == 66
+
+
+BAD_INPUTS = {
+    "empty.txt": b"",
+    "blank.txt": b" \n\n  \n",
+    "binary.txt": bytes(range(256)) * 4,
+    "no-date.txt": b"Ukraine and Albania signed a treaty.\n\nMore.\n",
+    "notes.pdf": b"%PDF-1.4 not an article",
+}
+
+
+def test_bad_inputs_fail_alone_with_one_line_each(write_config: WriteConfig, articles: Path) -> None:
+    for name, data in BAD_INPUTS.items():
+        (articles / name).write_bytes(data)
+    (articles / "latin1.txt").write_bytes(
+        "date 2024-03-01\n\nCaf\xe9 owners in Tirana met on Monday.\n".encode("latin-1")
+    )
+    config = write_config()
+    result = invoke("run", str(config))
+    assert result.exit_code == 1, result.stderr
+
+    error_lines = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(error_lines) == len(BAD_INPUTS)
+    for name in BAD_INPUTS:
+        assert sum(str(articles / name) in line for line in error_lines) == 1, name
+
+    data = manifest(config)
+    status = {(i["article_id"], i["language"]): i["status"] for i in data["items"]}
+    for source in [*SAMPLE_ARTICLES, articles / "latin1.txt"]:
+        for lang in ("sq", "uk"):
+            assert status[(source.stem, lang)] == "ok"
+    for name in BAD_INPUTS:
+        for lang in ("sq", "uk"):
+            assert status[(Path(name).stem, lang)] == "failed"
+    assert data["counts"] == {"articles": 9, "items": 18, "ok": 8, "failed": 10}
+    latin = json.loads((config.parent / "out/test/latin1/sq/article.json").read_text())
+    assert latin["source"]["encoding"] == "cp1252"
+    assert "not valid UTF-8" in latin["warnings"][0]
+
+
+def test_a_sentence_longer_than_the_model_window_is_translated_in_parts(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    clause = "the ministers discussed trade, culture, education and the environment in Tirana"
+    (articles / "long.txt").write_text(
+        "date 2024-03-01 note\n\nA short lead.\n\n" + ", and ".join([clause] * 40) + ".\n", "utf-8"
+    )
+    config = write_config()
+    assert invoke("run", str(config)).exit_code == 0
+    record = json.loads((config.parent / "out/test/long/uk/article.json").read_text())
+    long_pair = record["paragraphs"][1]["sentences"][0]
+    assert long_pair["parts"] >= 2
+    assert long_pair["target"]
+
+
+def test_set_overrides_reach_the_outputs(
+    write_config: WriteConfig, articles: Path, tiny_models: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(languages={"sq": {"model": "/nonexistent"}})
+    monkeypatch.chdir(tiny_models["sq"].parent)  # --set paths are relative to the current directory
+    result = invoke(
+        "run",
+        str(config),
+        "--set",
+        "translation.beam_size=2",
+        "--set",
+        f"languages.sq.model=./{tiny_models['sq'].name}",
+    )
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(p.read_text()) for p in (config.parent / "out/test").glob("*/*/article.json")]
+    assert len(records) == 3
+    assert {(r["language"], r["generation"]["beam_size"], r["model"]["id"]) for r in records} == {
+        ("sq", 2, str(tiny_models["sq"]))
+    }
+
+    result = invoke("run", str(config), "--set", "translation.beam_size=0")
+    assert result.exit_code == 2
+    assert (
+        "error: --set: translation.beam_size: input should be greater than or equal to 1 (got 0)"
+        in result.stderr
+    )
+
+
+def test_a_model_that_cannot_be_used_fails_only_its_language(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = write_config()
+    result = invoke("run", str(config), "--set", "languages.uk.lang_token=>>pol<<")
+    assert result.exit_code == 1
+    assert "languages.uk.lang_token: '>>pol<<' is not in the vocabulary" in result.stderr
+    statuses = {(i["language"], i["status"]) for i in manifest(config)["items"]}
+    assert statuses == {("sq", "ok"), ("uk", "failed")}
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_config_exits_2_with_file_line_and_key(
+    write_config: WriteConfig, articles: Path, command: str
+) -> None:
+    config = write_config(translation={"beam_size": 1, "max_lenght": 12})
+    line = config.read_text().splitlines().index("  max_lenght: 12") + 1
+    result = invoke(command, str(config))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {config}:{line}: translation.max_lenght: unknown key (did you mean 'max_length'? "
+        "known keys: batch_size, beam_size, device, max_length)"
+    ]
+    assert not (config.parent / "out").exists()
+
+
+def test_validate_prints_the_plan(write_config: WriteConfig, articles: Path, tiny_models: dict) -> None:
+    (articles / "broken.txt").write_bytes(b"")
+    result = invoke("validate", str(write_config()))
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "articles: 4 files, 3 readable" in out
+    assert "2024-03-05-grain-corridor  (txt, 2024-03-05, 5 blocks, 8 sentences)" in out
+    assert "broken.txt: empty file" in out
+    assert f"sq  Albanian: {tiny_models['sq']} (local directory)" in out
+    assert (
+        f"uk  Ukrainian: {tiny_models['uk']} (local directory), "
+        "lang_token >>ukr<< if the model is multi-target" in out
+    )
+    assert "config is valid (1 article files cannot be read and would fail)" in out
+
+
+def test_missing_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke("validate", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: config file not found"
