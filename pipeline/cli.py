@@ -108,8 +108,7 @@ def run(ctx: click.Context, config: Path, overrides: tuple[str, ...], log_file: 
             "run stopped by an unexpected error: %s: %s (traceback in %s)", type(exc).__name__, exc, log_path
         )
         sys.exit(EXIT_FAILED_ITEMS)
-    failed = len(record.failed_items)
-    ok = len(record.published)
+    ok, failed = record.counts()
     log.info(
         "%s: %d ok, %d failed in %.1f s; manifest %s",
         job.job,

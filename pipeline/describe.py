@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.errors import PipelineError
 from pipeline.items import Failure
 from pipeline.stages.ingest import Ingest
+from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import Segment
 from pipeline.text.discover import discover
 
@@ -32,13 +34,30 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
             f"{s.sentence_count} sentences)  {_short(item.source)}"
         )
     lines.append("languages:")
-    lines += [f"  {_describe_target(target)}" for target in config.targets]
+    narrate = Narrate(config.tts, config.targets, artist=config.tts.artist or config.job)
+    for target in config.targets:
+        lines.append(f"  {_describe_target(target)}")
+        lines.append(f"      narration: {_describe_narration(target, narrate)}")
     t = config.translation
     lines.append(
         f"translation: beam_size {t.beam_size}, max_length {t.max_length}, "
         f"batch_size {t.batch_size}, device {t.device}"
     )
+    s = config.tts
+    lines.append(f"narration: disclosure {s.disclosure}, pause {s.pause:g} s, concurrency {s.concurrency}")
     return lines, len(failures)
+
+
+def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
+    if not narrate.wants(target):
+        return "none (text only)"
+    engine = narrate.engines[target.code]
+    text = f"{target.tts_engine}, voice {target.tts_voice}"
+    if target.lexicon:
+        text += f", lexicon of {len(target.lexicon)} entries"
+    if isinstance(engine, PipelineError):
+        text += f"  ! {engine}"
+    return text
 
 
 def _describe_target(target: TargetConfig) -> str:

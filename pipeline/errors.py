@@ -76,3 +76,11 @@ class OutOfMemoryError(TransientError):
 
 class TranslationError(PermanentError):
     """The model failed on a sentence for a reason other than memory."""
+
+
+class SpeechError(PermanentError):
+    """A narration that cannot be made as configured (engine missing, voice unknown, bad reply)."""
+
+
+class SpeechUnavailableError(TransientError):
+    """The speech service failed (429, 5xx, timeouts, connection errors) after every retry."""

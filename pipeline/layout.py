@@ -6,6 +6,7 @@ from pathlib import Path
 
 TEXT_FILE = "article.txt"
 JSON_FILE = "article.json"
+AUDIO_FILE = "narration.mp3"
 MANIFEST_FILE = "manifest.json"
 LOG_DIR = "logs"
 

@@ -26,8 +26,14 @@ class RunRecord:
     languages: tuple[str, ...]
     started: dt.datetime
     finished: dt.datetime | None = None
-    published: list[Published] = field(default_factory=list)
+    published: dict[tuple[str, str], Published] = field(default_factory=dict)  # (article, language)
     failures: list[Failure] = field(default_factory=list)
+
+    def add(self, outcome: Published | Failure) -> None:
+        if isinstance(outcome, Failure):
+            self.failures.append(outcome)
+        else:
+            self.published[(outcome.article_id, outcome.language)] = outcome
 
     @property
     def failed_items(self) -> list[tuple[Failure, str]]:
@@ -38,39 +44,46 @@ class RunRecord:
             for language in ((failure.language,) if failure.language else self.languages)
         ]
 
+    def counts(self) -> tuple[int, int]:
+        """(items ok, items failed), an item being one article in one language."""
+        failed = {(failure.article_id, language) for failure, language in self.failed_items}
+        return len(set(self.published) - failed), len(failed)
+
     @property
     def manifest_path(self) -> Path:
         return self.job_dir / MANIFEST_FILE
 
 
 def manifest_data(record: RunRecord) -> dict[str, Any]:
-    items: list[dict[str, Any]] = [
-        {
-            "article_id": p.article_id,
-            "language": p.language,
+    """One item per article × language; a failed item keeps the files it did get (text without audio)."""
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for (article_id, language), p in record.published.items():
+        items[(article_id, language)] = {
+            "article_id": article_id,
+            "language": language,
             "status": "ok",
             "source": str(p.source),
             "files": p.files,
             "sentences": p.sentences,
+            "narration": _narration_summary(p.narration),
             "warnings": list(p.warnings),
         }
-        for p in record.published
-    ]
-    items += [
-        {
-            "article_id": failure.article_id,
-            "language": language,
-            "status": "failed",
-            "source": str(failure.source),
-            "stage": failure.stage,
-            "error": failure.message,
-            "transient": failure.error.transient,
-        }
-        for failure, language in record.failed_items
-    ]
-    items.sort(key=lambda item: (item["article_id"], item["language"]))
+    for failure, language in record.failed_items:
+        item = items.setdefault(
+            (failure.article_id, language),
+            {
+                "article_id": failure.article_id,
+                "language": language,
+                "source": str(failure.source),
+                "files": {},
+            },
+        )
+        item.update(
+            status="failed", stage=failure.stage, error=failure.message, transient=failure.error.transient
+        )
+    ordered = [items[key] for key in sorted(items)]
     finished = record.finished or dt.datetime.now(dt.UTC)
-    failed = sum(1 for item in items if item["status"] == "failed")
+    failed = sum(1 for item in ordered if item["status"] == "failed")
     return {
         "schema": SCHEMA_VERSION,
         "job": record.job,
@@ -83,13 +96,20 @@ def manifest_data(record: RunRecord) -> dict[str, Any]:
             "pipeline_version": __version__,
         },
         "counts": {
-            "articles": len({item["article_id"] for item in items}),
-            "items": len(items),
-            "ok": len(items) - failed,
+            "articles": len({item["article_id"] for item in ordered}),
+            "items": len(ordered),
+            "ok": len(ordered) - failed,
             "failed": failed,
         },
-        "items": items,
+        "items": ordered,
     }
+
+
+def _narration_summary(narration: dict[str, Any] | None) -> dict[str, Any] | None:
+    if narration is None:
+        return None
+    keys = ("engine", "voice", "duration", "size", "sha256")
+    return {key: narration[key] for key in keys if key in narration}
 
 
 def write_manifest(record: RunRecord) -> Path:

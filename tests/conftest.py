@@ -48,6 +48,7 @@ def write_config(tmp_path: Path, tiny_models: dict[str, Path]) -> WriteConfig:
                 "uk": {"model": str(tiny_models["uk"])},
             },
             "translation": {"beam_size": 1, "max_length": 12, "batch_size": 8, "device": "cpu"},
+            "tts": {"engine": "none"},  # narration has its own tests
         }
         data.update(overrides)
         path = tmp_path / name

@@ -50,6 +50,7 @@ def test_cached_hub_model_works_offline_and_a_missing_one_says_how_to_fix_it(
                 "output_dir": "out",
                 "languages": {"sq": {}, "uk": {}},  # the default hub models; only sq is cached
                 "translation": {"beam_size": 1, "max_length": 8, "device": "cpu"},
+                "tts": {"engine": "none"},
             }
         )
     )

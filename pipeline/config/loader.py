@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.config.overrides import ORIGIN as OVERRIDE_ORIGIN
 from pipeline.config.overrides import apply_overrides, looks_like_local_path
-from pipeline.config.schema import ConfigFile, LanguageConfig, TranslationConfig
+from pipeline.config.schema import ConfigFile, LanguageConfig, TranslationConfig, TtsConfig
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
@@ -36,6 +36,9 @@ class TargetConfig:
     revision: str | None
     lang_token: str | None  # as configured; None lets the loader pick the language's default
     disclosure: str
+    tts_engine: str  # "gtts", "espeak-ng" or "none"
+    tts_voice: str  # the engine's voice name
+    lexicon: tuple[tuple[str, str], ...] = ()  # (text, what to say), applied before synthesis
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class JobConfig:
     output_root: Path
     targets: tuple[TargetConfig, ...]
     translation: TranslationConfig
+    tts: TtsConfig
 
     @property
     def job_dir(self) -> Path:
@@ -94,6 +98,8 @@ class _Errors:
             message = _unknown_key_message(loc)
         elif kind == "missing":
             message = "required key is missing"
+        elif kind == "value_error":  # our own validators' messages are complete sentences
+            message = str(error["ctx"]["error"])
         else:
             message = error["msg"][0].lower() + error["msg"][1:]
             if kind not in ("model_type", "dict_type", "list_type"):
@@ -143,9 +149,12 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         errors.add(("languages",), "no target languages: add at least one, e.g. 'sq:'")
     targets = []
     for code, settings in parsed.languages.items():
-        target = _resolve_target(code, settings, base, errors)
+        target = _resolve_target(code, settings, parsed.tts, base, errors)
         if target is not None:
             targets.append(target)
+    for code in parsed.tts.lexicon:
+        if code not in parsed.languages:
+            errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
 
     return JobConfig(
         path=base / Path(errors.source.path).name,
@@ -154,11 +163,12 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         output_root=_absolute(parsed.output_dir, base),
         targets=tuple(targets),
         translation=parsed.translation,
+        tts=parsed.tts,
     )
 
 
 def _resolve_target(
-    code: str, settings: LanguageConfig | None, base: Path, errors: _Errors
+    code: str, settings: LanguageConfig | None, tts: TtsConfig, base: Path, errors: _Errors
 ) -> TargetConfig | None:
     settings = settings or LanguageConfig()
     key = ("languages", code)
@@ -207,6 +217,9 @@ def _resolve_target(
         revision=settings.revision,
         lang_token=settings.lang_token,
         disclosure=disclosure,
+        tts_engine=settings.tts.engine or tts.engine,
+        tts_voice=settings.tts.voice or code,
+        lexicon=tuple(sorted(tts.lexicon.get(code, {}).items(), key=lambda pair: -len(pair[0]))),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.languages import DEFAULT_TARGETS
 
@@ -30,6 +30,24 @@ class InputConfig(StrictModel):
         return [value] if isinstance(value, str) else value
 
 
+def _known_engine(name: str | None) -> str | None:
+    from pipeline.tts import ENGINES, NO_NARRATION
+
+    if name is not None and name not in ENGINES and name != NO_NARRATION:
+        raise ValueError(f"unknown engine {name!r} (known: {', '.join([*ENGINES, NO_NARRATION])})")
+    return name
+
+
+TtsEngineName = Annotated[str, AfterValidator(_known_engine)]
+
+
+class LanguageTtsConfig(StrictModel):
+    engine: TtsEngineName | None = None
+    """Overrides ``tts.engine`` for this language."""
+    voice: Annotated[str, Field(min_length=1)] | None = None
+    """Engine voice; default: the language code (gTTS ``sq``/``uk``, espeak-ng ``sq``/``uk``)."""
+
+
 class LanguageConfig(StrictModel):
     model: Annotated[str, Field(min_length=1)] | None = None
     """Hub id (``Helsinki-NLP/opus-mt-en-sq``) or local directory; default from the language."""
@@ -39,6 +57,7 @@ class LanguageConfig(StrictModel):
     """Target-language token put before every source sentence, for multi-target models."""
     disclosure: Annotated[str, Field(min_length=1)] | None = None
     """The AI-assistance note in the target language, closing every text output."""
+    tts: LanguageTtsConfig = Field(default_factory=LanguageTtsConfig)
 
 
 class TranslationConfig(StrictModel):
@@ -48,6 +67,47 @@ class TranslationConfig(StrictModel):
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
     """Sentences per generation batch."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class GttsConfig(StrictModel):
+    tld: Annotated[str, Field(pattern=r"^[a-z.]+$")] = "com"
+    """Google host: ``translate.google.<tld>``."""
+    endpoint: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    """Base URL replacing ``https://translate.google.<tld>`` (a proxy, or a test server)."""
+    timeout: Annotated[float, Field(gt=0, le=300)] = 15.0
+    """Seconds to wait for the endpoint before a try counts as failed."""
+    min_interval: Annotated[float, Field(ge=0, le=60)] = 0.2
+    """Least seconds between the starts of two requests."""
+    max_tries: Annotated[int, Field(ge=1, le=20)] = 5
+    backoff: Annotated[float, Field(ge=0, le=60)] = 1.0
+    """Seconds before the second try; doubles for each further try (with jitter)."""
+    max_backoff: Annotated[float, Field(ge=0, le=600)] = 60.0
+    give_up_after: Annotated[int, Field(ge=1, le=1000)] = 3
+    """Requests in a row that failed every try before the endpoint counts as down for the run."""
+
+
+class EspeakConfig(StrictModel):
+    speed: Annotated[int, Field(ge=80, le=450)] = 160
+    """Words per minute."""
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 120.0
+
+
+class TtsConfig(StrictModel):
+    engine: TtsEngineName = "gtts"
+    disclosure: Literal["start", "end", "none"] = "start"
+    """Where the spoken AI-assistance note goes."""
+    pause: Annotated[float, Field(ge=0, le=10)] = 0.8
+    """Seconds of silence between paragraphs."""
+    bitrate: Annotated[int, Field(ge=8, le=320)] = 64
+    """kbps for the MP3s this tool encodes (espeak-ng); gTTS audio is kept as Google sends it."""
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    """Segments synthesised at once."""
+    artist: Annotated[str, Field(min_length=1)] | None = None
+    """ID3 artist/publisher (TPE1); default: the job name."""
+    lexicon: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Per language: text → what to say instead (``{"sq": {"NATO": "Nato"}}``), applied before synthesis."""
+    gtts: GttsConfig = Field(default_factory=GttsConfig)
+    espeak: EspeakConfig = Field(default_factory=EspeakConfig)
 
 
 def _default_languages() -> dict[str, LanguageConfig | None]:
@@ -63,3 +123,4 @@ class ConfigFile(StrictModel):
     languages: dict[str, LanguageConfig | None] = Field(default_factory=_default_languages)
     """Target language code → model settings; ``sq:`` alone takes every default."""
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    tts: TtsConfig = Field(default_factory=TtsConfig)

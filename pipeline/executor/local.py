@@ -1,8 +1,10 @@
-"""Run a job in this process: ingest → segment → (per language) translate → publish → manifest.
+"""Run a job in this process: ingest → segment → (per language) translate → publish text →
+narrate → publish audio → manifest.
 
-Articles go through translation in chunks, so outputs appear as the run goes (a killed run keeps
-what it finished) and progress moves article by article. A model that cannot load fails its
-language only; an article that cannot be read or translated fails alone.
+Articles go through in chunks, so outputs appear as the run goes (a killed run keeps what it
+finished) and progress moves article by article. Text is written before narration starts, so a
+speech service that fails never costs the translation. A model or engine that cannot be used
+fails its language only; an article that cannot be read, translated or narrated fails alone.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import ConfigError, ConfigIssue, PipelineError
 from pipeline.items import Failure
 from pipeline.manifest import RunRecord, write_manifest
-from pipeline.progress import NullProgress, Progress
+from pipeline.progress import NullProgress, Progress, Task
 from pipeline.stages.ingest import Ingest
-from pipeline.stages.publish import Publish
+from pipeline.stages.narrate import Narrate
+from pipeline.stages.publish import PublishAudio, Published, PublishText
 from pipeline.stages.segment import Segment, SegmentedArticle
 from pipeline.stages.translate import Translate, TranslatedArticle
 from pipeline.text.article import Article
@@ -27,6 +31,15 @@ from pipeline.text.discover import discover
 log = logging.getLogger(__name__)
 
 CHUNK_SENTENCES = 256  # sentences translated together before their articles are published
+
+
+@dataclass
+class _Workers:
+    """The stages shared by every language of a run."""
+
+    publish_text: PublishText
+    narrate: Narrate
+    publish_audio: PublishAudio
 
 
 def run_job(config: JobConfig, progress: Progress | None = None) -> RunRecord:
@@ -46,33 +59,88 @@ def run_job(config: JobConfig, progress: Progress | None = None) -> RunRecord:
     articles: list[Article] = []
     for item in Ingest()(paths):
         if isinstance(item, Failure):
-            _report(item)
-            record.failures.append(item)
+            _record(record, item)
         else:
             articles.append(item)
     segmented = Segment()(articles)
 
-    publish = Publish(config.job_dir)
+    workers = _Workers(
+        PublishText(config.job_dir),
+        Narrate(config.tts, config.targets, artist=config.tts.artist or config.job),
+        PublishAudio(config.job_dir),
+    )
     for target in config.targets:
-        _translate_language(target, config, segmented, publish, record, progress)
+        _run_language(target, config, segmented, workers, record, progress)
 
     record.finished = dt.datetime.now(dt.UTC)
     write_manifest(record)
     return record
 
 
-def _translate_language(
+def _run_language(
     target: TargetConfig,
     config: JobConfig,
     segmented: list[SegmentedArticle],
-    publish: Publish,
+    workers: _Workers,
     record: RunRecord,
     progress: Progress,
 ) -> None:
     if not segmented:
         return
-    label = f"{target.code} ({target.model})"
-    log.info("%s: loading model", label)
+    translate = _load_translator(target, config, segmented, record)
+    if translate is None:
+        return
+    narrating = workers.narrate.wants(target)
+    count = f"{{}}/{len(segmented)} articles"
+    translation_task = progress.task(
+        f"translate {target.code} {count.format(0)}", sum(s.sentence_count for s in segmented), "sentences"
+    )
+    narration_task = (
+        progress.task(f"narrate {target.code} {count.format(0)}", _segment_count(segmented), "segments")
+        if narrating
+        else None
+    )
+    done_sentences = done_segments = done_articles = 0
+    for chunk in _chunks(segmented, max(CHUNK_SENTENCES, config.translation.batch_size)):
+        chunk_sentences = sum(s.sentence_count for s in chunk)
+        results = translate(chunk, _scaled(translation_task, done_sentences, chunk_sentences))
+        translated = [r for r in results if isinstance(r, TranslatedArticle)]
+        for item in translated:
+            for warning in item.warnings:
+                log.warning("%s [%s]: %s", item.article_id, target.code, warning)
+        texts = workers.publish_text(translated)
+        for outcome in [r for r in results if isinstance(r, Failure)] + texts:
+            _record(record, outcome)
+        done_sentences += chunk_sentences
+        done_articles += len(chunk)
+        translation_task.update(done_sentences, f"translate {target.code} {count.format(done_articles)}")
+
+        if narration_task is not None:
+            written = [
+                (item, text)
+                for item, text in zip(translated, texts, strict=True)
+                if isinstance(text, Published)
+            ]
+            chunk_segments = _segment_count([item.segmented for item, _ in written])
+            narrations = workers.narrate(
+                [item for item, _ in written], _scaled(narration_task, done_segments, chunk_segments)
+            )
+            audio = workers.publish_audio(
+                [(item, text, narration) for (item, text), narration in zip(written, narrations, strict=True)]
+            )
+            for outcome in audio:
+                _record(record, outcome)
+            done_segments += chunk_segments
+            narration_task.update(done_segments, f"narrate {target.code} {count.format(done_articles)}")
+    translation_task.close()
+    if narration_task is not None:
+        narration_task.close()
+
+
+def _load_translator(
+    target: TargetConfig, config: JobConfig, segmented: list[SegmentedArticle], record: RunRecord
+) -> Translate | None:
+    log.info("%s: loading model %s", target.code, target.model)
     started = time.monotonic()
     try:
         translate = Translate(target, config.translation)
@@ -84,36 +152,23 @@ def _translate_language(
         record.failures += [
             Failure(s.article.source, s.article.id, Translate.name, exc, target.code) for s in segmented
         ]
-        return
+        return None
     info = translate.translator.info
     log.info("%s: model loaded in %.1f s on %s", target.code, time.monotonic() - started, info.device)
+    return translate
 
-    total = sum(s.sentence_count for s in segmented)
-    description = f"translate {target.code} {{}}/{len(segmented)} articles"
-    task = progress.task(description.format(0), total=total, unit="sentences")
-    done_sentences = 0
-    done_articles = 0
-    for chunk in _chunks(segmented, max(CHUNK_SENTENCES, config.translation.batch_size)):
-        chunk_sentences = sum(s.sentence_count for s in chunk)
 
-        def on_progress(done: int, of: int, base: int = done_sentences, size: int = chunk_sentences) -> None:
-            task.update(base + size * done / max(of, 1))
+def _scaled(task: Task, base: int, size: int):
+    """A stage's (done, of) progress within a chunk → the task's overall count."""
 
-        results = translate(chunk, on_progress)
-        translated = [r for r in results if isinstance(r, TranslatedArticle)]
-        for item in translated:
-            for warning in item.warnings:
-                log.warning("%s [%s]: %s", item.article_id, target.code, warning)
-        for outcome in [r for r in results if isinstance(r, Failure)] + publish(translated):
-            if isinstance(outcome, Failure):
-                _report(outcome)
-                record.failures.append(outcome)
-            else:
-                record.published.append(outcome)
-        done_sentences += chunk_sentences
-        done_articles += len(chunk)
-        task.update(done_sentences, description.format(done_articles))
-    task.close()
+    def update(done: int, of: int) -> None:
+        task.update(base + size * done / max(of, 1))
+
+    return update
+
+
+def _segment_count(segmented: list[SegmentedArticle]) -> int:
+    return sum(len(s.article.blocks) + 1 for s in segmented)  # blocks and the disclosure
 
 
 def _chunks(segmented: list[SegmentedArticle], sentences: int) -> Iterator[list[SegmentedArticle]]:
@@ -129,7 +184,9 @@ def _chunks(segmented: list[SegmentedArticle], sentences: int) -> Iterator[list[
         yield chunk
 
 
-def _report(failure: Failure) -> None:
-    where = f"{failure.article_id} [{failure.language}]: " if failure.language else ""
-    log.error("%s%s", where, failure.message)
-    log.debug("failure detail", exc_info=failure.error)
+def _record(record: RunRecord, outcome: Published | Failure) -> None:
+    if isinstance(outcome, Failure):
+        where = f"{outcome.article_id} [{outcome.language}]: " if outcome.language else ""
+        log.error("%s%s", where, outcome.message)
+        log.debug("failure detail", exc_info=outcome.error)
+    record.add(outcome)
