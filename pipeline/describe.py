@@ -34,7 +34,7 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
             f"{s.sentence_count} sentences)  {_short(item.source)}"
         )
     lines.append("languages:")
-    narrate = Narrate(config.tts, config.targets, artist=config.tts.artist or config.job)
+    narrate = Narrate(config.tts, config.targets)
     for target in config.targets:
         lines.append(f"  {_describe_target(target)}")
         lines.append(f"      narration: {_describe_narration(target, narrate)}")

@@ -1,117 +1,114 @@
-"""The job-level ``manifest.json``: every article × language of the run, with status and paths."""
+"""The job-level ``manifest.json``: every current article × language, its status and files.
+
+Built from the state store, so it describes the job's outputs as they stand (including those an
+earlier run made), not just what the last run touched.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.config import JobConfig
+from pipeline.executor.plan import NARRATION, TEXT, ItemPlan
 from pipeline.fsio import atomic_write_json
 from pipeline.items import Failure
-from pipeline.layout import MANIFEST_FILE
-from pipeline.stages.publish import Published
+from pipeline.state import ItemState, StateStore
 
-SCHEMA_VERSION = 1
-
-
-@dataclass
-class RunRecord:
-    """What one run did; the executor fills it, the CLI reports it, this module writes it."""
-
-    job: str
-    config_path: Path
-    job_dir: Path
-    languages: tuple[str, ...]
-    started: dt.datetime
-    finished: dt.datetime | None = None
-    published: dict[tuple[str, str], Published] = field(default_factory=dict)  # (article, language)
-    failures: list[Failure] = field(default_factory=list)
-
-    def add(self, outcome: Published | Failure) -> None:
-        if isinstance(outcome, Failure):
-            self.failures.append(outcome)
-        else:
-            self.published[(outcome.article_id, outcome.language)] = outcome
-
-    @property
-    def failed_items(self) -> list[tuple[Failure, str]]:
-        """Each failure once per language it cost (an unreadable file costs every language)."""
-        return [
-            (failure, language)
-            for failure in self.failures
-            for language in ((failure.language,) if failure.language else self.languages)
-        ]
-
-    def counts(self) -> tuple[int, int]:
-        """(items ok, items failed), an item being one article in one language."""
-        failed = {(failure.article_id, language) for failure, language in self.failed_items}
-        return len(set(self.published) - failed), len(failed)
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.job_dir / MANIFEST_FILE
+SCHEMA_VERSION = 2
 
 
-def manifest_data(record: RunRecord) -> dict[str, Any]:
-    """One item per article × language; a failed item keeps the files it did get (text without audio)."""
-    items: dict[tuple[str, str], dict[str, Any]] = {}
-    for (article_id, language), p in record.published.items():
-        items[(article_id, language)] = {
-            "article_id": article_id,
-            "language": language,
-            "status": "ok",
-            "source": str(p.source),
-            "files": p.files,
-            "sentences": p.sentences,
-            "narration": _narration_summary(p.narration),
-            "warnings": list(p.warnings),
-        }
-    for failure, language in record.failed_items:
-        item = items.setdefault(
-            (failure.article_id, language),
-            {
-                "article_id": failure.article_id,
-                "language": language,
-                "source": str(failure.source),
-                "files": {},
-            },
-        )
-        item.update(
-            status="failed", stage=failure.stage, error=failure.message, transient=failure.error.transient
-        )
-    ordered = [items[key] for key in sorted(items)]
-    finished = record.finished or dt.datetime.now(dt.UTC)
-    failed = sum(1 for item in ordered if item["status"] == "failed")
+def manifest_data(
+    config: JobConfig,
+    state: StateStore,
+    ingest_failures: list[Failure],
+    plans: list[ItemPlan],
+    interrupted: bool,
+) -> dict[str, Any]:
+    rows = state.items()
+    items = [_item(plan, rows) for plan in plans]
+    for failure in ingest_failures:
+        for target in config.targets:
+            items.append(
+                {
+                    "article_id": failure.article_id,
+                    "language": target.code,
+                    "status": "failed",
+                    "source": str(failure.source),
+                    "files": {},
+                    "stage": failure.stage,
+                    "error": failure.message,
+                    "transient": failure.error.transient,
+                }
+            )
+    items.sort(key=lambda item: (item["article_id"], item["language"]))
+    statuses = [item["status"] for item in items]
     return {
         "schema": SCHEMA_VERSION,
-        "job": record.job,
-        "config": str(record.config_path),
-        "languages": list(record.languages),
-        "run": {
-            "started": record.started.isoformat(timespec="seconds"),
-            "finished": finished.isoformat(timespec="seconds"),
-            "seconds": round((finished - record.started).total_seconds(), 3),
-            "pipeline_version": __version__,
-        },
+        "job": config.job,
+        "config": str(config.path),
+        "languages": [target.code for target in config.targets],
+        "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "interrupted": interrupted,
+        "pipeline_version": __version__,
         "counts": {
-            "articles": len({item["article_id"] for item in ordered}),
-            "items": len(ordered),
-            "ok": len(ordered) - failed,
-            "failed": failed,
+            "articles": len({item["article_id"] for item in items}),
+            "items": len(items),
+            **{status: statuses.count(status) for status in ("ok", "failed", "pending")},
         },
-        "items": ordered,
+        "items": items,
     }
 
 
-def _narration_summary(narration: dict[str, Any] | None) -> dict[str, Any] | None:
-    if narration is None:
-        return None
-    keys = ("engine", "voice", "duration", "size", "sha256")
-    return {key: narration[key] for key in keys if key in narration}
+def _item(plan: ItemPlan, rows: dict[tuple[str, str, str], ItemState]) -> dict[str, Any]:
+    article_id, language = plan.key
+    text = rows.get((article_id, language, TEXT))
+    narration = rows.get((article_id, language, NARRATION)) if plan.narration_wanted else None
+    item: dict[str, Any] = {
+        "article_id": article_id,
+        "language": language,
+        "status": "pending",
+        "source": str(plan.segmented.article.source),
+        "files": {},
+        "sentences": plan.segmented.sentence_count,
+        "narration": None,
+        "warnings": [],
+    }
+    text_ok = text is not None and text.status == "done" and text.key == plan.text_key
+    if text_ok and text is not None:
+        item["files"].update(text.detail.get("files", {}))
+        item["warnings"] = text.detail.get("warnings", [])
+    narration_ok = (
+        narration is not None and narration.status == "done" and narration.key == plan.narration_key
+    )
+    if narration_ok and narration is not None:
+        item["files"].update(narration.detail.get("files", {}))
+        summary = narration.detail.get("narration", {})
+        item["narration"] = {
+            k: summary[k] for k in ("engine", "voice", "duration", "size", "sha256") if k in summary
+        }
+    failed = next(
+        (
+            row
+            for row, key in ((text, plan.text_key), (narration, plan.narration_key))
+            if row is not None and row.status == "failed" and row.key == key
+        ),
+        None,
+    )
+    if failed is not None:
+        item.update(status="failed", stage=failed.stage, error=failed.last_error, transient=failed.transient)
+    elif text_ok and (not plan.narration_wanted or narration_ok):
+        item["status"] = "ok"
+    return item
 
 
-def write_manifest(record: RunRecord) -> Path:
-    atomic_write_json(record.manifest_path, manifest_data(record))
-    return record.manifest_path
+def write_manifest(
+    config: JobConfig,
+    state: StateStore,
+    ingest_failures: list[Failure],
+    plans: list[ItemPlan],
+    interrupted: bool,
+) -> None:
+    data = manifest_data(config, state, ingest_failures, plans, interrupted)
+    atomic_write_json(config.job_dir / "manifest.json", data)

@@ -1,6 +1,6 @@
 """Progress of long work: a live bar on a terminal, periodic log lines otherwise.
 
-The executor asks for a task per unit of long work and updates it; it never knows which display
+The executor asks for a task per unit of long work and advances it; it never knows which display
 is in use. Rich draws the bars (and the log lines above them) when stderr is a terminal; under
 cron or systemd a line is logged at most every ``interval`` seconds and once at the end.
 """
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("pipeline.progress")
 
 
 class Task(Protocol):
-    def update(self, completed: float, description: str | None = None) -> None: ...
+    def advance(self, amount: float) -> None: ...
+
+    def add_total(self, amount: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -25,7 +27,10 @@ class Progress(Protocol):
 
 
 class _NullTask:
-    def update(self, completed: float, description: str | None = None) -> None:
+    def advance(self, amount: float) -> None:
+        pass
+
+    def add_total(self, amount: int) -> None:
         pass
 
     def close(self) -> None:
@@ -43,30 +48,28 @@ class _LogTask:
         self.started = self.last = time.monotonic()
         self.completed = 0.0
 
-    def update(self, completed: float, description: str | None = None) -> None:
-        self.completed = completed
-        self.description = description or self.description
+    def advance(self, amount: float) -> None:
+        self.completed += amount
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
             self._log(now)
 
+    def add_total(self, amount: int) -> None:
+        self.total += amount
+
     def close(self) -> None:
-        self._log(time.monotonic())
+        if self.total:
+            self._log(time.monotonic())
 
     def _log(self, now: float) -> None:
         elapsed = max(now - self.started, 1e-9)
         percent = 100 * self.completed / self.total if self.total else 100.0
         log.info(
             "%s: %d/%d %s (%.0f%%), %.1f %s/s",
-            self.description,
-            self.completed,
-            self.total,
-            self.unit,
-            percent,
-            self.completed / elapsed,
-            self.unit,
-        )
+            self.description, self.completed, self.total, self.unit, percent,
+            self.completed / elapsed, self.unit,
+        )  # fmt: skip
 
 
 class LogProgress:
@@ -78,27 +81,28 @@ class LogProgress:
 
 
 class _RichTask:
-    def __init__(self, bars, task_id):
+    def __init__(self, bars: Any, task_id: Any):
         self.bars, self.task_id = bars, task_id
 
-    def update(self, completed: float, description: str | None = None) -> None:
-        if description:
-            self.bars.update(self.task_id, completed=completed, description=description)
-        else:
-            self.bars.update(self.task_id, completed=completed)
+    def advance(self, amount: float) -> None:
+        self.bars.advance(self.task_id, amount)
+
+    def add_total(self, amount: int) -> None:
+        task = self.bars.tasks[self.task_id]
+        self.bars.update(self.task_id, total=(task.total or 0) + amount, visible=True)
 
     def close(self) -> None:
         self.bars.stop_task(self.task_id)
 
 
-def _rate_column():
+def _rate_column() -> Any:
     from rich.progress import ProgressColumn
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
         """Items per second, averaged by rich over the last 30 seconds."""
 
-        def render(self, task) -> Text:
+        def render(self, task: Any) -> Text:
             speed = task.finished_speed or task.speed
             return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
 
@@ -108,7 +112,7 @@ def _rate_column():
 class RichProgress:
     """Live bars on the given rich console; use as a context manager around the run."""
 
-    def __init__(self, console):
+    def __init__(self, console: Any):
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -139,4 +143,7 @@ class RichProgress:
         self.bars.stop()
 
     def task(self, description: str, total: int, unit: str) -> Task:
-        return _RichTask(self.bars, self.bars.add_task(description, total=total, unit=unit))
+        # a task with nothing to do yet stays hidden until work is added
+        return _RichTask(
+            self.bars, self.bars.add_task(description, total=total, unit=unit, visible=total > 0)
+        )

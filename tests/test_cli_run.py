@@ -35,7 +35,7 @@ def test_run_writes_text_json_and_manifest_for_every_article_and_language(
     assert result.exit_code == 0, result.stderr
     job_dir = config.parent / "out" / "test"
     data = manifest(config)
-    assert data["counts"] == {"articles": 3, "items": 6, "ok": 6, "failed": 0}
+    assert data["counts"] == {"articles": 3, "items": 6, "ok": 6, "failed": 0, "pending": 0}
 
     for source in SAMPLE_ARTICLES:
         article = read_article(source)
@@ -70,7 +70,7 @@ def test_run_writes_text_json_and_manifest_for_every_article_and_language(
                 "text": f"{article.id}/{lang}/article.txt",
                 "json": f"{article.id}/{lang}/article.json",
             }
-    assert "test: 6 ok, 0 failed" in result.stderr
+    assert "test: 6 done, 0 failed, 0 up to date" in result.stderr
     assert "translate sq" in result.stderr  # progress, logged because stderr is not a terminal
     assert list((job_dir / "logs").glob("run-*.log"))
 
@@ -96,9 +96,9 @@ def test_each_model_loads_once_per_run(
     loads: list[str] = []
     real = translate_stage.MarianTranslator
 
-    def counting(target, settings):
+    def counting(target, settings, pull_command=None):
         loads.append(target.code)
-        return real(target, settings)
+        return real(target, settings, pull_command)
 
     monkeypatch.setattr(translate_stage, "MarianTranslator", counting)
     monkeypatch.setattr("pipeline.executor.local.CHUNK_SENTENCES", 64)
@@ -140,7 +140,7 @@ def test_bad_inputs_fail_alone_with_one_line_each(write_config: WriteConfig, art
     for name in BAD_INPUTS:
         for lang in ("sq", "uk"):
             assert status[(Path(name).stem, lang)] == "failed"
-    assert data["counts"] == {"articles": 9, "items": 18, "ok": 8, "failed": 10}
+    assert data["counts"] == {"articles": 9, "items": 18, "ok": 8, "failed": 10, "pending": 0}
     latin = json.loads((config.parent / "out/test/latin1/sq/article.json").read_text())
     assert latin["source"]["encoding"] == "cp1252"
     assert "not valid UTF-8" in latin["warnings"][0]

@@ -161,7 +161,7 @@ def test_lexicon_reaches_the_engine_and_text_output_is_kept_on_a_429_storm(
     assert "429 Too Many Requests from the TTS endpoint after 5 tries" in result.stderr
     manifest = json.loads((config.parent / "out/test/manifest.json").read_text())
     for item in manifest["items"]:
-        assert item["status"] == "failed" and item["stage"] == "narrate" and item["transient"]
+        assert item["status"] == "failed" and item["stage"] == "narration" and item["transient"]
         assert set(item["files"]) == {"text", "json"}  # the translation is delivered
         assert (config.parent / "out/test" / item["files"]["text"]).read_text().strip()
         record = json.loads((config.parent / "out/test" / item["files"]["json"]).read_text())
@@ -207,13 +207,14 @@ def test_a_missing_engine_fails_its_language_with_a_clear_line(
 def test_a_new_engine_is_one_class_and_one_registry_line(
     write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The engine interface: ``check_voice`` and ``synthesize(text, voice) -> MP3 bytes``."""
+    """The engine interface: ``params``, ``check_voice`` and ``synthesize(text, voice) -> MP3 bytes``."""
     from pipeline.tts import ENGINES
 
     spoken: list[tuple[str, str]] = []
 
     class Beep:
         name = "beep"
+        params: dict[str, object] = {}  # noqa: RUF012 - settings that change the audio (cache key)
 
         def __init__(self, tts: object) -> None:
             pass

@@ -69,8 +69,7 @@ def test_cached_hub_model_works_offline_and_a_missing_one_says_how_to_fix_it(
     assert "Traceback" not in result.stderr
     assert (
         "languages.uk.model: 'Helsinki-NLP/opus-mt-tc-big-en-zle' is not in the local cache "
-        "and HF_HUB_OFFLINE=1: "
-        "on a machine with network run `hf download Helsinki-NLP/opus-mt-tc-big-en-zle` with the same HF_HOME"
+        f"and HF_HUB_OFFLINE=1: run `pipeline models pull {config}` with network access and the same HF_HOME"
     ) in result.stderr
     items = json.loads((tmp_path / "out/offline/manifest.json").read_text())["items"]
     assert {(i["language"], i["status"]) for i in items} == {("sq", "ok"), ("uk", "failed")}

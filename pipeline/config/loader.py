@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.config.overrides import ORIGIN as OVERRIDE_ORIGIN
 from pipeline.config.overrides import apply_overrides, looks_like_local_path
-from pipeline.config.schema import ConfigFile, LanguageConfig, TranslationConfig, TtsConfig
+from pipeline.config.schema import ConfigFile, LanguageConfig, StateConfig, TranslationConfig, TtsConfig
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
@@ -50,10 +50,16 @@ class JobConfig:
     targets: tuple[TargetConfig, ...]
     translation: TranslationConfig
     tts: TtsConfig
+    state: StateConfig
+    state_path: Path
 
     @property
     def job_dir(self) -> Path:
         return self.output_root / self.job
+
+    @property
+    def lock_path(self) -> Path:
+        return self.job_dir / ".lock"
 
 
 def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None = None) -> JobConfig:
@@ -156,14 +162,20 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         if code not in parsed.languages:
             errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
 
+    output_root = _absolute(parsed.output_dir, base)
+    state_path = (
+        _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / "state.sqlite"
+    )
     return JobConfig(
         path=base / Path(errors.source.path).name,
         job=parsed.job,
         input_patterns=tuple(patterns),
-        output_root=_absolute(parsed.output_dir, base),
+        output_root=output_root,
         targets=tuple(targets),
         translation=parsed.translation,
         tts=parsed.tts,
+        state=parsed.state,
+        state_path=state_path,
     )
 
 

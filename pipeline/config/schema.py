@@ -110,6 +110,15 @@ class TtsConfig(StrictModel):
     espeak: EspeakConfig = Field(default_factory=EspeakConfig)
 
 
+class StateConfig(StrictModel):
+    path: Annotated[str, Field(min_length=1)] | None = None
+    """The SQLite state file; default ``<output_dir>/<job>/state.sqlite``. Relative to the config file."""
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+    """Runs that try a failed item again before it waits for ``--retry-failed``."""
+    keep_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    """Cached translations and narrated segments unused for this long are removed."""
+
+
 def _default_languages() -> dict[str, LanguageConfig | None]:
     return {code: None for code in DEFAULT_TARGETS}
 
@@ -124,3 +133,4 @@ class ConfigFile(StrictModel):
     """Target language code → model settings; ``sq:`` alone takes every default."""
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
+    state: StateConfig = Field(default_factory=StateConfig)

@@ -1,182 +1,380 @@
-"""Run a job in this process: ingest → segment → (per language) translate → publish text →
-narrate → publish audio → manifest.
+"""Run a job in this process, incrementally: plan against the state, then per language translate
+what the translation memory lacks, publish text, narrate what the segment cache lacks, publish
+audio, and record every step as it completes.
 
-Articles go through in chunks, so outputs appear as the run goes (a killed run keeps what it
-finished) and progress moves article by article. Text is written before narration starts, so a
-speech service that fails never costs the translation. A model or engine that cannot be used
-fails its language only; an article that cannot be read, translated or narrated fails alone.
+Work goes in chunks so outputs appear as the run goes; every sentence batch and every segment is
+recorded the moment it is done, so a killed run loses at most the step in hand. ``stop`` (set by
+the CLI on SIGTERM or Ctrl-C) is checked between steps: the run then records what it finished and
+returns. A model or engine that cannot be used fails its language only; an article that cannot be
+read, translated or narrated fails alone.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import ConfigError, ConfigIssue, PipelineError
+from pipeline.executor.plan import NARRATION, TEXT, ItemPlan, Planner, existing_state
 from pipeline.items import Failure
-from pipeline.manifest import RunRecord, write_manifest
+from pipeline.lock import JobLock
+from pipeline.manifest import write_manifest
+from pipeline.mt.batching import SentenceTranslation
+from pipeline.mt.marian import ModelInfo
 from pipeline.progress import NullProgress, Progress, Task
 from pipeline.stages.ingest import Ingest
-from pipeline.stages.narrate import Narrate
-from pipeline.stages.publish import PublishAudio, Published, PublishText
-from pipeline.stages.segment import Segment, SegmentedArticle
-from pipeline.stages.translate import Translate, TranslatedArticle
-from pipeline.text.article import Article
+from pipeline.stages.narrate import Narrate, Narration, build_narration, script
+from pipeline.stages.publish import PublishAudio, PublishText
+from pipeline.stages.segment import Segment
+from pipeline.stages.translate import Translate, TranslatedArticle, assemble_translation
+from pipeline.state import StateStore
+from pipeline.state.keys import model_fingerprint
 from pipeline.text.discover import discover
 
 log = logging.getLogger(__name__)
 
-CHUNK_SENTENCES = 256  # sentences translated together before their articles are published
+CHUNK_SENTENCES = 256  # sentences translated before their articles are published and narrated
 
 
 @dataclass
-class _Workers:
-    """The stages shared by every language of a run."""
-
-    publish_text: PublishText
-    narrate: Narrate
-    publish_audio: PublishAudio
+class RunOptions:
+    dry_run: bool = False
+    retry_failed: bool = False
 
 
-def run_job(config: JobConfig, progress: Progress | None = None) -> RunRecord:
-    progress = progress or NullProgress()
-    record = RunRecord(
-        job=config.job,
-        config_path=config.path,
-        job_dir=config.job_dir,
-        languages=tuple(target.code for target in config.targets),
-        started=dt.datetime.now(dt.UTC),
-    )
+@dataclass
+class RunReport:
+    job_dir: Path
+    manifest_path: Path
+    plans: list[ItemPlan] = field(default_factory=list)
+    ingest_failures: list[Failure] = field(default_factory=list)
+    todo: int = 0  # as planned, before the work
+    up_to_date: int = 0
+    done: int = 0
+    failures: list[Failure] = field(default_factory=list)  # items that failed in this run
+    interrupted: bool = False
+
+    def planned(self, plans: list[ItemPlan]) -> None:
+        self.plans = plans
+        self.todo = sum(plan.todo for plan in plans)
+        self.up_to_date = sum(plan.up_to_date for plan in plans)
+
+    @property
+    def skipped(self) -> list[ItemPlan]:
+        return [plan for plan in self.plans if plan.skip]
+
+    @property
+    def failed(self) -> int:
+        """Items not delivered: failed now, failed before and not retried, or unreadable inputs."""
+        languages = {plan.target.code for plan in self.plans} or {"*"}
+        return len(self.failures) + len(self.skipped) + len(self.ingest_failures) * len(languages)
+
+
+def run_job(
+    config: JobConfig,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    options: RunOptions | None = None,
+) -> RunReport:
+    options = options or RunOptions()
     paths = discover(config.input_patterns)
     if not paths:
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
-    log.info("%s: %d article files, languages %s", config.job, len(paths), ", ".join(record.languages))
-
-    articles: list[Article] = []
+    report = RunReport(config.job_dir, config.job_dir / "manifest.json")
+    articles = []
     for item in Ingest()(paths):
         if isinstance(item, Failure):
-            _record(record, item)
+            _log_failure(item)
+            report.ingest_failures.append(item)
         else:
             articles.append(item)
     segmented = Segment()(articles)
+    narrate = Narrate(config.tts, config.targets)
 
-    workers = _Workers(
-        PublishText(config.job_dir),
-        Narrate(config.tts, config.targets, artist=config.tts.artist or config.job),
-        PublishAudio(config.job_dir),
-    )
-    for target in config.targets:
-        _run_language(target, config, segmented, workers, record, progress)
+    if options.dry_run:
+        state = existing_state(config.state_path)
+        planner = Planner(config, state, narrate, options.retry_failed)
+        report.planned([plan for target in config.targets for plan in planner.plan(segmented, target)])
+        return report
 
-    record.finished = dt.datetime.now(dt.UTC)
-    write_manifest(record)
-    return record
+    with JobLock(config.lock_path):
+        _remove_temp_files(config.job_dir)
+        state = StateStore.open(config.state_path)
+        run_id = state.begin_run(os.getpid())
+        status = "crashed"
+        try:
+            planner = Planner(config, state, narrate, options.retry_failed)
+            report.planned([plan for target in config.targets for plan in planner.plan(segmented, target)])
+            log.info(
+                "%s: %d articles x %d languages: %d to do, %d up to date%s",
+                config.job, len(articles), len(config.targets), report.todo, report.up_to_date,
+                f", {len(report.skipped)} failed before and not retried" if report.skipped else "",
+            )  # fmt: skip
+            for plan in report.skipped:
+                log.warning("%s [%s]: %s", plan.key[0], plan.key[1], plan.skip)
+            worker = _Worker(
+                config, state, planner, narrate, run_id, report, progress or NullProgress(), stop
+            )
+            for target in config.targets:
+                if worker.stopped:
+                    break
+                worker.run_language(target, [p for p in report.plans if p.target is target and p.todo])
+            report.interrupted = worker.stopped
+            status = "interrupted" if report.interrupted else "finished"
+            if report.todo or report.failures or not report.manifest_path.exists():
+                write_manifest(config, state, report.ingest_failures, report.plans, report.interrupted)
+            if not report.interrupted:
+                state.prune(config.state.keep_days)
+        finally:
+            counts = {
+                "todo": report.todo,
+                "up_to_date": report.up_to_date,
+                "done": report.done,
+                "failed": report.failed,
+            }
+            state.finish_run(run_id, status, counts)
+            state.close()
+    return report
 
 
-def _run_language(
-    target: TargetConfig,
-    config: JobConfig,
-    segmented: list[SegmentedArticle],
-    workers: _Workers,
-    record: RunRecord,
-    progress: Progress,
-) -> None:
-    if not segmented:
-        return
-    translate = _load_translator(target, config, segmented, record)
-    if translate is None:
-        return
-    narrating = workers.narrate.wants(target)
-    count = f"{{}}/{len(segmented)} articles"
-    translation_task = progress.task(
-        f"translate {target.code} {count.format(0)}", sum(s.sentence_count for s in segmented), "sentences"
-    )
-    narration_task = (
-        progress.task(f"narrate {target.code} {count.format(0)}", _segment_count(segmented), "segments")
-        if narrating
-        else None
-    )
-    done_sentences = done_segments = done_articles = 0
-    for chunk in _chunks(segmented, max(CHUNK_SENTENCES, config.translation.batch_size)):
-        chunk_sentences = sum(s.sentence_count for s in chunk)
-        results = translate(chunk, _scaled(translation_task, done_sentences, chunk_sentences))
-        translated = [r for r in results if isinstance(r, TranslatedArticle)]
-        for item in translated:
+class _Worker:
+    """Does one run's work for each language, recording every step in the state."""
+
+    def __init__(
+        self,
+        config: JobConfig,
+        state: StateStore,
+        planner: Planner,
+        narrate: Narrate,
+        run_id: int,
+        report: RunReport,
+        progress: Progress,
+        stop: threading.Event | None,
+    ):
+        self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
+        self.run_id, self.report, self.progress = run_id, report, progress
+        self._stop = stop or threading.Event()
+        self.artist = config.tts.artist or config.job
+        self.publish_text = PublishText(config.job_dir)
+        self.publish_audio = PublishAudio(config.job_dir)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def run_language(self, target: TargetConfig, plans: list[ItemPlan]) -> None:
+        if not plans:
+            return
+        translate, model = self._model(target, plans)
+        if model is None:
+            return
+        if translate is not None:  # keys follow the model actually loaded (a download pins the commit)
+            fingerprint = model_fingerprint(target.model, target.revision, target.model_is_local)
+            self.state.set_model_info(fingerprint, model.state())
+            if fingerprint != plans[0].fingerprint:
+                plans = self._replan(target, plans, fingerprint)
+        sentences = sum(len(plan.missing) for plan in plans)
+        tasks = {
+            "articles": self.progress.task(f"{target.code} articles", len(plans), "articles"),
+            TEXT: self.progress.task(f"translate {target.code}", sentences, "sentences"),
+            NARRATION: self.progress.task(f"narrate {target.code}", 0, "segments"),
+        }
+        for chunk in _chunks(plans, max(CHUNK_SENTENCES, self.config.translation.batch_size)):
+            if self.stopped:
+                break
+            translated = self._translate_chunk(target, chunk, translate, model, tasks[TEXT])
+            if self.narrate.wants(target) and not self.stopped:
+                self._narrate_chunk(target, translated, tasks[NARRATION])
+            tasks["articles"].advance(len(chunk))
+        for task in tasks.values():
+            task.close()
+
+    # Translation ------------------------------------------------------------------------------
+
+    def _model(
+        self, target: TargetConfig, plans: list[ItemPlan]
+    ) -> tuple[Translate | None, ModelInfo | None]:
+        """The translator when some sentence needs it; else what the model loaded as last time."""
+        if not any(plan.missing for plan in plans):
+            info = self.state.model_info(plans[0].fingerprint)
+            if info is not None:  # same files; the config may name them differently
+                recorded = ModelInfo.from_state(info)
+                return None, dataclasses.replace(recorded, model=target.model, revision=target.revision)
+        log.info("%s: loading model %s", target.code, target.model)
+        started = time.monotonic()
+        try:
+            translate = Translate(target, self.config.translation, pull_command(self.config))
+        except ConfigError:
+            raise  # a setting no language can run with (device: cuda without a GPU)
+        except PipelineError as exc:
+            log.error("%s", exc)
+            log.error("%s: %d articles not translated", target.code, len(plans))
+            for plan in plans:
+                self._failed(plan, TEXT, plan.text_key, exc, log_it=False)
+            return None, None
+        log.info(
+            "%s: model loaded in %.1f s on %s", target.code, time.monotonic() - started, translate.info.device
+        )
+        return translate, translate.info
+
+    def _replan(self, target: TargetConfig, plans: list[ItemPlan], fingerprint: str) -> list[ItemPlan]:
+        fresh = self.planner.plan([plan.segmented for plan in plans], target, fingerprint)
+        by_key = {plan.key: plan for plan in fresh}
+        self.report.plans = [by_key.get(plan.key, plan) for plan in self.report.plans]
+        return [plan for plan in fresh if plan.todo]
+
+    def _translate_chunk(
+        self,
+        target: TargetConfig,
+        chunk: list[ItemPlan],
+        translate: Translate | None,
+        model: ModelInfo,
+        task: Task,
+    ) -> list[tuple[ItemPlan, TranslatedArticle]]:
+        keys = {s: key for plan in chunk for s, key in plan.sentence_keys.items()}
+        missing = list(dict.fromkeys(s for plan in chunk for s in plan.missing))
+        errors: dict[str, PipelineError] = {}
+        if missing and translate is not None:
+            # Sub-batches, each recorded at once: a killed run keeps every batch it finished.
+            step = self.config.translation.batch_size * 4
+            missing.sort(key=len)
+            for start in range(0, len(missing), step):
+                if self.stopped:
+                    return []
+                results = translate(missing[start : start + step])
+                self.state.add_translations(
+                    (keys[s], r.target, r.parts, r.hit_limit)
+                    for s, r in results.items()
+                    if isinstance(r, SentenceTranslation)
+                )
+                errors.update({s: r for s, r in results.items() if isinstance(r, PipelineError)})
+                task.advance(len(results))
+        memory = self.state.translations(keys.values())
+        self.state.touch("translations", memory)
+        translated = []
+        for plan in chunk:
+            error = next((errors[s] for s in plan.sentence_keys if s in errors), None)
+            if error is None and any(key not in memory for key in plan.sentence_keys.values()):
+                error = PipelineError("some sentences were not translated")  # the run was stopped
+            if error is not None:
+                self._failed(plan, TEXT, plan.text_key, error)
+                continue
+            pairs = {
+                s: SentenceTranslation(s, *memory[key][:1], parts=memory[key][1], hit_limit=memory[key][2])
+                for s, key in plan.sentence_keys.items()
+            }
+            item = assemble_translation(plan.segmented, target, self.config.translation, model, pairs)
             for warning in item.warnings:
                 log.warning("%s [%s]: %s", item.article_id, target.code, warning)
-        texts = workers.publish_text(translated)
-        for outcome in [r for r in results if isinstance(r, Failure)] + texts:
-            _record(record, outcome)
-        done_sentences += chunk_sentences
-        done_articles += len(chunk)
-        translation_task.update(done_sentences, f"translate {target.code} {count.format(done_articles)}")
+            if not plan.text_done:
+                written = self.publish_text([item])[0]
+                if isinstance(written, Failure):
+                    self._failed(plan, TEXT, plan.text_key, written.error)
+                    continue
+                detail = {
+                    "files": written.files,
+                    "sha256": written.sha256,
+                    "sentences": plan.segmented.sentence_count,
+                    "warnings": [*plan.segmented.article.warnings, *item.warnings],
+                }
+                self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)
+                plan.text_done = True
+                if not self.narrate.wants(target):
+                    self.report.done += 1
+            translated.append((plan, item))
+        return translated
 
-        if narration_task is not None:
-            written = [
-                (item, text)
-                for item, text in zip(translated, texts, strict=True)
-                if isinstance(text, Published)
-            ]
-            chunk_segments = _segment_count([item.segmented for item, _ in written])
-            narrations = workers.narrate(
-                [item for item, _ in written], _scaled(narration_task, done_segments, chunk_segments)
-            )
-            audio = workers.publish_audio(
-                [(item, text, narration) for (item, text), narration in zip(written, narrations, strict=True)]
-            )
-            for outcome in audio:
-                _record(record, outcome)
-            done_segments += chunk_segments
-            narration_task.update(done_segments, f"narrate {target.code} {count.format(done_articles)}")
-    translation_task.close()
-    if narration_task is not None:
-        narration_task.close()
+    # Narration --------------------------------------------------------------------------------
+
+    def _narrate_chunk(
+        self, target: TargetConfig, translated: list[tuple[ItemPlan, TranslatedArticle]], task: Task
+    ) -> None:
+        work = []
+        for plan, item in translated:
+            segments = script(item, self.config.tts.disclosure)
+            key = self.planner.narration_key(plan, segments)
+            if plan.narration_done and plan.narration_key == key:
+                continue
+            plan.narration_key = key
+            work.append((plan, item, segments, self.planner.segment_keys(target, segments)))
+        keys = [key for *_, segment_keys in work for key in segment_keys]
+        cached = self.state.segments(keys)
+        self.state.touch("segments", cached)
+        texts = {
+            key: segment.text
+            for *_, segments, segment_keys in work
+            for segment, key in zip(segments, segment_keys, strict=True)
+        }
+        missing = [key for key in dict.fromkeys(keys) if key not in cached]
+        errors: dict[str, PipelineError] = {}
+        engine_error = self.narrate.engine_error(target)
+        if engine_error is None:
+            task.add_total(len(missing))
+            step = self.config.tts.concurrency * 2
+            for start in range(0, len(missing), step):
+                if self.stopped:
+                    return
+                batch = missing[start : start + step]
+                for key, audio in zip(
+                    batch, self.narrate([(target, texts[key]) for key in batch]), strict=True
+                ):
+                    if isinstance(audio, bytes):
+                        self.state.add_segment(key, audio)
+                        cached[key] = audio
+                    else:
+                        errors[key] = audio
+                task.advance(len(batch))
+        for plan, item, segments, segment_keys in work:
+            error = engine_error or next((errors[k] for k in segment_keys if k in errors), None)
+            outcome: Narration | Failure
+            if error is None:
+                try:
+                    audio = [cached[k] for k in segment_keys]
+                    outcome = build_narration(item, segments, audio, self.config.tts, self.artist)
+                except PipelineError as exc:
+                    error = exc
+            if error is not None:
+                outcome = Failure(
+                    item.segmented.article.source, item.article_id, Narrate.name, error, target.code
+                )
+            written = self.publish_audio([(item, outcome)])[0]
+            if isinstance(written, Failure):
+                self._failed(plan, NARRATION, plan.narration_key or "", written.error)
+                continue
+            assert isinstance(outcome, Narration)
+            detail = {"files": written.files, "sha256": written.sha256, "narration": outcome.summary()}
+            self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
+            plan.narration_done = True
+            self.report.done += 1
+
+    def _failed(
+        self, plan: ItemPlan, stage: str, key: str, error: PipelineError, log_it: bool = True
+    ) -> None:
+        failure = Failure(plan.segmented.article.source, plan.key[0], stage, error, plan.key[1])
+        if log_it:
+            _log_failure(failure)
+        attempts = self.state.record_failed(*plan.key, stage, key, str(error), error.transient, self.run_id)
+        log.debug("%s [%s] %s failed (attempt %d)", *plan.key, stage, attempts)
+        self.report.failures.append(failure)
 
 
-def _load_translator(
-    target: TargetConfig, config: JobConfig, segmented: list[SegmentedArticle], record: RunRecord
-) -> Translate | None:
-    log.info("%s: loading model %s", target.code, target.model)
-    started = time.monotonic()
-    try:
-        translate = Translate(target, config.translation)
-    except ConfigError:
-        raise  # a setting no language can run with (device: cuda without a GPU)
-    except PipelineError as exc:
-        log.error("%s", exc)
-        log.error("%s: %d articles not translated", target.code, len(segmented))
-        record.failures += [
-            Failure(s.article.source, s.article.id, Translate.name, exc, target.code) for s in segmented
-        ]
-        return None
-    info = translate.translator.info
-    log.info("%s: model loaded in %.1f s on %s", target.code, time.monotonic() - started, info.device)
-    return translate
+def pull_command(config: JobConfig) -> str:
+    return f"pipeline models pull {config.path}"
 
 
-def _scaled(task: Task, base: int, size: int):
-    """A stage's (done, of) progress within a chunk → the task's overall count."""
-
-    def update(done: int, of: int) -> None:
-        task.update(base + size * done / max(of, 1))
-
-    return update
-
-
-def _segment_count(segmented: list[SegmentedArticle]) -> int:
-    return sum(len(s.article.blocks) + 1 for s in segmented)  # blocks and the disclosure
-
-
-def _chunks(segmented: list[SegmentedArticle], sentences: int) -> Iterator[list[SegmentedArticle]]:
-    chunk: list[SegmentedArticle] = []
+def _chunks(plans: list[ItemPlan], sentences: int) -> Iterator[list[ItemPlan]]:
+    chunk: list[ItemPlan] = []
     size = 0
-    for item in segmented:
-        chunk.append(item)
-        size += item.sentence_count
+    for plan in plans:
+        chunk.append(plan)
+        size += len(plan.missing) or 1
         if size >= sentences:
             yield chunk
             chunk, size = [], 0
@@ -184,9 +382,15 @@ def _chunks(segmented: list[SegmentedArticle], sentences: int) -> Iterator[list[
         yield chunk
 
 
-def _record(record: RunRecord, outcome: Published | Failure) -> None:
-    if isinstance(outcome, Failure):
-        where = f"{outcome.article_id} [{outcome.language}]: " if outcome.language else ""
-        log.error("%s%s", where, outcome.message)
-        log.debug("failure detail", exc_info=outcome.error)
-    record.add(outcome)
+def _remove_temp_files(job_dir: Path) -> None:
+    """Temporary files of a killed run (we hold the lock, so no one else is writing)."""
+    if job_dir.is_dir():
+        for temp in job_dir.rglob(".*.tmp"):
+            temp.unlink(missing_ok=True)
+            log.debug("removed %s, left by an interrupted run", temp)
+
+
+def _log_failure(failure: Failure) -> None:
+    where = f"{failure.article_id} [{failure.language}]: " if failure.language else ""
+    log.error("%s%s", where, failure.message)
+    log.debug("failure detail", exc_info=failure.error)

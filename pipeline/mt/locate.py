@@ -36,30 +36,31 @@ def offline_mode() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def locate_model(model: str, revision: str | None, *, local: bool, key: str) -> ModelFiles:
+def locate_model(
+    model: str, revision: str | None, *, local: bool, key: str, pull_command: str | None = None
+) -> ModelFiles:
     """Directory holding the model's files; ``key`` (``languages.uk``) goes into error messages."""
     if local:
         directory = Path(model)
         if not (directory / "config.json").is_file():
             raise ModelError(f"{key}.model: not a model directory (no config.json): {directory}")
         return ModelFiles(directory, None)
-    directory = _snapshot(model, revision, TOKENIZER_FILES + SAFETENSORS_FILES, key)
+    hint = download_hint(model, revision, pull_command)
+    directory = _snapshot(model, revision, TOKENIZER_FILES + SAFETENSORS_FILES, key, hint)
     if not any(directory.glob("*.safetensors")):
-        directory = _snapshot(model, revision, TOKENIZER_FILES + PYTORCH_FILES, key)
+        directory = _snapshot(model, revision, TOKENIZER_FILES + PYTORCH_FILES, key, hint)
     if not (directory / "config.json").is_file():
         raise ModelError(f"{key}.model: {model!r} has no config.json; is it a MarianMT model?")
     return ModelFiles(directory, directory.name)
 
 
-def download_hint(model: str, revision: str | None) -> str:
+def download_hint(model: str, revision: str | None, pull_command: str | None = None) -> str:
     pinned = f" --revision {revision}" if revision else ""
-    return (
-        f"on a machine with network run `hf download {model}{pinned}` with the same HF_HOME, "
-        "or set the model to a local directory"
-    )
+    command = pull_command or f"hf download {model}{pinned}"
+    return f"run `{command}` with network access and the same HF_HOME, or set the model to a local directory"
 
 
-def _snapshot(model: str, revision: str | None, patterns: list[str], key: str) -> Path:
+def _snapshot(model: str, revision: str | None, patterns: list[str], key: str, hint: str) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -81,7 +82,6 @@ def _snapshot(model: str, revision: str | None, patterns: list[str], key: str) -
     except HFValidationError as exc:
         raise ModelError(f"{where} is not a valid hub id: {exc}") from None
     except LocalEntryNotFoundError:
-        hint = download_hint(model, revision)
         if offline_mode():
             raise ModelError(f"{where} is not in the local cache and HF_HUB_OFFLINE=1: {hint}") from None
         raise ModelUnavailableError(

@@ -7,6 +7,7 @@ the checkpoint's ``generation_config.json``), so results do not change when a mo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,14 @@ class ModelInfo:
     max_output_tokens: int
     backend: str = "transformers"
 
+    def state(self) -> dict[str, Any]:
+        """Everything, for the state store (so outputs can be re-published without loading)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> ModelInfo:
+        return cls(**data)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.model,
@@ -52,12 +61,14 @@ class ModelInfo:
 
 
 class MarianTranslator:
-    def __init__(self, target: TargetConfig, settings: TranslationConfig):
+    def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
         import torch
         from transformers import MarianMTModel, MarianTokenizer
 
         key = f"languages.{target.code}"
-        files = locate_model(target.model, target.revision, local=target.model_is_local, key=key)
+        files = locate_model(
+            target.model, target.revision, local=target.model_is_local, key=key, pull_command=pull_command
+        )
         device = resolve_device(settings.device)
         try:
             tokenizer = MarianTokenizer.from_pretrained(files.directory)

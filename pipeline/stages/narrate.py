@@ -1,16 +1,16 @@
-"""Narrate: translated articles → tagged MP3 narrations, one per article and language.
+"""Narrate: text segments → speech (MP3), and the assembly of an article's narration from them.
 
-Each block (title, paragraphs) is one segment, with the spoken disclosure first or last. Segments
-of the whole batch are synthesised concurrently (bounded by ``tts.concurrency``; the engines keep
-their own request limits), then each article's segments are joined in order with silence between
-them and tagged. A failed segment fails its article and language only.
+Each block (title, paragraphs) is one segment, with the spoken disclosure first or last. A batch
+of segments is synthesised concurrently (bounded by ``tts.concurrency``; the engines keep their
+own request limits). The driver caches each segment, so an edited article re-narrates only the
+paragraphs that changed, then joins an article's segments in order with silence between them and
+tags the result.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,7 +19,6 @@ from pipeline.audio.mp3 import Mp3Error
 from pipeline.audio.tags import NarrationTags, tag_mp3
 from pipeline.config import TargetConfig, TtsConfig
 from pipeline.errors import PipelineError, SpeechError
-from pipeline.items import Failure
 from pipeline.stages.translate import TranslatedArticle
 from pipeline.tts import ENGINES, NO_NARRATION, Engine
 from pipeline.tts.lexicon import apply_lexicon
@@ -27,6 +26,12 @@ from pipeline.tts.lexicon import apply_lexicon
 log = logging.getLogger(__name__)
 
 CHAPTER_TITLE_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Segment:
+    title: str  # the chapter title
+    text: str  # what the engine is given (lexicon applied)
 
 
 @dataclass(frozen=True)
@@ -56,18 +61,11 @@ class Narration:
         }
 
 
-@dataclass(frozen=True)
-class Segment:
-    title: str  # the chapter title
-    text: str  # what the engine is given (lexicon applied)
-
-
 class Narrate:
     name = "narrate"
 
-    def __init__(self, tts: TtsConfig, targets: tuple[TargetConfig, ...], artist: str):
+    def __init__(self, tts: TtsConfig, targets: tuple[TargetConfig, ...]):
         self.tts = tts
-        self.artist = artist
         self.engines: dict[str, Engine | PipelineError] = {}
         built: dict[str, Engine | PipelineError] = {}
         for target in targets:
@@ -86,82 +84,28 @@ class Narrate:
     def wants(self, target: TargetConfig) -> bool:
         return target.code in self.engines
 
-    def __call__(
-        self, batch: list[TranslatedArticle], on_progress: Callable[[int, int], None] | None = None
-    ) -> list[Narration | Failure]:
-        scripts = [script(item, self.tts.disclosure) for item in batch]
-        jobs = [
-            (index, position, segment)
-            for index, (item, segments) in enumerate(zip(batch, scripts, strict=True))
-            if not isinstance(self.engines[item.target.code], PipelineError)
-            for position, segment in enumerate(segments)
-        ]
-        audio: dict[tuple[int, int], bytes | PipelineError] = {}
-        with ThreadPoolExecutor(max_workers=self.tts.concurrency, thread_name_prefix="tts") as pool:
-            futures = {
-                (index, position): pool.submit(self._speak, batch[index].target, segment)
-                for index, position, segment in jobs
-            }
-            for done, (key, future) in enumerate(futures.items(), start=1):
-                audio[key] = future.result()
-                if on_progress is not None:
-                    on_progress(done, len(futures))
-        return [self._assemble(index, item, scripts[index], audio) for index, item in enumerate(batch)]
+    def engine_error(self, target: TargetConfig) -> PipelineError | None:
+        engine = self.engines.get(target.code)
+        return engine if isinstance(engine, PipelineError) else None
 
-    def _speak(self, target: TargetConfig, segment: Segment) -> bytes | PipelineError:
+    def cache_params(self, target: TargetConfig) -> dict[str, object]:
+        """The engine settings that change its audio (part of every segment's cache key)."""
         engine = self.engines[target.code]
-        assert not isinstance(engine, PipelineError)
+        return {} if isinstance(engine, PipelineError) else dict(engine.params)
+
+    def __call__(self, batch: list[tuple[TargetConfig, str]]) -> list[bytes | PipelineError]:
+        """MP3 bytes, or the error, for each (target, text), in order."""
+        with ThreadPoolExecutor(max_workers=self.tts.concurrency, thread_name_prefix="tts") as pool:
+            return list(pool.map(lambda job: self._speak(*job), batch))
+
+    def _speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
+        engine = self.engines[target.code]
+        if isinstance(engine, PipelineError):
+            return engine
         try:
-            return engine.synthesize(segment.text, target.tts_voice)
+            return engine.synthesize(text, target.tts_voice)
         except PipelineError as exc:
             return exc
-
-    def _assemble(
-        self,
-        index: int,
-        item: TranslatedArticle,
-        segments: list[Segment],
-        audio: dict[tuple[int, int], bytes | PipelineError],
-    ) -> Narration | Failure:
-        article, target = item.segmented.article, item.target
-        engine = self.engines[target.code]
-        parts = (
-            [engine]
-            if isinstance(engine, PipelineError)
-            else [audio[(index, p)] for p in range(len(segments))]
-        )
-        error = next((part for part in parts if isinstance(part, PipelineError)), None)
-        try:
-            if error is not None:
-                raise error
-            assembled = assemble(
-                [(s.title, data) for s, data in zip(segments, parts, strict=True) if isinstance(data, bytes)],
-                self.tts.pause,
-            )
-            tags = NarrationTags(
-                title=narration_title(item),
-                artist=self.artist,
-                language=target.language.iso639_2,
-                date=article.date,
-                disclosure=target.disclosure,
-                chapters=assembled.chapters,
-            )
-            data = tag_mp3(assembled.mp3, tags)
-        except Mp3Error as exc:
-            error = SpeechError(f"{target.tts_engine} returned audio that cannot be joined: {exc}")
-            return Failure(article.source, article.id, self.name, error, target.code)
-        except PipelineError as exc:
-            return Failure(article.source, article.id, self.name, exc, target.code)
-        engine_name = target.tts_engine
-        return Narration(
-            article.id,
-            target.code,
-            engine_name,
-            target.tts_voice,
-            data,
-            assembled.duration,
-            assembled.chapters,
-        )
 
 
 def _build(name: str, tts: TtsConfig) -> Engine | PipelineError:
@@ -174,18 +118,47 @@ def _build(name: str, tts: TtsConfig) -> Engine | PipelineError:
 
 def script(item: TranslatedArticle, disclosure: str) -> list[Segment]:
     """What is spoken, in order: one segment per non-empty block, the disclosure first or last."""
-    lexicon = item.target.lexicon
-    segments = []
-    for block in item.blocks:
-        text = " ".join(t.target for t in block if t.target)
-        if text:
-            segments.append(Segment(chapter_title(text), apply_lexicon(text, lexicon)))
-    note = Segment(chapter_title(item.target.disclosure), apply_lexicon(item.target.disclosure, lexicon))
+    block_texts = [" ".join(t.target for t in block if t.target) for block in item.blocks]
+    return script_segments(block_texts, item.target, disclosure)
+
+
+def script_segments(block_texts: list[str], target: TargetConfig, disclosure: str) -> list[Segment]:
+    lexicon = target.lexicon
+    segments = [Segment(chapter_title(text), apply_lexicon(text, lexicon)) for text in block_texts if text]
+    note = Segment(chapter_title(target.disclosure), apply_lexicon(target.disclosure, lexicon))
     if disclosure == "start":
         return [note, *segments]
     if disclosure == "end":
         return [*segments, note]
     return segments
+
+
+def build_narration(
+    item: TranslatedArticle, segments: list[Segment], audio: list[bytes], tts: TtsConfig, artist: str
+) -> Narration:
+    """Join the segments' audio with pauses and tag it; raises ``SpeechError`` on unjoinable audio."""
+    target = item.target
+    try:
+        assembled = assemble([(s.title, data) for s, data in zip(segments, audio, strict=True)], tts.pause)
+    except Mp3Error as exc:
+        raise SpeechError(f"{target.tts_engine} returned audio that cannot be joined: {exc}") from None
+    tags = NarrationTags(
+        title=narration_title(item),
+        artist=artist,
+        language=target.language.iso639_2,
+        date=item.segmented.article.date,
+        disclosure=target.disclosure,
+        chapters=assembled.chapters,
+    )
+    return Narration(
+        item.article_id,
+        target.code,
+        target.tts_engine,
+        target.tts_voice,
+        tag_mp3(assembled.mp3, tags),
+        assembled.duration,
+        assembled.chapters,
+    )
 
 
 def chapter_title(text: str) -> str:

@@ -4,13 +4,15 @@ article is translated; then ``narration.mp3``, with ``article.json`` updated to 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
 from pipeline.errors import PermanentError
-from pipeline.fsio import atomic_write_bytes, atomic_write_json, atomic_write_text
+from pipeline.fsio import atomic_write_bytes
 from pipeline.items import Failure
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, item_dir
 from pipeline.stages.narrate import Narration
@@ -20,14 +22,11 @@ JSON_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
-class Published:
-    article_id: str
-    language: str
-    source: Path
-    files: dict[str, str]  # kind → path relative to the job folder
-    sentences: int
-    warnings: tuple[str, ...]
-    narration: dict[str, Any] | None = field(default=None)
+class Written:
+    """Files one publish step wrote: kind → path relative to the job folder, and their sha256."""
+
+    files: dict[str, str]
+    sha256: dict[str, str]
 
 
 class _Writer:
@@ -36,8 +35,15 @@ class _Writer:
     def __init__(self, job_dir: Path):
         self.job_dir = job_dir
 
-    def _relative(self, path: Path) -> str:
-        return str(path.relative_to(self.job_dir))
+    def _write(self, directory: Path, files: dict[str, tuple[str, bytes]]) -> Written:
+        for name, data in files.values():
+            atomic_write_bytes(directory / name, data)
+        return Written(
+            files={
+                kind: str((directory / name).relative_to(self.job_dir)) for kind, (name, _) in files.items()
+            },
+            sha256={kind: hashlib.sha256(data).hexdigest() for kind, (_, data) in files.items()},
+        )
 
     def _failure(self, item: TranslatedArticle, directory: Path, exc: OSError) -> Failure:
         article = item.segmented.article
@@ -46,56 +52,51 @@ class _Writer:
 
 
 class PublishText(_Writer):
-    def __call__(self, batch: list[TranslatedArticle]) -> list[Published | Failure]:
+    """``article.txt`` and ``article.json`` of each translated article."""
+
+    def __call__(self, batch: list[TranslatedArticle]) -> list[Written | Failure]:
         return [self._publish(item) for item in batch]
 
-    def _publish(self, item: TranslatedArticle) -> Published | Failure:
-        article = item.segmented.article
-        directory = item_dir(self.job_dir, article.id, item.target.code)
+    def _publish(self, item: TranslatedArticle) -> Written | Failure:
+        directory = item_dir(self.job_dir, item.article_id, item.target.code)
         try:
-            atomic_write_text(directory / TEXT_FILE, render_text(item))
-            atomic_write_json(directory / JSON_FILE, render_json(item, None))
+            return self._write(
+                directory,
+                {
+                    "text": (TEXT_FILE, render_text(item).encode("utf-8")),
+                    "json": (JSON_FILE, _json_bytes(render_json(item, None))),
+                },
+            )
         except OSError as exc:
             return self._failure(item, directory, exc)
-        return Published(
-            article_id=article.id,
-            language=item.target.code,
-            source=article.source,
-            files={
-                "text": self._relative(directory / TEXT_FILE),
-                "json": self._relative(directory / JSON_FILE),
-            },
-            sentences=item.segmented.sentence_count,
-            warnings=article.warnings + item.warnings,
-        )
 
 
 class PublishAudio(_Writer):
-    """Write each narration and record it (or why there is none) in ``article.json``."""
+    """Each narration, with ``article.json`` updated to describe it (or why there is none)."""
 
-    def __call__(
-        self, batch: list[tuple[TranslatedArticle, Published, Narration | Failure]]
-    ) -> list[Published | Failure]:
-        return [self._publish(item, text, narration) for item, text, narration in batch]
+    def __call__(self, batch: list[tuple[TranslatedArticle, Narration | Failure]]) -> list[Written | Failure]:
+        return [self._publish(item, narration) for item, narration in batch]
 
-    def _publish(
-        self, item: TranslatedArticle, text: Published, narration: Narration | Failure
-    ) -> Published | Failure:
+    def _publish(self, item: TranslatedArticle, narration: Narration | Failure) -> Written | Failure:
         directory = item_dir(self.job_dir, item.article_id, item.target.code)
         if isinstance(narration, Failure):
             record = {"status": "failed", "error": narration.message}
+            files = {"json": (JSON_FILE, _json_bytes(render_json(item, record)))}
         else:
             record = {"status": "ok", "file": AUDIO_FILE, **narration.summary()}
+            files = {
+                "audio": (AUDIO_FILE, narration.mp3),
+                "json": (JSON_FILE, _json_bytes(render_json(item, record))),
+            }
         try:
-            if isinstance(narration, Narration):
-                atomic_write_bytes(directory / AUDIO_FILE, narration.mp3)
-            atomic_write_json(directory / JSON_FILE, render_json(item, record))
+            written = self._write(directory, files)
         except OSError as exc:
             return self._failure(item, directory, exc)
-        if isinstance(narration, Failure):
-            return narration
-        files = {**text.files, "audio": self._relative(directory / AUDIO_FILE)}
-        return replace(text, files=files, narration=record)
+        return narration if isinstance(narration, Failure) else written
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def render_text(item: TranslatedArticle) -> str:

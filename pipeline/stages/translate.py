@@ -1,24 +1,21 @@
-"""Translate: segmented articles → translated articles, for one target language.
+"""Translate: sentences → translations, for one target language; and the assembly of a
+translated article from its sentences' translations.
 
-The model loads once, in ``__init__``; ``__call__`` translates the sentences of a whole batch of
-articles together (de-duplicated, length-sorted) and reassembles each article. An article with a
-sentence that could not be translated fails alone; the rest of the batch is delivered.
+The model loads once, in ``__init__``; ``__call__`` translates a batch of sentences (de-duplicated,
+split to fit, length-sorted). The driver decides which sentences need the model at all (the
+translation memory has the rest) and keeps the results.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import PipelineError
-from pipeline.items import Failure
 from pipeline.mt.batching import SentenceTranslation, translate_sentences
 from pipeline.mt.marian import MarianTranslator, ModelInfo
 from pipeline.stages.segment import SegmentedArticle
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,44 +35,35 @@ class TranslatedArticle:
 class Translate:
     name = "translate"
 
-    def __init__(self, target: TargetConfig, settings: TranslationConfig):
+    def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
         self.target = target
         self.settings = settings
-        self.translator = MarianTranslator(target, settings)
+        self.translator = MarianTranslator(target, settings, pull_command)
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.translator.info
 
     def __call__(
-        self,
-        batch: list[SegmentedArticle],
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> list[TranslatedArticle | Failure]:
-        sentences = [s for segmented in batch for s in segmented.all_sentences()]
-        outcomes = translate_sentences(self.translator, sentences, self.settings.batch_size, on_progress)
-        return [self._assemble(segmented, outcomes) for segmented in batch]
+        self, sentences: list[str], on_progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, SentenceTranslation | PipelineError]:
+        return translate_sentences(self.translator, sentences, self.settings.batch_size, on_progress)
 
-    def _assemble(
-        self, segmented: SegmentedArticle, outcomes: dict[str, SentenceTranslation | PipelineError]
-    ) -> TranslatedArticle | Failure:
-        article = segmented.article
-        for sentence in segmented.all_sentences():
-            outcome = outcomes[sentence]
-            if isinstance(outcome, PipelineError):
-                return Failure(article.source, article.id, self.name, outcome, self.target.code)
-        blocks = tuple(
-            tuple(outcomes[s] for s in block)  # type: ignore[misc]  # errors returned above
-            for block in segmented.sentences
+
+def assemble_translation(
+    segmented: SegmentedArticle,
+    target: TargetConfig,
+    settings: TranslationConfig,
+    model: ModelInfo,
+    translations: Mapping[str, SentenceTranslation],
+) -> TranslatedArticle:
+    """The article's translation from its sentences' (every sentence must be in ``translations``)."""
+    blocks = tuple(tuple(translations[s] for s in block) for block in segmented.sentences)
+    cut = sum(1 for block in blocks for t in block if t.hit_limit)
+    warnings = []
+    if cut:
+        warnings.append(
+            f"{cut} of {segmented.sentence_count} sentences reached translation.max_length "
+            f"({model.max_output_tokens} tokens) and may be cut short"
         )
-        cut = sum(1 for block in blocks for t in block if t.hit_limit)
-        warnings = []
-        if cut:
-            warnings.append(
-                f"{cut} of {segmented.sentence_count} sentences reached translation.max_length "
-                f"({self.translator.info.max_output_tokens} tokens) and may be cut short"
-            )
-        return TranslatedArticle(
-            segmented=segmented,
-            target=self.target,
-            model=self.translator.info,
-            settings=self.settings,
-            blocks=blocks,
-            warnings=tuple(warnings),
-        )
+    return TranslatedArticle(segmented, target, model, settings, blocks, tuple(warnings))

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the config validates engine names against ENGINES, so no im
 
 class Engine(Protocol):
     name: str
+    params: dict[str, object]  # settings that change the audio: part of each segment's cache key
 
     def check_voice(self, voice: str) -> None:
         """Raise ``SpeechError`` if this engine cannot speak with ``voice``."""

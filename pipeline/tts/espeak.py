@@ -24,6 +24,7 @@ class EspeakEngine:
         if program is None:
             raise SpeechError(f"{PROGRAM} is not installed (Debian/Ubuntu: apt-get install {PROGRAM})")
         self.program, self.settings, self.bitrate = program, settings, bitrate
+        self.params: dict[str, object] = {"speed": settings.speed, "bitrate": bitrate}
 
     @cached_property
     def voices(self) -> set[str]:

@@ -33,6 +33,7 @@ class GttsEngine:
 
     def __init__(self, settings: GttsConfig, concurrency: int, session: Any = None):
         self.settings = settings
+        self.params: dict[str, object] = {"tld": settings.tld}
         self.sender = PoliteSender(
             session or new_session(),
             Throttle(concurrency, settings.min_interval),

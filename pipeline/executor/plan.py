@@ -1,0 +1,170 @@
+"""What a run has to do: compare each article × language's content keys with the state.
+
+Planning loads no model and makes no request: keys come from the text, the model fingerprint
+(from the cache or the local directory) and the settings; translations already made come from the
+translation memory. An item is up to date when its stages are recorded done under today's keys
+and their files are still there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.config import JobConfig, TargetConfig
+from pipeline.stages.narrate import Narrate, Segment, script_segments
+from pipeline.stages.segment import SegmentedArticle
+from pipeline.state import ItemState, StateStore
+from pipeline.state.keys import (
+    NARRATION_VERSION,
+    TEXT_VERSION,
+    digest,
+    model_fingerprint,
+    segment_key,
+    translation_key,
+)
+
+TEXT, NARRATION = "text", "narration"
+
+
+@dataclass
+class ItemPlan:
+    segmented: SegmentedArticle
+    target: TargetConfig
+    fingerprint: str
+    sentence_keys: dict[str, str]  # sentence → translation-memory key
+    missing: list[str]  # sentences the translation memory does not have
+    text_key: str
+    text_done: bool
+    narration_wanted: bool
+    narration_key: str | None = None  # known once every sentence is translated
+    narration_done: bool = False
+    skip: str | None = None  # why a failed item is not tried again this run
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.segmented.article.id, self.target.code)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.text_done and (not self.narration_wanted or self.narration_done)
+
+    @property
+    def todo(self) -> bool:
+        return not self.up_to_date and self.skip is None
+
+    def reason(self) -> str:
+        if self.skip:
+            return self.skip
+        total = self.segmented.sentence_count
+        if self.missing:
+            return f"translate {len(self.missing)} of {total} sentences" + (
+                ", narrate" if self.narration_wanted else ""
+            )
+        if not self.text_done:
+            return "write text (translations cached)" + (", narrate" if self.narration_wanted else "")
+        return "narrate"
+
+
+class Planner:
+    def __init__(self, config: JobConfig, state: StateStore | None, narrate: Narrate, retry_failed: bool):
+        self.config, self.state, self.narrate, self.retry_failed = config, state, narrate, retry_failed
+        self.rows: dict[tuple[str, str, str], ItemState] = state.items() if state else {}
+
+    def plan(
+        self, segmented: list[SegmentedArticle], target: TargetConfig, fingerprint: str | None = None
+    ) -> list[ItemPlan]:
+        fingerprint = fingerprint or model_fingerprint(target.model, target.revision, target.model_is_local)
+        t = self.config.translation
+        keys_of = {
+            s.article.id: {
+                sentence: translation_key(fingerprint, target.lang_token, t.beam_size, t.max_length, sentence)
+                for sentence in s.all_sentences()
+            }
+            for s in segmented
+        }
+        memory = (
+            self.state.translations(k for keys in keys_of.values() for k in keys.values())
+            if self.state
+            else {}
+        )
+        return [self._plan_item(s, target, fingerprint, keys_of[s.article.id], memory) for s in segmented]
+
+    def _plan_item(
+        self,
+        segmented: SegmentedArticle,
+        target: TargetConfig,
+        fingerprint: str,
+        sentence_keys: dict[str, str],
+        memory: dict[str, tuple[str, int, bool]],
+    ) -> ItemPlan:
+        article = segmented.article
+        t = self.config.translation
+        text_key = digest(
+            TEXT,
+            TEXT_VERSION,
+            fingerprint,
+            [target.model, target.revision, target.lang_token, target.disclosure],
+            [t.beam_size, t.max_length],
+            [block.kind for block in article.blocks],
+            segmented.sentences,
+            [str(article.source), article.sha256, article.date, article.title],
+        )
+        plan = ItemPlan(
+            segmented=segmented,
+            target=target,
+            fingerprint=fingerprint,
+            sentence_keys=sentence_keys,
+            missing=[s for s, key in sentence_keys.items() if key not in memory],
+            text_key=text_key,
+            text_done=self._done(article.id, target.code, TEXT, text_key),
+            narration_wanted=self.narrate.wants(target),
+        )
+        plan.skip = self._skip(article.id, target.code, TEXT, text_key)
+        if plan.narration_wanted and not plan.missing:
+            block_texts = [
+                " ".join(memory[sentence_keys[s]][0] for s in block if memory[sentence_keys[s]][0])
+                for block in segmented.sentences
+            ]
+            plan.narration_key = self.narration_key(
+                plan, script_segments(block_texts, target, self.config.tts.disclosure)
+            )
+            plan.narration_done = self._done(article.id, target.code, NARRATION, plan.narration_key)
+            plan.skip = plan.skip or self._skip(article.id, target.code, NARRATION, plan.narration_key)
+        return plan
+
+    def segment_keys(self, target: TargetConfig, segments: list[Segment]) -> list[str]:
+        params = self.narrate.cache_params(target)
+        return [segment_key(target.tts_engine, target.tts_voice, params, s.text) for s in segments]
+
+    def narration_key(self, plan: ItemPlan, segments: list[Segment]) -> str:
+        tts = self.config.tts
+        return digest(
+            NARRATION,
+            NARRATION_VERSION,
+            plan.text_key,
+            self.segment_keys(plan.target, segments),
+            [s.title for s in segments],
+            [tts.pause, tts.disclosure, tts.artist or self.config.job],
+        )
+
+    def _done(self, article_id: str, language: str, stage: str, key: str) -> bool:
+        row = self.rows.get((article_id, language, stage))
+        if row is None or row.status != "done" or row.key != key:
+            return False
+        return all((self.config.job_dir / path).is_file() for path in row.detail.get("files", {}).values())
+
+    def _skip(self, article_id: str, language: str, stage: str, key: str) -> str | None:
+        row = self.rows.get((article_id, language, stage))
+        if self.retry_failed or row is None or row.status != "failed" or row.key != key:
+            return None
+        if not row.transient:
+            return f"{stage} failed and would fail again ({row.last_error}); fix it, or --retry-failed"
+        if row.attempts >= self.config.state.max_attempts:
+            return f"{stage} failed {row.attempts} times (last: {row.last_error}); --retry-failed tries again"
+        return None
+
+
+def existing_state(path: Path) -> StateStore | None:
+    return StateStore.open(path, create=False) if path.exists() else None
