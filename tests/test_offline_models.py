@@ -89,6 +89,23 @@ def test_cached_hub_model_works_offline_and_a_missing_one_says_how_to_fix_it(
     assert (record["model"]["revision"], record["model"]["resolved_revision"]) == (COMMIT, COMMIT)
 
 
+def test_models_pull_reports_the_commit_to_pin_and_what_it_could_not_fetch(
+    tmp_path: Path, articles: Path, tiny_models: dict
+) -> None:
+    hf_home = tmp_path / "hf"
+    cache_as_hub_model(hf_home, "Helsinki-NLP/opus-mt-en-sq", tiny_models["sq"])
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump({"job": "pull", "input": {"paths": ["articles/*.txt"]}}))
+    result = run_cli("models", "pull", str(config), hf_home=hf_home, cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"sq: Helsinki-NLP/opus-mt-en-sq main -> {COMMIT} (cached)" in result.stdout
+    assert f"languages:\n  sq:\n    revision: {COMMIT}" in result.stdout
+    assert (
+        "error: languages.uk.model: 'Helsinki-NLP/opus-mt-tc-big-en-zle' is not in the local cache"
+        in result.stderr
+    )
+
+
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "pipeline"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)

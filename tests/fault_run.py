@@ -1,0 +1,74 @@
+"""Run the real CLI in this process with faults injected, for crash and signal tests.
+
+    python tests/fault_run.py '{"kill": ["translate", 2], "record": "calls.jsonl"}' run job.yaml
+
+Spec keys: ``kill`` [point, n]: SIGKILL this process at the n-th call of the point (``translate``
+— a batch of sentences —, ``synthesize`` — one segment —, ``replace`` — the rename that publishes
+a file, leaving its temporary file behind); ``slow`` {point: seconds}: sleep before each call;
+``record``: a file that gets one JSON line per call (point, language or voice, inputs), written
+before the call so a killed process leaves it complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+spec: dict[str, Any] = json.loads(sys.argv[1])
+calls: Counter[str] = Counter()
+lock = threading.Lock()
+
+
+def checkpoint(point: str, detail: Any) -> None:
+    with lock:  # speech runs in several threads
+        calls[point] += 1
+        number = calls[point]
+        if spec.get("record"):
+            with open(spec["record"], "a", encoding="utf-8") as handle:
+                handle.write(json.dumps([point, detail], ensure_ascii=False) + "\n")
+    time.sleep(spec.get("slow", {}).get(point, 0))
+    if spec.get("kill") == [point, number]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main() -> None:
+    from pipeline import fsio
+    from pipeline.mt.marian import MarianTranslator
+    from pipeline.tts.espeak import EspeakEngine
+
+    translate = MarianTranslator.translate
+
+    def patched_translate(self: MarianTranslator, sentences: list[str]) -> Any:
+        checkpoint("translate", [self.info.model, sentences])
+        return translate(self, sentences)
+
+    synthesize = EspeakEngine.synthesize
+
+    def patched_synthesize(self: EspeakEngine, text: str, voice: str) -> bytes:
+        checkpoint("synthesize", [voice, text])
+        return synthesize(self, text, voice)
+
+    replace = os.replace
+
+    def patched_replace(source: Any, target: Any) -> None:
+        checkpoint("replace", str(target))
+        replace(source, target)
+
+    MarianTranslator.translate = patched_translate  # type: ignore[method-assign]
+    EspeakEngine.synthesize = patched_synthesize  # type: ignore[method-assign]
+    fsio.os.replace = patched_replace  # type: ignore[attr-defined]
+
+    from pipeline.cli import main as cli_main
+
+    sys.argv = ["pipeline", *sys.argv[2:]]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Incremental runs in-process: nothing redone that is up to date, only what changed is redone."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pipeline.cli import cli
+from pipeline.lock import JobLock
+from pipeline.mt.marian import MarianTranslator
+from pipeline.tts import ENGINES
+
+from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .fakes import tone_mp3
+
+
+class Spy:
+    """Counts model loads and records every sentence translated and every text synthesised."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.loads: list[str] = []
+        self.translated: list[tuple[str, str]] = []
+        self.spoken: list[tuple[str, str]] = []
+        spy = self
+        real_init, real_translate = MarianTranslator.__init__, MarianTranslator.translate
+
+        def init(self, target, settings, pull_command=None):
+            spy.loads.append(target.code)
+            self._code = target.code
+            real_init(self, target, settings, pull_command)
+
+        def translate(self, sentences):
+            spy.translated += [(self._code, s) for s in sentences]
+            return real_translate(self, sentences)
+
+        class Recorder:
+            name = "recorder"
+            params: dict[str, object] = {}  # noqa: RUF012
+
+            def __init__(self, tts: object) -> None:
+                pass
+
+            def check_voice(self, voice: str) -> None:
+                pass
+
+            def synthesize(self, text: str, voice: str) -> bytes:
+                spy.spoken.append((voice, text))
+                return tone_mp3(0.1 + len(text) / 2000)
+
+        monkeypatch.setattr(MarianTranslator, "__init__", init)
+        monkeypatch.setattr(MarianTranslator, "translate", translate)
+        monkeypatch.setitem(ENGINES, "recorder", Recorder)
+
+    def reset(self) -> None:
+        self.loads.clear()
+        self.translated.clear()
+        self.spoken.clear()
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
+    return Spy(monkeypatch)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner(mix_stderr=False).invoke(cli, list(args), catch_exceptions=False)
+
+
+def output_files(job_dir: Path) -> dict[Path, tuple[int, bytes]]:
+    """Every output under the job folder (not logs or state), with its mtime and content."""
+    return {
+        path: (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(job_dir.rglob("*"))
+        if path.is_file() and "logs" not in path.parts and not path.name.startswith(("state.sqlite", "."))
+    }
+
+
+def config_with_narration(write_config: WriteConfig, **overrides: object) -> Path:
+    return write_config(tts={"engine": "recorder", "pause": 0.3}, **overrides)
+
+
+def test_second_run_of_an_unchanged_job_does_nothing(
+    write_config: WriteConfig, articles: Path, spy: Spy
+) -> None:
+    config = config_with_narration(write_config)
+    assert invoke("run", str(config)).exit_code == 0
+    assert spy.loads == ["sq", "uk"] and spy.translated and spy.spoken
+    job_dir = config.parent / "out/test"
+    before = output_files(job_dir)
+    assert len(before) == 3 * 2 * 3 + 1  # txt, json, mp3 per item, and the manifest
+
+    spy.reset()
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    assert (spy.loads, spy.translated, spy.spoken) == ([], [], [])  # no model load, no TTS request
+    assert output_files(job_dir) == before  # no file rewritten
+    assert "test: 0 to do, 6 up to date" in result.stderr
+
+
+def test_editing_one_sentence_redoes_that_sentence_and_its_paragraph_only(
+    write_config: WriteConfig, articles: Path, spy: Spy
+) -> None:
+    config = config_with_narration(
+        write_config, translation={"beam_size": 1, "max_length": 24, "device": "cpu"}
+    )
+    assert invoke("run", str(config)).exit_code == 0
+    job_dir = config.parent / "out/test"
+    before = output_files(job_dir)
+    path = articles / SAMPLE_ARTICLES[1].name
+    old_paragraphs = {
+        lang: json.loads((job_dir / path.stem / lang / "article.json").read_text())["paragraphs"]
+        for lang in ("sq", "uk")
+    }
+    spoken_before = set(spy.spoken)
+    spy.reset()
+
+    old = "Most of them carried grain, sunflower oil and iron ore."
+    new = "Their holds were full of wheat from Kherson."
+    path.write_text(path.read_text().replace(old, new))
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    assert "2 to do, 4 up to date" in result.stderr
+
+    assert sorted(spy.translated) == [("sq", new), ("uk", new)]  # exactly that sentence
+    assert spy.loads == ["sq", "uk"]
+    renarrated = 0
+    for lang in ("sq", "uk"):
+        record = json.loads((job_dir / path.stem / lang / "article.json").read_text())
+        paragraph = " ".join(s["target"] for s in record["paragraphs"][1]["sentences"])
+        before_text = " ".join(s["target"] for s in old_paragraphs[lang][1]["sentences"])
+        # its paragraph only, and only if its translation is new: random models repeat themselves,
+        # and a text the segment cache has already (from any article) is not requested again
+        expected = [paragraph] if paragraph != before_text and (lang, paragraph) not in spoken_before else []
+        assert [text for voice, text in spy.spoken if voice == lang] == expected
+        renarrated += len(expected)
+    assert renarrated  # the test saw a paragraph re-narrated
+    changed = {p for p, v in output_files(job_dir).items() if before.get(p) != v}
+    expected = {job_dir / "manifest.json"}
+    for lang in ("sq", "uk"):
+        expected |= {
+            job_dir / path.stem / lang / name for name in ("article.txt", "article.json", "narration.mp3")
+        }
+    assert changed == expected
+
+
+def test_a_changed_setting_redoes_what_it_affects_and_nothing_else(
+    write_config: WriteConfig, articles: Path, spy: Spy, tiny_models: dict
+) -> None:
+    config = config_with_narration(write_config)
+    assert invoke("run", str(config)).exit_code == 0
+    job_dir = config.parent / "out/test"
+
+    spy.reset()  # a pause between paragraphs: the MP3s are rebuilt from cached segments
+    before = output_files(job_dir)
+    assert invoke("run", str(config), "--set", "tts.pause=0.5").exit_code == 0
+    assert (spy.loads, spy.translated, spy.spoken) == ([], [], [])
+    changed = {p.name for p, v in output_files(job_dir).items() if before.get(p) != v}
+    assert changed == {"narration.mp3", "article.json", "manifest.json"}
+
+    spy.reset()  # a generation parameter of one language: that language is translated again
+    result = invoke("run", str(config), "--set", "tts.pause=0.5", "--set", "languages.uk.lang_token=>>ukr<<")
+    assert result.exit_code == 0, result.stderr
+    assert spy.loads == ["uk"]
+    assert {lang for lang, _ in spy.translated} == {"uk"}
+
+    spy.reset()  # a parameter of every language
+    assert invoke("run", str(config), "--set", "tts.pause=0.5", "--set", "languages.uk.lang_token=>>ukr<<",
+                  "--set", "translation.max_length=10").exit_code == 0  # fmt: skip
+    assert spy.loads == ["sq", "uk"]
+    assert len(spy.translated) == 2 * 26  # every sentence of the three articles, in both languages
+
+
+def test_failed_items_are_retried_up_to_the_limit_then_wait_for_retry_failed(
+    write_config: WriteConfig, articles: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.errors import SpeechUnavailableError
+
+    def failing(self, text, voice):
+        raise SpeechUnavailableError("429 Too Many Requests from the TTS endpoint after 5 tries")
+
+    config = config_with_narration(write_config, state={"max_attempts": 2})
+    working = ENGINES["recorder"].synthesize
+    monkeypatch.setattr(ENGINES["recorder"], "synthesize", failing)
+    first = invoke("run", str(config))
+    assert first.exit_code == 1
+    assert "6 to do" in first.stderr
+    second = invoke("run", str(config))
+    assert second.exit_code == 1 and "6 to do" in second.stderr  # transient: tried again
+    third = invoke("run", str(config))
+    assert third.exit_code == 1
+    assert "0 to do, 0 up to date, 6 failed before and not retried" in third.stderr
+    assert "narration failed 2 times (last: 429 Too Many Requests" in third.stderr
+    spy.reset()
+    assert invoke("run", str(config)).exit_code == 1
+    assert spy.translated == [] and spy.loads == []  # the text was never redone
+
+    monkeypatch.setattr(ENGINES["recorder"], "synthesize", working)
+    retry = invoke("run", str(config), "--retry-failed")
+    assert retry.exit_code == 0, retry.stderr
+    status = json.loads(invoke("status", str(config), "--json").stdout)
+    assert status["failures"] == []
+    assert [r["status"] for r in status["runs"]][:2] == ["finished", "finished"]
+    assert status["runs"][0]["done"] == 6
+
+
+def test_status_shows_runs_and_failures(write_config: WriteConfig, articles: Path, spy: Spy) -> None:
+    config = config_with_narration(write_config)
+    (articles / "broken.txt").write_bytes(b"")
+    assert invoke("run", str(config), "--set", "languages.uk.lang_token=>>xx<<").exit_code == 1
+    assert invoke("run", str(config), "--set", "languages.uk.lang_token=>>xx<<").exit_code == 1
+    out = invoke("status", str(config)).stdout.splitlines()
+    assert out[0] == f"job test: state {config.parent / 'out/test/state.sqlite'}"
+    assert out[2].startswith("  #2 ") and out[2].endswith("finished: 0 to do, 3 up to date, 0 done, 5 failed")
+    assert out[3].startswith("  #1 ") and out[3].endswith("finished: 6 to do, 0 up to date, 3 done, 5 failed")
+    assert out[4] == "failed items: 3"
+    assert out[5].startswith(
+        "  2024-02-28-albania-ukraine-treaty [uk] text (permanent, 1x): languages.uk.lang_token:"
+    )
+
+
+def test_dry_run_lists_the_work_and_writes_nothing(
+    write_config: WriteConfig, articles: Path, spy: Spy
+) -> None:
+    config = config_with_narration(write_config)
+    result = invoke("run", str(config), "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "6 to do, 0 up to date, 0 failed (not retried)"
+    assert "  2024-03-12-power-grid [uk]: translate 6 of 6 sentences, narrate" in result.stdout
+    assert not (config.parent / "out").exists()
+    assert (spy.loads, spy.spoken) == ([], [])
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_3(write_config: WriteConfig, articles: Path) -> None:
+    config = write_config()
+    with JobLock(config.parent / "out/test/.lock"):
+        result = invoke("run", str(config))
+    assert result.exit_code == 3
+    assert f"another run of this job is in progress (PID {os.getpid()}" in result.stderr
+    assert invoke("run", str(config)).exit_code == 0  # released, never stale
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"this is not a database at all" * 100, "the state file is not readable as SQLite"),
+        (None, "the state file is a SQLite database of another program"),
+    ],
+)
+def test_a_corrupt_or_foreign_state_file_is_a_clear_error(
+    write_config: WriteConfig, articles: Path, content: bytes | None, message: str
+) -> None:
+    import sqlite3
+
+    config = write_config()
+    state = config.parent / "out/test/state.sqlite"
+    state.parent.mkdir(parents=True)
+    if content is None:
+        with sqlite3.connect(state) as db:
+            db.execute("CREATE TABLE invoices (id INTEGER)")
+    else:
+        state.write_bytes(content)
+    for command in ("run", "status"):
+        result = invoke(command, str(config))
+        assert result.exit_code == 2
+        assert message in result.stderr and "move it aside" in result.stderr
+        assert "Traceback" not in result.stderr
