@@ -41,6 +41,14 @@ def calls(record: Path, point: str) -> list:
     return [detail for name, detail in lines if name == point]
 
 
+def wait_for(record: Path, point: str, count: int = 1, timeout: float = 120) -> None:
+    """Until the process under test has reached ``point`` ``count`` times."""
+    deadline = time.monotonic() + timeout
+    while len(calls(record, point)) < count:
+        assert time.monotonic() < deadline, f"{point} was not reached {count} times"
+        time.sleep(0.05)
+
+
 def recorded_keys(state: Path) -> tuple[set[str], set[str]]:
     with sqlite3.connect(state) as db:
         translations = {row[0] for row in db.execute("SELECT key FROM translations")}
@@ -118,9 +126,7 @@ def test_a_killed_run_is_finished_by_the_next_without_redoing_recorded_work(
 def test_sigterm_finishes_the_step_in_hand_records_it_and_exits(job: Path, tmp_path: Path) -> None:
     record = tmp_path / "first.jsonl"
     process = start({"record": str(record), "slow": {"translate": 0.3}}, "run", str(job))
-    deadline = time.monotonic() + 120
-    while len(calls(record, "translate")) < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(record, "translate", 5)
     process.send_signal(signal.SIGTERM)
     code, stderr = finish(process, timeout=60)
     assert code == 128 + signal.SIGTERM
@@ -144,9 +150,7 @@ def test_sigterm_finishes_the_step_in_hand_records_it_and_exits(job: Path, tmp_p
 def test_a_second_signal_stops_at_once(job: Path, tmp_path: Path) -> None:
     record = tmp_path / "calls.jsonl"
     process = start({"record": str(record), "slow": {"translate": 5}}, "run", str(job))
-    deadline = time.monotonic() + 120
-    while not calls(record, "translate") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(record, "translate")
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)
     started = time.monotonic()
@@ -161,9 +165,7 @@ def test_a_second_signal_stops_at_once(job: Path, tmp_path: Path) -> None:
 def test_two_concurrent_runs_one_exits_3(job: Path, tmp_path: Path) -> None:
     record = tmp_path / "calls.jsonl"
     holder = start({"record": str(record), "slow": {"translate": 0.5}}, "run", str(job))
-    deadline = time.monotonic() + 120
-    while not calls(record, "translate") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(record, "translate")
     code, stderr = finish(start({}, "run", str(job)))
     assert code == 3
     assert f"another run of this job is in progress (PID {holder.pid}" in stderr
