@@ -271,6 +271,25 @@ def models_pull(ctx: click.Context, config: Path, overrides: tuple[str, ...]) ->
     sys.exit(EXIT_FAILED_ITEMS if any(p.error for p in results) else EXIT_OK)
 
 
+@models.command("convert")
+@config_argument
+@set_option
+@click.pass_context
+def models_convert(ctx: click.Context, config: Path, overrides: tuple[str, ...]) -> None:
+    """Convert every model CONFIG uses to CTranslate2 now, instead of on the first run."""
+    logs.configure(ctx.obj["verbosity"])
+    job = _load(config, overrides)
+    from pipeline.mt.pull import convert_models
+
+    results = convert_models(job)
+    for language, outcome in results:
+        if isinstance(outcome, Path):
+            click.echo(f"{language}: {outcome}")
+        else:
+            click.echo(f"error: {outcome}", err=True)
+    sys.exit(EXIT_FAILED_ITEMS if any(not isinstance(o, Path) for _, o in results) else EXIT_OK)
+
+
 def _terminal_console() -> Any:
     if not sys.stderr.isatty():
         return None

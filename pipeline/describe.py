@@ -40,8 +40,8 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
         lines.append(f"      narration: {_describe_narration(target, narrate)}")
     t = config.translation
     lines.append(
-        f"translation: beam_size {t.beam_size}, max_length {t.max_length}, "
-        f"batch_size {t.batch_size}, device {t.device}"
+        f"translation: {t.backend} ({t.compute_type}), beam_size {t.beam_size}, max_length {t.max_length}, "
+        f"batch_size {t.batch_size} / {t.batch_tokens or 'any'} tokens, device {t.device}"
     )
     s = config.tts
     lines.append(f"narration: disclosure {s.disclosure}, pause {s.pause:g} s, concurrency {s.concurrency}")

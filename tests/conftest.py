@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,16 @@ import yaml
 from pipeline.devtools.tiny_marian import build_demo_models, read_corpus
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Converted models go to a per-session folder, not the user's cache (subprocesses inherit it)."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    os.environ["PIPELINE_CACHE_DIR"] = str(folder)
+    return folder
+
+
 SAMPLE_ARTICLES = sorted((REPO / "examples" / "articles").glob("*.txt"))
 
 

@@ -39,14 +39,21 @@ def checkpoint(point: str, detail: Any) -> None:
 
 def main() -> None:
     from pipeline import fsio
-    from pipeline.mt.marian import MarianTranslator
+    from pipeline.stages import translate as translate_stage
     from pipeline.tts.espeak import EspeakEngine
 
-    translate = MarianTranslator.translate
+    load_translator = translate_stage.load_translator
 
-    def patched_translate(self: MarianTranslator, sentences: list[str]) -> Any:
-        checkpoint("translate", [self.info.model, sentences])
-        return translate(self, sentences)
+    def patched_load(target: Any, settings: Any, pull_command: Any = None) -> Any:
+        translator = load_translator(target, settings, pull_command)
+        translate = translator.translate
+
+        def patched_translate(sentences: list[str]) -> Any:
+            checkpoint("translate", [translator.info.model, sentences])
+            return translate(sentences)
+
+        translator.translate = patched_translate
+        return translator
 
     synthesize = EspeakEngine.synthesize
 
@@ -60,7 +67,7 @@ def main() -> None:
         checkpoint("replace", str(target))
         replace(source, target)
 
-    MarianTranslator.translate = patched_translate  # type: ignore[method-assign]
+    translate_stage.load_translator = patched_load  # type: ignore[assignment]
     EspeakEngine.synthesize = patched_synthesize  # type: ignore[method-assign]
     fsio.os.replace = patched_replace  # type: ignore[attr-defined]
 

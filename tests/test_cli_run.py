@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
+from pipeline.config import TranslationConfig
 from pipeline.text.load import read_article
 from pipeline.text.sentences import split_sentences
 
@@ -17,6 +18,8 @@ DISCLOSURE = {
     "sq": "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale.",
     "uk": "Це аудіо створено за допомогою штучного інтелекту.",
 }
+
+TRANSLATION_KEYS = ", ".join(sorted(TranslationConfig.model_fields))
 
 
 def invoke(*args: str) -> Result:
@@ -94,13 +97,13 @@ def test_each_model_loads_once_per_run(
     for index in range(30):  # enough sentences for several translation chunks
         shutil.copy(SAMPLE_ARTICLES[index % 3], articles / f"copy-{index}.txt")
     loads: list[str] = []
-    real = translate_stage.MarianTranslator
+    real = translate_stage.load_translator
 
     def counting(target, settings, pull_command=None):
         loads.append(target.code)
         return real(target, settings, pull_command)
 
-    monkeypatch.setattr(translate_stage, "MarianTranslator", counting)
+    monkeypatch.setattr(translate_stage, "load_translator", counting)
     monkeypatch.setattr("pipeline.executor.local.CHUNK_SENTENCES", 64)
     result = invoke("run", str(write_config()))
     assert result.exit_code == 0, result.stderr
@@ -210,7 +213,7 @@ def test_bad_config_exits_2_with_file_line_and_key(
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {config}:{line}: translation.max_lenght: unknown key (did you mean 'max_length'? "
-        "known keys: batch_size, beam_size, device, max_length)"
+        f"known keys: {TRANSLATION_KEYS})"
     ]
     assert not (config.parent / "out").exists()
 
@@ -235,3 +238,13 @@ def test_missing_config_file_is_a_usage_error(tmp_path: Path) -> None:
     result = invoke("validate", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: config file not found"
+
+
+def test_models_convert_makes_the_ctranslate2_models_ahead_of_time(
+    write_config: WriteConfig, articles: Path, model_cache: Path
+) -> None:
+    result = invoke("models", "convert", str(write_config()))
+    assert result.exit_code == 0, result.stderr
+    folders = [Path(line.split(": ", 1)[1]) for line in result.stdout.splitlines()]
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["sq", "uk"]
+    assert all((folder / "model.bin").is_file() and model_cache in folder.parents for folder in folders)

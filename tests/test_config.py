@@ -1,16 +1,19 @@
 """Config loading: defaults, overrides, and one clear line per problem with its key and line."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
+from pipeline.config import TranslationConfig, load_config
 from pipeline.errors import ConfigError
 from pipeline.languages import LANGUAGES
 
 from .conftest import WriteConfig
 
 MINIMAL = "job: nightly\ninput:\n  paths: [articles/*.txt]\n"
+
+TRANSLATION_KEYS = ", ".join(sorted(TranslationConfig.model_fields))
 
 
 def config_file(tmp_path: Path, text: str) -> Path:
@@ -45,7 +48,15 @@ def test_minimal_config_takes_the_documented_defaults(tmp_path: Path, articles: 
     assert sq.disclosure == "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale."
     assert uk.disclosure == "Це аудіо створено за допомогою штучного інтелекту."
     t = config.translation
-    assert (t.beam_size, t.max_length, t.batch_size, t.device) == (4, 512, 16, "auto")
+    assert (t.backend, t.beam_size, t.max_length, t.min_length) == ("ctranslate2", 4, 512, 0)
+    assert (t.batch_size, t.batch_tokens, t.device, t.compute_type, t.threads) == (
+        32,
+        2048,
+        "auto",
+        "auto",
+        0,
+    )
+    assert t.cache_dir == str(Path(os.environ["PIPELINE_CACHE_DIR"]))
 
 
 def test_example_config_is_valid() -> None:
@@ -74,7 +85,7 @@ def test_each_problem_is_reported_with_key_path_and_line(tmp_path: Path, article
     assert problems(path) == [
         f"{path}:11: languages.uk.lang_token: string should match pattern '^>>[A-Za-z0-9_]+<<$' (got 'ukr')",
         f"{path}:13: translation.beam_siz: unknown key (did you mean 'beam_size'? "
-        "known keys: batch_size, beam_size, device, max_length)",
+        f"known keys: {TRANSLATION_KEYS})",
     ]
 
     path.write_text(

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import soundfile
 
+from pipeline.config import load_config
+from pipeline.mt.backends import result_signature
 from pipeline.state.keys import model_fingerprint, segment_key, translation_key
 
 from .conftest import REPO, WriteConfig
@@ -106,9 +108,10 @@ def test_a_killed_run_is_finished_by_the_next_without_redoing_recorded_work(
         str(tiny_models[lang]): model_fingerprint(str(tiny_models[lang]), None, True) for lang in tiny_models
     }
     tokens = {str(tiny_models["sq"]): None, str(tiny_models["uk"]): None}
+    signature = result_signature(load_config(job).translation)
     redone = [
         s for model, sentences in calls(record, "translate") for s in sentences
-        if translation_key(fingerprints[model], tokens[model], 1, 8, s) in tm_before
+        if translation_key(fingerprints[model], tokens[model], signature, s) in tm_before
     ]  # fmt: skip
     assert redone == []
     respoken = [

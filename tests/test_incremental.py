@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from pipeline.lock import JobLock
-from pipeline.mt.marian import MarianTranslator
+from pipeline.mt.backends import load_translator
 from pipeline.tts import ENGINES
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
@@ -24,16 +24,18 @@ class Spy:
         self.translated: list[tuple[str, str]] = []
         self.spoken: list[tuple[str, str]] = []
         spy = self
-        real_init, real_translate = MarianTranslator.__init__, MarianTranslator.translate
 
-        def init(self, target, settings, pull_command=None):
+        def load(target, settings, pull_command=None):
             spy.loads.append(target.code)
-            self._code = target.code
-            real_init(self, target, settings, pull_command)
+            translator = load_translator(target, settings, pull_command)
+            translate = translator.translate
 
-        def translate(self, sentences):
-            spy.translated += [(self._code, s) for s in sentences]
-            return real_translate(self, sentences)
+            def recording(sentences):
+                spy.translated.extend((target.code, s) for s in sentences)
+                return translate(sentences)
+
+            translator.translate = recording
+            return translator
 
         class Recorder:
             name = "recorder"
@@ -49,8 +51,7 @@ class Spy:
                 spy.spoken.append((voice, text))
                 return tone_mp3(0.1 + len(text) / 2000)
 
-        monkeypatch.setattr(MarianTranslator, "__init__", init)
-        monkeypatch.setattr(MarianTranslator, "translate", translate)
+        monkeypatch.setattr("pipeline.stages.translate.load_translator", load)
         monkeypatch.setitem(ENGINES, "recorder", Recorder)
 
     def reset(self) -> None:

@@ -79,7 +79,8 @@ def test_cached_hub_model_works_offline_and_a_missing_one_says_how_to_fix_it(
         "revision": None,
         "resolved_revision": COMMIT,
         "lang_token": None,
-        "backend": "transformers",
+        "backend": "ctranslate2",
+        "compute_type": "int8",
     }
 
     overrides = ["--set", "languages={sq: {}}", "--set", f"languages.sq.revision={COMMIT}"]

@@ -166,13 +166,16 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
     state_path = (
         _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / "state.sqlite"
     )
+    cache_dir = (
+        _absolute(parsed.translation.cache_dir, base) if parsed.translation.cache_dir else default_cache_dir()
+    )
     return JobConfig(
         path=base / Path(errors.source.path).name,
         job=parsed.job,
         input_patterns=tuple(patterns),
         output_root=output_root,
         targets=tuple(targets),
-        translation=parsed.translation,
+        translation=parsed.translation.model_copy(update={"cache_dir": str(cache_dir)}),
         tts=parsed.tts,
         state=parsed.state,
         state_path=state_path,
@@ -233,6 +236,14 @@ def _resolve_target(
         tts_voice=settings.tts.voice or code,
         lexicon=tuple(sorted(tts.lexicon.get(code, {}).items(), key=lambda pair: -len(pair[0]))),
     )
+
+
+def default_cache_dir() -> Path:
+    """``$PIPELINE_CACHE_DIR``, else ``$XDG_CACHE_HOME/newsroom-pipeline``, else ``~/.cache/...``."""
+    if os.environ.get("PIPELINE_CACHE_DIR"):
+        return Path(os.environ["PIPELINE_CACHE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(xdg) / "newsroom-pipeline"
 
 
 def _absolute(path: str, base: Path) -> Path:

@@ -71,7 +71,9 @@ def _absolutize(key_path: KeyPath, value: Any, cwd: Path) -> Any:
         expanded = Path(path).expanduser()
         return str(expanded if expanded.is_absolute() else cwd / expanded)
 
-    if key_path in (("output_dir",), ("state", "path")) and isinstance(value, str):
+    if key_path in (("output_dir",), ("state", "path"), ("translation", "cache_dir")) and isinstance(
+        value, str
+    ):
         return absolute(value)
     if key_path == ("input", "paths"):
         if isinstance(value, str):

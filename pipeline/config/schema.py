@@ -61,12 +61,26 @@ class LanguageConfig(StrictModel):
 
 
 class TranslationConfig(StrictModel):
+    backend: Literal["ctranslate2", "transformers"] = "ctranslate2"
+    """CTranslate2 (fast; the checkpoint is converted once and cached) or transformers (reference)."""
     beam_size: Annotated[int, Field(ge=1, le=32)] = 4
     max_length: Annotated[int, Field(ge=1, le=1024)] = 512
     """Most tokens generated for one sentence (capped at the model's position limit)."""
-    batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
-    """Sentences per generation batch."""
+    min_length: Annotated[int, Field(ge=0, le=1024)] = 0
+    """Fewest tokens generated for one sentence; 0 for none (benchmarks force a fixed length)."""
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
+    """Most sentences per generation batch."""
+    batch_tokens: Annotated[int, Field(ge=0, le=1_000_000)] = 2048
+    """Most source tokens per batch, padding included (batches are length-sorted); 0 for no limit."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: Literal[
+        "auto", "int8", "int8_float32", "int8_float16", "float16", "bfloat16", "float32"
+    ] = "auto"
+    """CTranslate2 precision: auto is int8 on CPU, float16 on CUDA. transformers always uses float32."""
+    threads: Annotated[int, Field(ge=0, le=512)] = 0
+    """CPU threads for one translation; 0 uses every core this process may run on."""
+    cache_dir: Annotated[str, Field(min_length=1)] | None = None
+    """Where converted models are kept; default ``$XDG_CACHE_HOME/newsroom-pipeline`` (~/.cache)."""
 
 
 class GttsConfig(StrictModel):

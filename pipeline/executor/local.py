@@ -22,7 +22,8 @@ from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import ConfigError, ConfigIssue, PipelineError
-from pipeline.executor.plan import NARRATION, TEXT, ItemPlan, Planner, existing_state
+from pipeline.executor.narration import NarrationQueue
+from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
 from pipeline.items import Failure
 from pipeline.lock import JobLock
 from pipeline.manifest import write_manifest
@@ -30,7 +31,7 @@ from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import NullProgress, Progress, Task
 from pipeline.stages.ingest import Ingest
-from pipeline.stages.narrate import Narrate, Narration, build_narration, script
+from pipeline.stages.narrate import Narrate
 from pipeline.stages.publish import PublishAudio, PublishText
 from pipeline.stages.segment import Segment
 from pipeline.stages.translate import Translate, TranslatedArticle, assemble_translation
@@ -122,10 +123,7 @@ def run_job(
             worker = _Worker(
                 config, state, planner, narrate, run_id, report, progress or NullProgress(), stop
             )
-            for target in config.targets:
-                if worker.stopped:
-                    break
-                worker.run_language(target, [p for p in report.plans if p.target is target and p.todo])
+            worker.run()
             report.interrupted = worker.stopped
             status = "interrupted" if report.interrupted else "finished"
             if report.todo or report.failures or not report.manifest_path.exists():
@@ -169,6 +167,26 @@ class _Worker:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def run(self) -> None:
+        """Every language in turn; narration runs beside translation and is awaited at the end."""
+        self.articles = self.progress.task("articles", self.report.todo, "articles")
+        self.narration = NarrationQueue(
+            self.config, self.state, self.planner, self.narrate, self.run_id,
+            self.progress.task("narrate", 0, "segments"), self._done, self._failed,
+        )  # fmt: skip
+        try:
+            for target in self.config.targets:
+                if self.stopped:
+                    break
+                self.run_language(target, [p for p in self.report.plans if p.target is target and p.todo])
+        finally:
+            self.narration.close(stopped=self.stopped)
+            self.articles.close()
+
+    def _done(self, plan: ItemPlan) -> None:
+        self.report.done += 1
+        self.articles.advance(1)
+
     def run_language(self, target: TargetConfig, plans: list[ItemPlan]) -> None:
         if not plans:
             return
@@ -180,21 +198,16 @@ class _Worker:
             self.state.set_model_info(fingerprint, model.state())
             if fingerprint != plans[0].fingerprint:
                 plans = self._replan(target, plans, fingerprint)
-        sentences = sum(len(plan.missing) for plan in plans)
-        tasks = {
-            "articles": self.progress.task(f"{target.code} articles", len(plans), "articles"),
-            TEXT: self.progress.task(f"translate {target.code}", sentences, "sentences"),
-            NARRATION: self.progress.task(f"narrate {target.code}", 0, "segments"),
-        }
+        task = self.progress.task(f"translate {target.code}", sum(len(p.missing) for p in plans), "sentences")
         for chunk in _chunks(plans, max(CHUNK_SENTENCES, self.config.translation.batch_size)):
             if self.stopped:
                 break
-            translated = self._translate_chunk(target, chunk, translate, model, tasks[TEXT])
-            if self.narrate.wants(target) and not self.stopped:
-                self._narrate_chunk(target, translated, tasks[NARRATION])
-            tasks["articles"].advance(len(chunk))
-        for task in tasks.values():
-            task.close()
+            for plan, item in self._translate_chunk(target, chunk, translate, model, task):
+                if self.narrate.wants(target):
+                    self.narration.submit(target, plan, item)
+                else:
+                    self._done(plan)
+        task.close()
 
     # Translation ------------------------------------------------------------------------------
 
@@ -248,6 +261,7 @@ class _Worker:
             for start in range(0, len(missing), step):
                 if self.stopped:
                     return []
+                self.narration.collect()  # narration of earlier articles goes on meanwhile
                 results = translate(missing[start : start + step])
                 self.state.add_translations(
                     (keys[s], r.target, r.parts, r.hit_limit)
@@ -286,77 +300,13 @@ class _Worker:
                 }
                 self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)
                 plan.text_done = True
-                if not self.narrate.wants(target):
-                    self.report.done += 1
             translated.append((plan, item))
         return translated
-
-    # Narration --------------------------------------------------------------------------------
-
-    def _narrate_chunk(
-        self, target: TargetConfig, translated: list[tuple[ItemPlan, TranslatedArticle]], task: Task
-    ) -> None:
-        work = []
-        for plan, item in translated:
-            segments = script(item, self.config.tts.disclosure)
-            key = self.planner.narration_key(plan, segments)
-            if plan.narration_done and plan.narration_key == key:
-                continue
-            plan.narration_key = key
-            work.append((plan, item, segments, self.planner.segment_keys(target, segments)))
-        keys = [key for *_, segment_keys in work for key in segment_keys]
-        cached = self.state.segments(keys)
-        self.state.touch("segments", cached)
-        texts = {
-            key: segment.text
-            for *_, segments, segment_keys in work
-            for segment, key in zip(segments, segment_keys, strict=True)
-        }
-        missing = [key for key in dict.fromkeys(keys) if key not in cached]
-        errors: dict[str, PipelineError] = {}
-        engine_error = self.narrate.engine_error(target)
-        if engine_error is None:
-            task.add_total(len(missing))
-            step = self.config.tts.concurrency * 2
-            for start in range(0, len(missing), step):
-                if self.stopped:
-                    return
-                batch = missing[start : start + step]
-                for key, audio in zip(
-                    batch, self.narrate([(target, texts[key]) for key in batch]), strict=True
-                ):
-                    if isinstance(audio, bytes):
-                        self.state.add_segment(key, audio)
-                        cached[key] = audio
-                    else:
-                        errors[key] = audio
-                task.advance(len(batch))
-        for plan, item, segments, segment_keys in work:
-            error = engine_error or next((errors[k] for k in segment_keys if k in errors), None)
-            outcome: Narration | Failure
-            if error is None:
-                try:
-                    audio = [cached[k] for k in segment_keys]
-                    outcome = build_narration(item, segments, audio, self.config.tts, self.artist)
-                except PipelineError as exc:
-                    error = exc
-            if error is not None:
-                outcome = Failure(
-                    item.segmented.article.source, item.article_id, Narrate.name, error, target.code
-                )
-            written = self.publish_audio([(item, outcome)])[0]
-            if isinstance(written, Failure):
-                self._failed(plan, NARRATION, plan.narration_key or "", written.error)
-                continue
-            assert isinstance(outcome, Narration)
-            detail = {"files": written.files, "sha256": written.sha256, "narration": outcome.summary()}
-            self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
-            plan.narration_done = True
-            self.report.done += 1
 
     def _failed(
         self, plan: ItemPlan, stage: str, key: str, error: PipelineError, log_it: bool = True
     ) -> None:
+        self.articles.advance(1)
         failure = Failure(plan.segmented.article.source, plan.key[0], stage, error, plan.key[1])
         if log_it:
             _log_failure(failure)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.mt.backends import result_signature
 from pipeline.stages.narrate import Narrate, Segment, script_segments
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state import ItemState, StateStore
@@ -76,10 +77,10 @@ class Planner:
         self, segmented: list[SegmentedArticle], target: TargetConfig, fingerprint: str | None = None
     ) -> list[ItemPlan]:
         fingerprint = fingerprint or model_fingerprint(target.model, target.revision, target.model_is_local)
-        t = self.config.translation
+        signature = result_signature(self.config.translation)
         keys_of = {
             s.article.id: {
-                sentence: translation_key(fingerprint, target.lang_token, t.beam_size, t.max_length, sentence)
+                sentence: translation_key(fingerprint, target.lang_token, signature, sentence)
                 for sentence in s.all_sentences()
             }
             for s in segmented
@@ -89,24 +90,27 @@ class Planner:
             if self.state
             else {}
         )
-        return [self._plan_item(s, target, fingerprint, keys_of[s.article.id], memory) for s in segmented]
+        return [
+            self._plan_item(s, target, fingerprint, signature, keys_of[s.article.id], memory)
+            for s in segmented
+        ]
 
     def _plan_item(
         self,
         segmented: SegmentedArticle,
         target: TargetConfig,
         fingerprint: str,
+        signature: list[object],
         sentence_keys: dict[str, str],
         memory: dict[str, tuple[str, int, bool]],
     ) -> ItemPlan:
         article = segmented.article
-        t = self.config.translation
         text_key = digest(
             TEXT,
             TEXT_VERSION,
             fingerprint,
             [target.model, target.revision, target.lang_token, target.disclosure],
-            [t.beam_size, t.max_length],
+            signature,
             [block.kind for block in article.blocks],
             segmented.sentences,
             [str(article.source), article.sha256, article.date, article.title],

@@ -42,10 +42,13 @@ def translate_sentences(
     translator: Translator,
     sentences: Sequence[str],
     batch_size: int,
+    batch_tokens: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Outcome]:
     """Map every distinct sentence to its translation or to the error that stopped it.
 
+    Batches hold at most ``batch_size`` sentences and, when ``batch_tokens`` is set, at most that
+    many source tokens counting padding (the longest sentence times the batch's size).
     ``on_progress(done, total)`` is called after each batch, counting sentence parts.
     """
     unique = list(dict.fromkeys(sentences))
@@ -70,8 +73,7 @@ def translate_sentences(
     pieces.sort(key=lambda piece: counts[piece], reverse=True)
 
     done: dict[str, Hypothesis | PipelineError] = {}
-    for start in range(0, len(pieces), batch_size):
-        batch = pieces[start : start + batch_size]
+    for batch in token_batches(pieces, counts, batch_size, batch_tokens):
         done.update(_translate_batch(translator, batch))
         if on_progress is not None:
             on_progress(len(done), len(pieces))
@@ -91,6 +93,25 @@ def translate_sentences(
             hit_limit=any(h.hit_limit for h in hypotheses),
         )
     return results
+
+
+def token_batches(
+    pieces: list[str], counts: dict[str, int], batch_size: int, batch_tokens: int
+) -> list[list[str]]:
+    """Consecutive batches of length-sorted (longest first) pieces under both limits."""
+    batches: list[list[str]] = []
+    batch: list[str] = []
+    for piece in pieces:
+        longest = counts[batch[0]] if batch else counts[piece]
+        if batch and (
+            len(batch) >= batch_size or (batch_tokens and longest * (len(batch) + 1) > batch_tokens)
+        ):
+            batches.append(batch)
+            batch = []
+        batch.append(piece)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def _translate_batch(translator: Translator, batch: list[str]) -> dict[str, Hypothesis | PipelineError]:

@@ -4,6 +4,7 @@ which commit each revision resolved to, so scheduled runs can pin it and use HF_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.config import JobConfig
 from pipeline.errors import PipelineError
@@ -17,6 +18,29 @@ class Pulled:
     revision: str | None
     commit: str | None  # None for a local directory
     error: PipelineError | None = None
+
+
+def convert_models(config: JobConfig) -> list[tuple[str, Path | PipelineError]]:
+    """Convert every model to CTranslate2 ahead of the first run (fetching it first if needed)."""
+    from pipeline.mt.ctranslate2_backend import converted_model, resolve_compute_type
+    from pipeline.mt.device import resolve_device
+    from pipeline.state.keys import model_fingerprint
+
+    settings = config.translation
+    results: list[tuple[str, Path | PipelineError]] = []
+    for target in config.targets:
+        try:
+            files = locate_model(target.model, target.revision, local=target.model_is_local,
+                                 key=f"languages.{target.code}")  # fmt: skip
+            quantization = resolve_compute_type(
+                settings.compute_type, resolve_device(settings.device, "ctranslate2")
+            )
+            fingerprint = model_fingerprint(target.model, target.revision, target.model_is_local)
+            results.append((target.code, converted_model(files.directory, fingerprint, quantization,
+                                                         Path(settings.cache_dir or "."))))  # fmt: skip
+        except PipelineError as exc:
+            results.append((target.code, exc))
+    return results
 
 
 def pull_models(config: JobConfig) -> list[Pulled]:

@@ -96,9 +96,10 @@ class Narrate:
     def __call__(self, batch: list[tuple[TargetConfig, str]]) -> list[bytes | PipelineError]:
         """MP3 bytes, or the error, for each (target, text), in order."""
         with ThreadPoolExecutor(max_workers=self.tts.concurrency, thread_name_prefix="tts") as pool:
-            return list(pool.map(lambda job: self._speak(*job), batch))
+            return list(pool.map(lambda job: self.speak(*job), batch))
 
-    def _speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
+    def speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
+        """One segment; thread-safe. Errors are returned, so a pool never loses them."""
         engine = self.engines[target.code]
         if isinstance(engine, PipelineError):
             return engine

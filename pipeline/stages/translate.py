@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import PipelineError
+from pipeline.mt.backends import load_translator
 from pipeline.mt.batching import SentenceTranslation, translate_sentences
-from pipeline.mt.marian import MarianTranslator, ModelInfo
+from pipeline.mt.marian import ModelInfo
 from pipeline.stages.segment import SegmentedArticle
 
 
@@ -38,7 +39,7 @@ class Translate:
     def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
         self.target = target
         self.settings = settings
-        self.translator = MarianTranslator(target, settings, pull_command)
+        self.translator = load_translator(target, settings, pull_command)
 
     @property
     def info(self) -> ModelInfo:
@@ -47,7 +48,9 @@ class Translate:
     def __call__(
         self, sentences: list[str], on_progress: Callable[[int, int], None] | None = None
     ) -> dict[str, SentenceTranslation | PipelineError]:
-        return translate_sentences(self.translator, sentences, self.settings.batch_size, on_progress)
+        return translate_sentences(
+            self.translator, sentences, self.settings.batch_size, self.settings.batch_tokens, on_progress
+        )
 
 
 def assemble_translation(

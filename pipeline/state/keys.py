@@ -50,12 +50,9 @@ def cached_commit(model: str, revision: str | None) -> str | None:
     return Path(path).parent.name if isinstance(path, str) else None
 
 
-def translation_key(
-    fingerprint: str, lang_token: str | None, beam_size: int, max_length: int, sentence: str
-) -> str:
-    return digest(
-        "translation", TRANSLATION_VERSION, fingerprint, lang_token, beam_size, max_length, sentence
-    )
+def translation_key(fingerprint: str, lang_token: str | None, signature: list[object], sentence: str) -> str:
+    """``signature``: the backend settings that change results (``mt.backends.result_signature``)."""
+    return digest("translation", TRANSLATION_VERSION, fingerprint, lang_token, signature, sentence)
 
 
 def segment_key(engine: str, voice: str, engine_params: dict[str, Any], text: str) -> str:
