@@ -150,6 +150,8 @@ def run(
     else:
         log.info("%s: %d done, %d failed, %d up to date in %.1f s; manifest %s", job.job, report.done,
                  report.failed, report.up_to_date, elapsed, report.manifest_path)  # fmt: skip
+        phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.timings.seconds.items())
+        log.info("%s: time spent: %s", job.job, phases)
     sys.exit(EXIT_FAILED_ITEMS if report.failed else EXIT_OK)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Bitrates in kbps by index, for Layer III.
 _BITRATES = {
@@ -64,7 +65,13 @@ class _Header:
 def _parse_header(data: bytes, offset: int) -> _Header | None:
     if offset + 4 > len(data):
         return None
-    b1, b2, b3, b4 = data[offset : offset + 4]
+    return _header(data[offset : offset + 4])
+
+
+@lru_cache(maxsize=1024)
+def _header(raw: bytes) -> _Header | None:
+    """A stream has few distinct headers: parsing each once keeps long narrations fast."""
+    b1, b2, b3, b4 = raw
     if b1 != 0xFF or (b2 & 0xE0) != 0xE0:
         return None
     version = _VERSION_BITS.get((b2 >> 3) & 0b11)
@@ -106,27 +113,34 @@ def audio_frames(data: bytes) -> list[Frame]:
     offset = _skip_id3v2(data)
     end = len(data) - (128 if data[-128:-125] == b"TAG" else 0)
     frames: list[Frame] = []
+    header = _parse_header(data, offset)
     while offset < end:
-        header = _parse_header(data, offset)
         if header is None or offset + header.length > end:
             next_sync = data.find(b"\xff", offset + 1, end)
             if next_sync < 0:
                 break
             offset = next_sync
+            header = _parse_header(data, offset)
+            continue
+        # Accept a frame only where the next one follows it (or the data ends): no false syncs.
+        following = _parse_header(data, offset + header.length)
+        if following is None and offset + header.length < end:
+            offset += 1
+            header = _parse_header(data, offset)
             continue
         raw = data[offset : offset + header.length]
-        # Accept a frame only where the next one follows it (or the data ends): no false syncs.
-        follows = offset + header.length >= end or _parse_header(data, offset + header.length)
-        if follows and not _is_info_frame(raw, header):
+        if not _is_info_frame(raw, header):
             frames.append(Frame(header.format, header.bitrate, raw))
-        offset += header.length if follows else 1
+        offset += header.length
+        header = following
     if not frames:
         raise Mp3Error("no MPEG Layer III audio frames found")
     return frames
 
 
 def common_format(frames: Iterable[Frame]) -> FrameFormat:
-    formats = {frame.format for frame in frames}
+    # Frames of one stream share FrameFormat objects (headers are cached): compare by identity first.
+    formats = set({id(frame.format): frame.format for frame in frames}.values())
     if len(formats) != 1:
         raise Mp3Error(f"frames of different formats cannot be joined: {', '.join(map(str, formats))}")
     return formats.pop()

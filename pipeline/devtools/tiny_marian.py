@@ -22,8 +22,8 @@ from pathlib import Path
 # Opus-MT "base" (Marian transformer) and "tc-big" shapes; TINY keeps tests fast.
 SHAPES: dict[str, dict[str, int]] = {
     "tiny": {"d_model": 32, "layers": 2, "heads": 2, "ffn": 64},
-    "base": {"d_model": 512, "layers": 6, "heads": 8, "ffn": 2048},
-    "big": {"d_model": 1024, "layers": 6, "heads": 16, "ffn": 4096},
+    "base": {"d_model": 512, "layers": 6, "heads": 8, "ffn": 2048},  # opus-mt-en-sq
+    "big": {"d_model": 1024, "layers": 6, "heads": 16, "ffn": 4096},  # opus-mt-tc-big-en-zle
 }
 
 # Text for the target-side vocabularies: the disclosures and a few hand-written sentences, so that
@@ -55,6 +55,7 @@ class MarianSpec:
     vocab_size: int = 400
     language_tokens: tuple[str, ...] = ()
     max_positions: int = 512
+    min_vocab: int = 0  # pad the vocabulary with filler pieces up to this size (Opus-MT: ~60k)
     seed: int = 0
     init_std: float = 0.2  # training uses 0.02; wider makes random outputs depend on the input
 
@@ -103,6 +104,8 @@ def build_marian(
     vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
     for piece in [*_pieces(source_spm), *_pieces(target_spm), *spec.language_tokens]:
         vocab.setdefault(piece, len(vocab))
+    for filler in range(spec.min_vocab - len(vocab) - 1):  # never produced by the tokenizer
+        vocab.setdefault(f"▁filler{filler}", len(vocab))
     pad_id = vocab.setdefault("<pad>", len(vocab))
 
     out_dir.mkdir(parents=True, exist_ok=True)

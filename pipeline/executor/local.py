@@ -38,6 +38,7 @@ from pipeline.stages.translate import Translate, TranslatedArticle, assemble_tra
 from pipeline.state import StateStore
 from pipeline.state.keys import model_fingerprint
 from pipeline.text.discover import discover
+from pipeline.timing import Timings
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class RunReport:
     done: int = 0
     failures: list[Failure] = field(default_factory=list)  # items that failed in this run
     interrupted: bool = False
+    timings: Timings = field(default_factory=Timings)
 
     def planned(self, plans: list[ItemPlan]) -> None:
         self.plans = plans
@@ -90,13 +92,14 @@ def run_job(
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
     report = RunReport(config.job_dir, config.job_dir / "manifest.json")
     articles = []
-    for item in Ingest()(paths):
-        if isinstance(item, Failure):
-            _log_failure(item)
-            report.ingest_failures.append(item)
-        else:
-            articles.append(item)
-    segmented = Segment()(articles)
+    with report.timings.measure("read"):
+        for item in Ingest()(paths):
+            if isinstance(item, Failure):
+                _log_failure(item)
+                report.ingest_failures.append(item)
+            else:
+                articles.append(item)
+        segmented = Segment()(articles)
     narrate = Narrate(config.tts, config.targets)
 
     if options.dry_run:
@@ -111,8 +114,11 @@ def run_job(
         run_id = state.begin_run(os.getpid())
         status = "crashed"
         try:
-            planner = Planner(config, state, narrate, options.retry_failed)
-            report.planned([plan for target in config.targets for plan in planner.plan(segmented, target)])
+            with report.timings.measure("plan"):
+                planner = Planner(config, state, narrate, options.retry_failed)
+                report.planned(
+                    [plan for target in config.targets for plan in planner.plan(segmented, target)]
+                )
             log.info(
                 "%s: %d articles x %d languages: %d to do, %d up to date%s",
                 config.job, len(articles), len(config.targets), report.todo, report.up_to_date,
@@ -172,7 +178,7 @@ class _Worker:
         self.articles = self.progress.task("articles", self.report.todo, "articles")
         self.narration = NarrationQueue(
             self.config, self.state, self.planner, self.narrate, self.run_id,
-            self.progress.task("narrate", 0, "segments"), self._done, self._failed,
+            self.progress.task("narrate", 0, "segments"), self._done, self._failed, self.report.timings,
         )  # fmt: skip
         try:
             for target in self.config.targets:
@@ -180,7 +186,8 @@ class _Worker:
                     break
                 self.run_language(target, [p for p in self.report.plans if p.target is target and p.todo])
         finally:
-            self.narration.close(stopped=self.stopped)
+            with self.report.timings.measure("wait for narration"):
+                self.narration.close(stopped=self.stopped)
             self.articles.close()
 
     def _done(self, plan: ItemPlan) -> None:
@@ -223,7 +230,8 @@ class _Worker:
         log.info("%s: loading model %s", target.code, target.model)
         started = time.monotonic()
         try:
-            translate = Translate(target, self.config.translation, pull_command(self.config))
+            with self.report.timings.measure("load model"):
+                translate = Translate(target, self.config.translation, pull_command(self.config))
         except ConfigError:
             raise  # a setting no language can run with (device: cuda without a GPU)
         except PipelineError as exc:
@@ -262,7 +270,8 @@ class _Worker:
                 if self.stopped:
                     return []
                 self.narration.collect()  # narration of earlier articles goes on meanwhile
-                results = translate(missing[start : start + step])
+                with self.report.timings.measure("translate"):
+                    results = translate(missing[start : start + step])
                 self.state.add_translations(
                     (keys[s], r.target, r.parts, r.hit_limit)
                     for s, r in results.items()
@@ -288,7 +297,8 @@ class _Worker:
             for warning in item.warnings:
                 log.warning("%s [%s]: %s", item.article_id, target.code, warning)
             if not plan.text_done:
-                written = self.publish_text([item])[0]
+                with self.report.timings.measure("publish"):
+                    written = self.publish_text([item])[0]
                 if isinstance(written, Failure):
                     self._failed(plan, TEXT, plan.text_key, written.error)
                     continue

@@ -23,6 +23,7 @@ from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
 from pipeline.stages.publish import PublishAudio
 from pipeline.stages.translate import TranslatedArticle
 from pipeline.state import StateStore
+from pipeline.timing import Timings
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,11 @@ class NarrationQueue:
         task: Task,
         on_done: Callable[[ItemPlan], None],
         on_failed: Callable[[ItemPlan, str, str, PipelineError], None],
+        timings: Timings | None = None,
     ):
         self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
         self.run_id, self.task, self.on_done, self.on_failed = run_id, task, on_done, on_failed
+        self.timings = timings or Timings()
         self.publish = PublishAudio(config.job_dir)
         self.artist = config.tts.artist or config.job
         self.pool = ThreadPoolExecutor(max_workers=config.tts.concurrency, thread_name_prefix="tts")
@@ -78,9 +81,13 @@ class NarrationQueue:
             if engine_error is not None:
                 self.errors[k] = engine_error
                 continue
-            self.pending[k] = self.pool.submit(self.narrate.speak, target, texts[k])
+            self.pending[k] = self.pool.submit(self._speak, target, texts[k])
             self.task.add_total(1)
         self.collect()
+
+    def _speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
+        with self.timings.measure("speech (worker threads)"):
+            return self.narrate.speak(target, text)
 
     def collect(self, block: bool = False) -> None:
         """Record finished segments; publish every article whose segments are all in."""
@@ -103,8 +110,9 @@ class NarrationQueue:
         if not ready:
             return
         self.jobs = [job for job in self.jobs if job not in ready]
-        for job in ready:
-            self._finish(job)
+        with self.timings.measure("join, tag and publish audio"):
+            for job in ready:
+                self._finish(job)
         needed = {k for job in self.jobs for k in job.keys}
         self.audio = {k: v for k, v in self.audio.items() if k in needed}  # the rest is in the state
 

@@ -1,0 +1,45 @@
+"""The benchmark scripts still run (small settings; the figures themselves are in benchmarks/README.md)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_translate_benchmark_prints_every_engine_and_both_ratios() -> None:
+    out = run("translate.py", "--shape", "tiny", "--sentences", "24", "--length", "4", "--beam", "2")
+    engines = ("(a) pipeline, ctranslate2", "(b) pipeline, transformers", "(c) bare ctranslate2")
+    for line in (*engines, "a/b = ", "a/c = "):
+        assert line in out, out
+
+
+@pytest.mark.slow
+def test_narrate_benchmark_measures_against_the_ideal() -> None:
+    out = run("narrate.py", "--latency", "0.01", "--concurrency", "1", "4")
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["1", "4"]
+    assert all(int(row[1]) > 20 for row in rows)  # requests made
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0 and not os.environ.get("CI"),
+    reason="espeak-ng is not installed",
+)
+def test_job_benchmark_runs_end_to_end() -> None:
+    out = run("job.py", "--articles", "3", "--shape", "tiny", "--length", "4")
+    assert "items done 6, failed 0" in out
+    assert "second run: 0 to do, 6 up to date" in out
