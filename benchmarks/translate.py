@@ -68,7 +68,7 @@ def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     if engine == "c":
         translator = stage.translator
         source = [translator.vocabulary.source_pieces(s) for s in sentences]
-        options = dict(translator._options)
+        options = dict(translator.decoding_options)
         started = time.perf_counter()
         results = translator.engine.translate_batch(source, max_batch_size=args.batch_size, **options)
         seconds = time.perf_counter() - started

@@ -17,16 +17,7 @@ from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import ModelError, OutOfMemoryError, TranslationError
-from pipeline.mt.device import resolve_device
-from pipeline.mt.locate import locate_model
-from pipeline.mt.marian import (
-    Hypothesis,
-    MarianVocabulary,
-    ModelInfo,
-    cpu_threads,
-    first_line,
-    model_positions,
-)
+from pipeline.mt.marian import Hypothesis, cpu_threads, first_line, open_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -74,42 +65,26 @@ class CTranslate2Translator:
 
         from pipeline.state.keys import model_fingerprint
 
-        key = f"languages.{target.code}"
-        files = locate_model(target.model, target.revision, local=target.model_is_local, key=key,
-                             pull_command=pull_command)  # fmt: skip
-        device = resolve_device(settings.device, self.backend)
-        compute_type = resolve_compute_type(settings.compute_type, device)
-        self.vocabulary = MarianVocabulary(
-            files.directory, target, settings, model_positions(files.directory)
-        )
+        checkpoint = open_checkpoint(target, settings, pull_command, self.backend)
+        compute_type = resolve_compute_type(settings.compute_type, checkpoint.device)
+        self.vocabulary = checkpoint.vocabulary
         fingerprint = model_fingerprint(target.model, target.revision, target.model_is_local)
-        converted = converted_model(
-            files.directory, fingerprint, compute_type, Path(settings.cache_dir or ".")
-        )
+        directory = checkpoint.files.directory
+        converted = converted_model(directory, fingerprint, compute_type, Path(settings.cache_dir or "."))
         try:
             self.engine = ctranslate2.Translator(
                 str(converted),
-                device=device,
+                device=checkpoint.device,
                 compute_type=compute_type,
                 inter_threads=1,
-                intra_threads=cpu_threads(settings.threads) if device == "cpu" else 0,
+                intra_threads=cpu_threads(settings.threads) if checkpoint.device == "cpu" else 0,
             )
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{key}.model: CTranslate2 cannot load {converted}: {first_line(exc)}") from exc
-        self.settings = settings
+            message = f"{checkpoint.key}.model: CTranslate2 cannot load {converted}: {first_line(exc)}"
+            raise ModelError(message) from exc
         self.lang_token = self.vocabulary.lang_token
-        self.info = ModelInfo(
-            model=target.model,
-            revision=target.revision,
-            resolved_revision=files.resolved_revision,
-            lang_token=self.lang_token,
-            device=device,
-            max_input_tokens=self.vocabulary.max_input_tokens,
-            max_output_tokens=self.vocabulary.max_output_tokens,
-            backend=self.backend,
-            compute_type=compute_type,
-        )
-        self._options: dict[str, Any] = {
+        self.info = checkpoint.info(target, self.backend, compute_type)
+        self.decoding_options: dict[str, Any] = {
             "beam_size": settings.beam_size,
             "max_decoding_length": self.info.max_output_tokens,
             "min_decoding_length": min(settings.min_length, self.info.max_output_tokens),
@@ -129,7 +104,7 @@ class CTranslate2Translator:
             return []
         source = [self.vocabulary.source_pieces(s) for s in sentences]
         try:
-            results = self.engine.translate_batch(source, **self._options)
+            results = self.engine.translate_batch(source, **self.decoding_options)
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():
                 raise OutOfMemoryError(f"out of memory translating {len(sentences)} sentences") from exc

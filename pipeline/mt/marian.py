@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import ModelError
+from pipeline.mt.locate import ModelFiles
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,45 @@ class MarianVocabulary:
 
     def decode_pieces(self, pieces: list[str]) -> str:
         return self.tokenizer.convert_tokens_to_string([p for p in pieces if p not in self.special]).strip()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A located MarianMT checkpoint with its tokenizer, ready for a backend to load the weights."""
+
+    key: str  # languages.<code>, for messages
+    files: ModelFiles
+    device: str
+    vocabulary: MarianVocabulary
+
+    def info(self, target: TargetConfig, backend: str, compute_type: str) -> ModelInfo:
+        return ModelInfo(
+            model=target.model,
+            revision=target.revision,
+            resolved_revision=self.files.resolved_revision,
+            lang_token=self.vocabulary.lang_token,
+            device=self.device,
+            max_input_tokens=self.vocabulary.max_input_tokens,
+            max_output_tokens=self.vocabulary.max_output_tokens,
+            backend=backend,
+            compute_type=compute_type,
+        )
+
+
+def open_checkpoint(
+    target: TargetConfig, settings: TranslationConfig, pull_command: str | None, backend: str
+) -> Checkpoint:
+    """Find the model's files (local or hub cache), pick the device, and load the tokenizer."""
+    from pipeline.mt.device import resolve_device
+    from pipeline.mt.locate import locate_model
+
+    key = f"languages.{target.code}"
+    files = locate_model(
+        target.model, target.revision, local=target.model_is_local, key=key, pull_command=pull_command
+    )
+    device = resolve_device(settings.device, backend)
+    vocabulary = MarianVocabulary(files.directory, target, settings, model_positions(files.directory))
+    return Checkpoint(key, files, device, vocabulary)
 
 
 def choose_lang_token(target: TargetConfig, tokenizer: Any, key: str) -> str | None:

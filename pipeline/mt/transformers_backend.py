@@ -10,16 +10,7 @@ from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import ModelError, OutOfMemoryError, TranslationError
-from pipeline.mt.device import resolve_device
-from pipeline.mt.locate import locate_model
-from pipeline.mt.marian import (
-    Hypothesis,
-    MarianVocabulary,
-    ModelInfo,
-    cpu_threads,
-    first_line,
-    model_positions,
-)
+from pipeline.mt.marian import Hypothesis, cpu_threads, first_line, open_checkpoint
 
 
 class TransformersTranslator:
@@ -29,35 +20,20 @@ class TransformersTranslator:
         import torch
         from transformers import MarianMTModel
 
-        key = f"languages.{target.code}"
-        files = locate_model(target.model, target.revision, local=target.model_is_local, key=key,
-                             pull_command=pull_command)  # fmt: skip
-        device = resolve_device(settings.device, self.backend)
-        if device == "cpu":
+        checkpoint = open_checkpoint(target, settings, pull_command, self.backend)
+        if checkpoint.device == "cpu":
             torch.set_num_threads(cpu_threads(settings.threads))
-        self.vocabulary = MarianVocabulary(
-            files.directory, target, settings, model_positions(files.directory)
-        )
+        directory = checkpoint.files.directory
         try:
-            model = MarianMTModel.from_pretrained(files.directory, dtype=torch.float32)
+            model = MarianMTModel.from_pretrained(directory, dtype=torch.float32)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            raise ModelError(
-                f"{key}.model: cannot load MarianMT from {files.directory}: {first_line(exc)}"
-            ) from exc
-        self.model = model.to(device).eval()
+            message = f"{checkpoint.key}.model: cannot load MarianMT from {directory}: {first_line(exc)}"
+            raise ModelError(message) from exc
+        self.vocabulary = checkpoint.vocabulary
+        self.model = model.to(checkpoint.device).eval()
         self.tokenizer = self.vocabulary.tokenizer
         self.lang_token = self.vocabulary.lang_token
-        self.info = ModelInfo(
-            model=target.model,
-            revision=target.revision,
-            resolved_revision=files.resolved_revision,
-            lang_token=self.lang_token,
-            device=device,
-            max_input_tokens=self.vocabulary.max_input_tokens,
-            max_output_tokens=self.vocabulary.max_output_tokens,
-            backend=self.backend,
-            compute_type="float32",
-        )
+        self.info = checkpoint.info(target, self.backend, "float32")
         # Replace the checkpoint's generation_config.json: transformers fills every unset value
         # from it (forced_eos_token_id, max_length...), and we want no setting we did not choose.
         self.model.generation_config = self._generation_config(settings)
