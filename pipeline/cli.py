@@ -292,6 +292,60 @@ def models_convert(ctx: click.Context, config: Path, overrides: tuple[str, ...])
     sys.exit(EXIT_FAILED_ITEMS if any(not isinstance(o, Path) for _, o in results) else EXIT_OK)
 
 
+@cli.command("eval")
+@click.option("--config", "config", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--lang", required=True, help="Target language code of the config (sq, uk, ...).")
+@click.option("--src", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Source lines.")
+@click.option(
+    "--ref", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Reference lines."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Hypotheses (default: SRC.LANG.hyp)."
+)
+@set_option
+@click.pass_context
+def evaluate_command(
+    ctx: click.Context,
+    config: Path,
+    lang: str,
+    src: Path,
+    ref: Path,
+    out: Path | None,
+    overrides: tuple[str, ...],
+) -> None:
+    """Translate SRC with the config's model for LANG and print BLEU and chrF against REF."""
+    logs.configure(ctx.obj["verbosity"])
+    job = _load(config, overrides)
+    from pipeline.errors import PipelineError
+    from pipeline.fsio import atomic_write_text
+    from pipeline.mt.evaluate import evaluate, read_lines
+
+    target = next((t for t in job.targets if t.code == lang), None)
+    if target is None:
+        click.echo(
+            f"error: {config}: no language {lang!r} (it has {', '.join(t.code for t in job.targets)})",
+            err=True,
+        )
+        sys.exit(EXIT_CONFIG)
+    try:
+        sources, references = read_lines(src), read_lines(ref)
+        if len(sources) != len(references):
+            click.echo(f"error: {src} has {len(sources)} lines but {ref} has {len(references)}", err=True)
+            sys.exit(EXIT_CONFIG)
+        result = evaluate(job, target, sources, references)
+    except PipelineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG if not exc.transient else EXIT_FAILED_ITEMS)
+    out = out or src.with_name(f"{src.name}.{lang}.hyp")
+    atomic_write_text(out, "\n".join(result.hypotheses) + "\n")
+    click.echo(f"model: {result.model}")
+    click.echo(f"{len(sources)} lines, hypotheses in {out}")
+    click.echo(f"{result.bleu}")
+    click.echo(f"  signature: {result.bleu_signature}")
+    click.echo(f"{result.chrf}")
+    click.echo(f"  signature: {result.chrf_signature}")
+
+
 def _terminal_console() -> Any:
     if not sys.stderr.isatty():
         return None

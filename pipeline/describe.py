@@ -45,6 +45,13 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
     )
     s = config.tts
     lines.append(f"narration: disclosure {s.disclosure}, pause {s.pause:g} s, concurrency {s.concurrency}")
+    lines.append(f"quality: on_flag {config.quality.on_flag}")
+    feeds = (
+        f"{config.feeds.base_url} -> {config.job_dir / 'feeds'}"
+        if config.feeds.base_url
+        else "off (no base_url)"
+    )
+    lines.append(f"review: {config.job_dir / 'index.html'}; feeds: {feeds}")
     return lines, len(failures)
 
 

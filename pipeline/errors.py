@@ -84,3 +84,7 @@ class SpeechError(PermanentError):
 
 class SpeechUnavailableError(TransientError):
     """The speech service failed (429, 5xx, timeouts, connection errors) after every retry."""
+
+
+class QualityError(PermanentError):
+    """A translation with quality flags, when the config says flagged articles fail."""

@@ -73,12 +73,14 @@ def _item(plan: ItemPlan, rows: dict[tuple[str, str, str], ItemState]) -> dict[s
         "files": {},
         "sentences": plan.segmented.sentence_count,
         "narration": None,
+        "flags": {},
         "warnings": [],
     }
     text_ok = text is not None and text.status == "done" and text.key == plan.text_key
     if text_ok and text is not None:
         item["files"].update(text.detail.get("files", {}))
         item["warnings"] = text.detail.get("warnings", [])
+        item["flags"] = text.detail.get("flags", {})
     narration_ok = (
         narration is not None and narration.status == "done" and narration.key == plan.narration_key
     )
@@ -109,6 +111,7 @@ def write_manifest(
     ingest_failures: list[Failure],
     plans: list[ItemPlan],
     interrupted: bool,
-) -> None:
+) -> dict[str, Any]:
     data = manifest_data(config, state, ingest_failures, plans, interrupted)
     atomic_write_json(config.job_dir / "manifest.json", data)
+    return data

@@ -90,7 +90,7 @@ def test_second_run_of_an_unchanged_job_does_nothing(
     assert spy.loads == ["sq", "uk"] and spy.translated and spy.spoken
     job_dir = config.parent / "out/test"
     before = output_files(job_dir)
-    assert len(before) == 3 * 2 * 3 + 1  # txt, json, mp3 per item, and the manifest
+    assert len(before) == 3 * (2 * 3 + 1) + 2  # txt, json, mp3 per item, a page per article, manifest, index
 
     spy.reset()
     result = invoke("run", str(config))
@@ -138,7 +138,7 @@ def test_editing_one_sentence_redoes_that_sentence_and_its_paragraph_only(
         renarrated += len(expected)
     assert renarrated  # the test saw a paragraph re-narrated
     changed = {p for p, v in output_files(job_dir).items() if before.get(p) != v}
-    expected = {job_dir / "manifest.json"}
+    expected = {job_dir / "manifest.json", job_dir / "index.html", job_dir / path.stem / "index.html"}
     for lang in ("sq", "uk"):
         expected |= {
             job_dir / path.stem / lang / name for name in ("article.txt", "article.json", "narration.mp3")
@@ -158,7 +158,7 @@ def test_a_changed_setting_redoes_what_it_affects_and_nothing_else(
     assert invoke("run", str(config), "--set", "tts.pause=0.5").exit_code == 0
     assert (spy.loads, spy.translated, spy.spoken) == ([], [], [])
     changed = {p.name for p, v in output_files(job_dir).items() if before.get(p) != v}
-    assert changed == {"narration.mp3", "article.json", "manifest.json"}
+    assert changed == {"narration.mp3", "article.json", "manifest.json", "index.html"}
 
     spy.reset()  # a generation parameter of one language: that language is translated again
     result = invoke("run", str(config), "--set", "tts.pause=0.5", "--set", "languages.uk.lang_token=>>ukr<<")

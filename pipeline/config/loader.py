@@ -16,7 +16,15 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.config.overrides import ORIGIN as OVERRIDE_ORIGIN
 from pipeline.config.overrides import apply_overrides, looks_like_local_path
-from pipeline.config.schema import ConfigFile, LanguageConfig, StateConfig, TranslationConfig, TtsConfig
+from pipeline.config.schema import (
+    ConfigFile,
+    FeedsConfig,
+    LanguageConfig,
+    QualityConfig,
+    StateConfig,
+    TranslationConfig,
+    TtsConfig,
+)
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
@@ -39,6 +47,8 @@ class TargetConfig:
     tts_engine: str  # "gtts", "espeak-ng" or "none"
     tts_voice: str  # the engine's voice name
     lexicon: tuple[tuple[str, str], ...] = ()  # (text, what to say), applied before synthesis
+    glossary: tuple[tuple[str, str], ...] = ()  # (source term, required target term)
+    protect: tuple[str, ...] = ()  # terms that must come through unchanged
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class JobConfig:
     targets: tuple[TargetConfig, ...]
     translation: TranslationConfig
     tts: TtsConfig
+    quality: QualityConfig
+    feeds: FeedsConfig
     state: StateConfig
     state_path: Path
 
@@ -177,6 +189,8 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         targets=tuple(targets),
         translation=parsed.translation.model_copy(update={"cache_dir": str(cache_dir)}),
         tts=parsed.tts,
+        quality=parsed.quality,
+        feeds=parsed.feeds,
         state=parsed.state,
         state_path=state_path,
     )
@@ -235,6 +249,8 @@ def _resolve_target(
         tts_engine=settings.tts.engine or tts.engine,
         tts_voice=settings.tts.voice or code,
         lexicon=tuple(sorted(tts.lexicon.get(code, {}).items(), key=lambda pair: -len(pair[0]))),
+        glossary=tuple(settings.glossary.items()),
+        protect=tuple(settings.protect),
     )
 
 

@@ -58,6 +58,10 @@ class LanguageConfig(StrictModel):
     disclosure: Annotated[str, Field(min_length=1)] | None = None
     """The AI-assistance note in the target language, closing every text output."""
     tts: LanguageTtsConfig = Field(default_factory=LanguageTtsConfig)
+    glossary: dict[str, str] = Field(default_factory=dict)
+    """Source term → the target term a translation must use; a miss is flagged."""
+    protect: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Terms that must come through unchanged (URLs and e-mail addresses always do)."""
 
 
 class TranslationConfig(StrictModel):
@@ -124,6 +128,27 @@ class TtsConfig(StrictModel):
     espeak: EspeakConfig = Field(default_factory=EspeakConfig)
 
 
+class QualityConfig(StrictModel):
+    on_flag: Literal["keep", "retry", "fail"] = "keep"
+    """keep: record flags; retry: translate a flagged sentence again with a repetition penalty and
+    no repeated 3-grams, keeping the version with fewer flags; fail: the article fails (its text is
+    still written for review)."""
+    max_repeats: Annotated[int, Field(ge=2, le=20)] = 3
+    """An n-gram repeated this many times in a row (a single word: one more) is a loop."""
+    min_length_ratio: Annotated[float, Field(gt=0, le=10)] = 0.4
+    max_length_ratio: Annotated[float, Field(gt=0, le=10)] = 2.5
+    min_script_share: Annotated[float, Field(ge=0, le=1)] = 0.6
+    """Share of a translation's letters that must be in the target language's script."""
+
+
+class FeedsConfig(StrictModel):
+    base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    """Where ``outputs/<job>/`` is published; feeds are written only when it is set."""
+    title: Annotated[str, Field(min_length=1)] | None = None
+    """Feed title; default: the job name and the language."""
+    description: Annotated[str, Field(min_length=1)] | None = None
+
+
 class StateConfig(StrictModel):
     path: Annotated[str, Field(min_length=1)] | None = None
     """The SQLite state file; default ``<output_dir>/<job>/state.sqlite``. Relative to the config file."""
@@ -147,4 +172,6 @@ class ConfigFile(StrictModel):
     """Target language code → model settings; ``sq:`` alone takes every default."""
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     state: StateConfig = Field(default_factory=StateConfig)

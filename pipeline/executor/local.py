@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
-from pipeline.errors import ConfigError, ConfigIssue, PipelineError
+from pipeline.errors import ConfigError, ConfigIssue, PipelineError, QualityError
 from pipeline.executor.narration import NarrationQueue
 from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
 from pipeline.items import Failure
@@ -30,6 +30,7 @@ from pipeline.manifest import write_manifest
 from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import NullProgress, Progress, Task
+from pipeline.report import write_reports
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.publish import PublishAudio, PublishText
@@ -132,8 +133,12 @@ def run_job(
             worker.run()
             report.interrupted = worker.stopped
             status = "interrupted" if report.interrupted else "finished"
-            if report.todo or report.failures or not report.manifest_path.exists():
-                write_manifest(config, state, report.ingest_failures, report.plans, report.interrupted)
+            if report.todo or report.failures or not (config.job_dir / "index.html").exists():
+                manifest = write_manifest(
+                    config, state, report.ingest_failures, report.plans, report.interrupted
+                )
+                with report.timings.measure("review pages and feeds"):
+                    write_reports(config, manifest)
             if not report.interrupted:
                 state.prune(config.state.keep_days)
         finally:
@@ -231,7 +236,9 @@ class _Worker:
         started = time.monotonic()
         try:
             with self.report.timings.measure("load model"):
-                translate = Translate(target, self.config.translation, pull_command(self.config))
+                translate = Translate(
+                    target, self.config.translation, pull_command(self.config), self.config.quality
+                )
         except ConfigError:
             raise  # a setting no language can run with (device: cuda without a GPU)
         except PipelineError as exc:
@@ -273,9 +280,7 @@ class _Worker:
                 with self.report.timings.measure("translate"):
                     results = translate(missing[start : start + step])
                 self.state.add_translations(
-                    (keys[s], r.target, r.parts, r.hit_limit)
-                    for s, r in results.items()
-                    if isinstance(r, SentenceTranslation)
+                    (keys[s], r) for s, r in results.items() if isinstance(r, SentenceTranslation)
                 )
                 errors.update({s: r for s, r in results.items() if isinstance(r, PipelineError)})
                 task.advance(len(results))
@@ -289,11 +294,10 @@ class _Worker:
             if error is not None:
                 self._failed(plan, TEXT, plan.text_key, error)
                 continue
-            pairs = {
-                s: SentenceTranslation(s, *memory[key][:1], parts=memory[key][1], hit_limit=memory[key][2])
-                for s, key in plan.sentence_keys.items()
-            }
-            item = assemble_translation(plan.segmented, target, self.config.translation, model, pairs)
+            pairs = {s: dataclasses.replace(memory[key], source=s) for s, key in plan.sentence_keys.items()}
+            item = assemble_translation(
+                plan.segmented, target, self.config.translation, model, pairs, self.config.quality
+            )
             for warning in item.warnings:
                 log.warning("%s [%s]: %s", item.article_id, target.code, warning)
             if not plan.text_done:
@@ -302,10 +306,18 @@ class _Worker:
                 if isinstance(written, Failure):
                     self._failed(plan, TEXT, plan.text_key, written.error)
                     continue
+                flags = item.flag_counts()
+                if flags and self.config.quality.on_flag == "fail":
+                    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(flags.items()))
+                    self._failed(
+                        plan, TEXT, plan.text_key, QualityError(f"quality flags: {summary} (on_flag: fail)")
+                    )
+                    continue  # the text is written, for review, but not delivered or narrated
                 detail = {
                     "files": written.files,
                     "sha256": written.sha256,
                     "sentences": plan.segmented.sentence_count,
+                    "flags": flags,
                     "warnings": [*plan.segmented.article.warnings, *item.warnings],
                 }
                 self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)

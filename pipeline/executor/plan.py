@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.mt.backends import result_signature
+from pipeline.mt.batching import SentenceTranslation
 from pipeline.stages.narrate import Narrate, Segment, script_segments
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state import ItemState, StateStore
@@ -77,7 +78,7 @@ class Planner:
         self, segmented: list[SegmentedArticle], target: TargetConfig, fingerprint: str | None = None
     ) -> list[ItemPlan]:
         fingerprint = fingerprint or model_fingerprint(target.model, target.revision, target.model_is_local)
-        signature = result_signature(self.config.translation)
+        signature = translation_signature(self.config, target)
         keys_of = {
             s.article.id: {
                 sentence: translation_key(fingerprint, target.lang_token, signature, sentence)
@@ -102,7 +103,7 @@ class Planner:
         fingerprint: str,
         signature: list[object],
         sentence_keys: dict[str, str],
-        memory: dict[str, tuple[str, int, bool]],
+        memory: dict[str, SentenceTranslation],
     ) -> ItemPlan:
         article = segmented.article
         text_key = digest(
@@ -128,7 +129,7 @@ class Planner:
         plan.skip = self._skip(article.id, target.code, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
             block_texts = [
-                " ".join(memory[sentence_keys[s]][0] for s in block if memory[sentence_keys[s]][0])
+                " ".join(memory[sentence_keys[s]].target for s in block if memory[sentence_keys[s]].target)
                 for block in segmented.sentences
             ]
             plan.narration_key = self.narration_key(
@@ -168,6 +169,14 @@ class Planner:
         if row.attempts >= self.config.state.max_attempts:
             return f"{stage} failed {row.attempts} times (last: {row.last_error}); --retry-failed tries again"
         return None
+
+
+def translation_signature(config: JobConfig, target: TargetConfig) -> list[object]:
+    """Everything besides the model and the sentence that changes a sentence's translation."""
+    signature = [*result_signature(config.translation), sorted(target.protect)]
+    if config.quality.on_flag == "retry":  # flags decide what is translated again
+        signature += [config.quality.model_dump(), sorted(target.glossary)]
+    return signature
 
 
 def existing_state(path: Path) -> StateStore | None:

@@ -26,6 +26,8 @@ class Translator(Protocol):
 
     def translate(self, sentences: list[str]) -> list[Hypothesis]: ...
 
+    def variant(self, **options: object) -> Translator: ...
+
 
 @dataclass(frozen=True)
 class SentenceTranslation:
@@ -33,6 +35,7 @@ class SentenceTranslation:
     target: str
     parts: int = 1  # >1 when the sentence was too long for the model and split
     hit_limit: bool = False  # some part stopped at max_length
+    moved: tuple[str, ...] = ()  # protected spans the model dropped, put back at the end
 
 
 Outcome = SentenceTranslation | PipelineError

@@ -8,6 +8,7 @@ made. Tokens come from the same ``MarianTokenizer`` as the transformers backend.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import shutil
@@ -94,6 +95,12 @@ class CTranslate2Translator:
             "num_hypotheses": 1,
             "max_input_length": 0,  # inputs are split to fit beforehand; never truncate
         }  # <pad> is not in a converted Marian vocabulary, so it can never be generated
+
+    def variant(self, **options: Any) -> CTranslate2Translator:
+        """The same loaded model with other decoding options (``repetition_penalty``, ...)."""
+        other = copy.copy(self)
+        other.decoding_options = {**self.decoding_options, **options}
+        return other
 
     def count_tokens(self, sentences: list[str]) -> list[int]:
         return self.vocabulary.count_tokens(sentences)

@@ -6,6 +6,7 @@ Generation parameters are set explicitly (never taken from the checkpoint's
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
@@ -37,6 +38,7 @@ class TransformersTranslator:
         # Replace the checkpoint's generation_config.json: transformers fills every unset value
         # from it (forced_eos_token_id, max_length...), and we want no setting we did not choose.
         self.model.generation_config = self._generation_config(settings)
+        self.generation = self.model.generation_config
 
     def _generation_config(self, settings: TranslationConfig) -> Any:
         from transformers import GenerationConfig
@@ -59,6 +61,13 @@ class TransformersTranslator:
             bad_words_ids=[[config.pad_token_id]],
         )
 
+    def variant(self, **options: Any) -> TransformersTranslator:
+        """The same loaded model with other decoding options (``repetition_penalty``, ...)."""
+        other = copy.copy(self)
+        other.generation = copy.deepcopy(self.generation)
+        other.generation.update(**options)
+        return other
+
     def count_tokens(self, sentences: list[str]) -> list[int]:
         return self.vocabulary.count_tokens(sentences)
 
@@ -74,7 +83,7 @@ class TransformersTranslator:
         )
         try:
             with torch.inference_mode():
-                output = self.model.generate(**batch)
+                output = self.model.generate(**batch, generation_config=self.generation)
         except torch.OutOfMemoryError as exc:
             raise OutOfMemoryError(f"out of memory translating {len(sentences)} sentences") from exc
         except (RuntimeError, IndexError, ValueError) as exc:

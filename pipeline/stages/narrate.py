@@ -32,6 +32,7 @@ CHAPTER_TITLE_WORDS = 8
 class Segment:
     title: str  # the chapter title
     text: str  # what the engine is given (lexicon applied)
+    block: int | None = None  # the article block it speaks; None for the disclosure
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Narration:
     mp3: bytes
     duration: float
     chapters: tuple[Chapter, ...]
+    blocks: tuple[int | None, ...] = ()  # per chapter: the block it speaks (None: the disclosure)
+    title: str = ""
 
     @property
     def sha256(self) -> str:
@@ -55,8 +58,10 @@ class Narration:
             "duration": round(self.duration, 3),
             "size": len(self.mp3),
             "sha256": self.sha256,
+            "title": self.title,
             "chapters": [
-                {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)} for c in self.chapters
+                {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3), "block": block}
+                for c, block in zip(self.chapters, self.blocks or [None] * len(self.chapters), strict=True)
             ],
         }
 
@@ -125,7 +130,11 @@ def script(item: TranslatedArticle, disclosure: str) -> list[Segment]:
 
 def script_segments(block_texts: list[str], target: TargetConfig, disclosure: str) -> list[Segment]:
     lexicon = target.lexicon
-    segments = [Segment(chapter_title(text), apply_lexicon(text, lexicon)) for text in block_texts if text]
+    segments = [
+        Segment(chapter_title(text), apply_lexicon(text, lexicon), index)
+        for index, text in enumerate(block_texts)
+        if text
+    ]
     note = Segment(chapter_title(target.disclosure), apply_lexicon(target.disclosure, lexicon))
     if disclosure == "start":
         return [note, *segments]
@@ -143,8 +152,9 @@ def build_narration(
         assembled = assemble([(s.title, data) for s, data in zip(segments, audio, strict=True)], tts.pause)
     except Mp3Error as exc:
         raise SpeechError(f"{target.tts_engine} returned audio that cannot be joined: {exc}") from None
+    title = narration_title(item)
     tags = NarrationTags(
-        title=narration_title(item),
+        title=title,
         artist=artist,
         language=target.language.iso639_2,
         date=item.segmented.article.date,
@@ -159,6 +169,8 @@ def build_narration(
         tag_mp3(assembled.mp3, tags),
         assembled.duration,
         assembled.chapters,
+        tuple(segment.block for segment in segments),
+        title,
     )
 
 

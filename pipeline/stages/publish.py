@@ -136,11 +136,15 @@ def render_json(item: TranslatedArticle, narration: dict[str, Any] | None) -> di
                     {"source": t.source, "target": t.target}
                     | ({"parts": t.parts} if t.parts > 1 else {})
                     | ({"hit_max_length": True} if t.hit_limit else {})
-                    for t in translations
+                    | ({"flags": list(flags)} if flags else {})
+                    for t, flags in zip(translations, sentence_flags, strict=True)
                 ],
             }
-            for block, translations in zip(article.blocks, item.blocks, strict=True)
+            for block, translations, sentence_flags in zip(
+                article.blocks, item.blocks, item.flags, strict=True
+            )
         ],
+        "flags": item.flag_counts(),
         "narration": narration,
         "warnings": list(article.warnings + item.warnings),
         "pipeline_version": __version__,

@@ -1,22 +1,31 @@
 """Translate: sentences → translations, for one target language; and the assembly of a
-translated article from its sentences' translations.
+translated article from its sentences' translations, with quality flags.
 
-The model loads once, in ``__init__``; ``__call__`` translates a batch of sentences (de-duplicated,
-split to fit, length-sorted). The driver decides which sentences need the model at all (the
-translation memory has the rest) and keeps the results.
+The model loads once, in ``__init__``; ``__call__`` translates a batch of sentences (protected
+spans masked, de-duplicated, split to fit, length-sorted) and, with ``quality.on_flag: retry``,
+translates a flagged sentence again with a repetition penalty, keeping the version with fewer
+flags. The driver decides which sentences need the model at all (the translation memory has the
+rest) and keeps the results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from pipeline.config import TargetConfig, TranslationConfig
+from pipeline.config import QualityConfig, TargetConfig, TranslationConfig
 from pipeline.errors import PipelineError
 from pipeline.mt.backends import load_translator
 from pipeline.mt.batching import SentenceTranslation, translate_sentences
 from pipeline.mt.marian import ModelInfo
+from pipeline.quality.flags import QualityRules, flags_for
+from pipeline.quality.protect import mask, protection_pattern, unmask
 from pipeline.stages.segment import SegmentedArticle
+
+# What a second attempt at a flagged sentence changes: no loops, no repeated 3-grams.
+RETRY_DECODING = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 3}
+
+Flags = tuple[dict[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -26,19 +35,53 @@ class TranslatedArticle:
     model: ModelInfo
     settings: TranslationConfig
     blocks: tuple[tuple[SentenceTranslation, ...], ...]  # parallel to segmented.sentences
+    flags: tuple[tuple[Flags, ...], ...] = ()  # parallel to blocks
     warnings: tuple[str, ...] = ()
 
     @property
     def article_id(self) -> str:
         return self.segmented.article.id
 
+    def flag_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for block in self.flags:
+            for sentence in block:
+                for flag in sentence:
+                    counts[flag["type"]] = counts.get(flag["type"], 0) + 1
+        return counts
+
+
+def quality_rules(target: TargetConfig, quality: QualityConfig) -> QualityRules:
+    return QualityRules(
+        max_repeats=quality.max_repeats,
+        min_length_ratio=quality.min_length_ratio,
+        max_length_ratio=quality.max_length_ratio,
+        min_script_share=quality.min_script_share,
+        script=target.language.script,
+    )
+
+
+def sentence_flags(translation: SentenceTranslation, target: TargetConfig, quality: QualityConfig) -> Flags:
+    rules = quality_rules(target, quality)
+    return tuple(
+        flags_for(translation.source, translation.target, rules, dict(target.glossary), translation.moved)
+    )
+
 
 class Translate:
     name = "translate"
 
-    def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
+    def __init__(
+        self,
+        target: TargetConfig,
+        settings: TranslationConfig,
+        pull_command: str | None = None,
+        quality: QualityConfig | None = None,
+    ):
         self.target = target
         self.settings = settings
+        self.quality = quality or QualityConfig()
+        self.protection = protection_pattern(target.protect)
         self.translator = load_translator(target, settings, pull_command)
 
     @property
@@ -48,9 +91,45 @@ class Translate:
     def __call__(
         self, sentences: list[str], on_progress: Callable[[int, int], None] | None = None
     ) -> dict[str, SentenceTranslation | PipelineError]:
-        return translate_sentences(
-            self.translator, sentences, self.settings.batch_size, self.settings.batch_tokens, on_progress
+        results = self._translate(self.translator, sentences, on_progress)
+        if self.quality.on_flag == "retry":
+            flagged = [s for s, r in results.items() if isinstance(r, SentenceTranslation) and self._flags(r)]
+            if flagged:
+                again = self._translate(self.translator.variant(**RETRY_DECODING), flagged, None)
+                for sentence, second in again.items():
+                    first = results[sentence]
+                    better = (
+                        isinstance(second, SentenceTranslation)
+                        and isinstance(first, SentenceTranslation)
+                        and len(self._flags(second)) < len(self._flags(first))
+                    )
+                    if better:
+                        results[sentence] = second
+        return results
+
+    def _flags(self, translation: SentenceTranslation) -> Flags:
+        return sentence_flags(translation, self.target, self.quality)
+
+    def _translate(
+        self, translator: object, sentences: list[str], on_progress: Callable[[int, int], None] | None
+    ) -> dict[str, SentenceTranslation | PipelineError]:
+        masked = {sentence: mask(sentence, self.protection) for sentence in sentences}
+        raw = translate_sentences(
+            translator,  # type: ignore[arg-type]
+            [m.text for m in masked.values()],
+            self.settings.batch_size,
+            self.settings.batch_tokens,
+            on_progress,
         )
+        results: dict[str, SentenceTranslation | PipelineError] = {}
+        for sentence, m in masked.items():
+            outcome = raw[m.text]
+            if isinstance(outcome, PipelineError):
+                results[sentence] = outcome
+                continue
+            text, moved = unmask(outcome.target, m)
+            results[sentence] = replace(outcome, source=sentence, target=text, moved=tuple(moved))
+        return results
 
 
 def assemble_translation(
@@ -59,9 +138,12 @@ def assemble_translation(
     settings: TranslationConfig,
     model: ModelInfo,
     translations: Mapping[str, SentenceTranslation],
+    quality: QualityConfig | None = None,
 ) -> TranslatedArticle:
     """The article's translation from its sentences' (every sentence must be in ``translations``)."""
+    quality = quality or QualityConfig()
     blocks = tuple(tuple(translations[s] for s in block) for block in segmented.sentences)
+    flags = tuple(tuple(sentence_flags(t, target, quality) for t in block) for block in blocks)
     cut = sum(1 for block in blocks for t in block if t.hit_limit)
     warnings = []
     if cut:
@@ -69,4 +151,4 @@ def assemble_translation(
             f"{cut} of {segmented.sentence_count} sentences reached translation.max_length "
             f"({model.max_output_tokens} tokens) and may be cut short"
         )
-    return TranslatedArticle(segmented, target, model, settings, blocks, tuple(warnings))
+    return TranslatedArticle(segmented, target, model, settings, blocks, flags, tuple(warnings))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PermanentError
+from pipeline.mt.batching import SentenceTranslation
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
 SCHEMA_VERSION = 1
@@ -54,6 +55,7 @@ CREATE TABLE translations (
     target TEXT NOT NULL,
     parts INTEGER NOT NULL,
     hit_limit INTEGER NOT NULL,
+    moved TEXT NOT NULL DEFAULT '[]',  -- JSON: protected spans put back at the end
     last_used TEXT NOT NULL
 );
 CREATE TABLE segments (
@@ -236,25 +238,35 @@ class StateStore:
 
     # Translation memory and segment cache ----------------------------------------------------
 
-    def translations(self, keys: Iterable[str]) -> dict[str, tuple[str, int, bool]]:
-        found: dict[str, tuple[str, int, bool]] = {}
+    def translations(self, keys: Iterable[str]) -> dict[str, SentenceTranslation]:
+        """Translation-memory entries by key (their ``source`` is left empty: keys are one-way)."""
+        found: dict[str, SentenceTranslation] = {}
         wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for key, target, parts, hit in self.db.execute(
-                f"SELECT key, target, parts, hit_limit FROM translations WHERE key IN ({marks})", chunk
-            ):
-                found[key] = (target, parts, bool(hit))
+            query = f"SELECT key, target, parts, hit_limit, moved FROM translations WHERE key IN ({marks})"
+            for key, target, parts, hit, moved in self.db.execute(query, chunk):
+                found[key] = SentenceTranslation("", target, parts, bool(hit), tuple(json.loads(moved)))
         return found
 
-    def add_translations(self, rows: Iterable[tuple[str, str, int, bool]]) -> None:
+    def add_translations(self, rows: Iterable[tuple[str, SentenceTranslation]]) -> None:
         now = _now()
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO translations (key, target, parts, hit_limit, last_used)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(key, target, parts, int(hit), now) for key, target, parts, hit in rows],
+                "INSERT OR REPLACE INTO translations (key, target, parts, hit_limit, moved, last_used)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        key,
+                        t.target,
+                        t.parts,
+                        int(t.hit_limit),
+                        json.dumps(list(t.moved), ensure_ascii=False),
+                        now,
+                    )
+                    for key, t in rows
+                ],
             )
 
     def segments(self, keys: Iterable[str]) -> dict[str, bytes]:

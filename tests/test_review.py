@@ -1,0 +1,164 @@
+"""What editors see: the review pages in a real headless browser, the podcast feeds, evaluation."""
+
+import email.utils
+import json
+import os
+import shutil
+from pathlib import Path
+
+import feedparser
+import pytest
+import sacrebleu
+from click.testing import CliRunner, Result
+
+from pipeline.cli import cli
+
+from .conftest import SAMPLE_ARTICLES, WriteConfig
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+needs_browser = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
+)
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
+)
+HOSTILE = (
+    "date 2024-03-21 note\n\nThe mayor wrote <script>alert('x')</script> & left.\n\nA second paragraph.\n"
+)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner(mix_stderr=False).invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def narrated_job(write_config: WriteConfig, articles: Path) -> Path:
+    (articles / "hostile.txt").write_text(HOSTILE, "utf-8")
+    config = write_config(
+        tts={"engine": "espeak-ng", "pause": 0.3},
+        feeds={"base_url": "https://news.example/audio", "title": "Night desk"},
+    )
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    return config.parent / "out" / "test"
+
+
+@needs_browser
+@needs_espeak
+def test_review_pages_in_a_headless_browser(narrated_job: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    article_ids = sorted([p.stem for p in SAMPLE_ARTICLES] + ["hostile"])
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run"]  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+
+        page.goto((narrated_job / "index.html").as_uri())
+        assert page.locator("tr.article td:first-child a").all_inner_texts() == article_ids
+        assert page.locator("thead th").all_inner_texts()[-2:] == ["Albanian", "Ukrainian"]
+        assert page.locator("tr.article .status-ok").count() == len(article_ids) * 2
+
+        for article_id in article_ids:
+            page.goto((narrated_job / article_id / "index.html").as_uri())
+            for code in ("sq", "uk"):
+                audio = page.locator(f"#audio-{code}")
+                page.wait_for_function(
+                    f"document.getElementById('audio-{code}').readyState >= 1", timeout=15000
+                )
+                assert audio.evaluate("a => a.error") is None
+                assert audio.evaluate("a => a.duration") > 1
+                assert page.locator(f"#player-{code} a[href='{code}/article.json']").count() == 1
+            rows = page.locator("tr.block").count()
+            record = json.loads((narrated_job / article_id / "uk/article.json").read_text())
+            assert rows == len(record["paragraphs"])  # aligned by paragraph
+            # a chapter jumps to the paragraph it speaks
+            chapter = page.locator("#player-uk button.chapter").nth(2)
+            block = chapter.get_attribute("data-block")
+            chapter.click()
+            assert page.locator("tr.block.current").get_attribute("id") == f"block-{block}"
+            assert page.evaluate("document.getElementById('audio-uk').currentTime") == pytest.approx(
+                float(chapter.get_attribute("data-start") or 0), abs=0.5
+            )
+            if article_id == "hostile":
+                assert page.locator("script").count() == 1  # only the page's own
+                assert "<script>alert('x')</script>" in page.locator("tr.block td").first.inner_text()
+            page.screenshot(path=str(tmp_path / f"{article_id}.png"), full_page=True)
+        browser.close()
+    assert problems == []
+    assert all((tmp_path / f"{article_id}.png").stat().st_size > 10_000 for article_id in article_ids)
+
+
+@needs_espeak
+def test_podcast_feeds_parse_back_with_every_item(narrated_job: Path) -> None:
+    manifest = json.loads((narrated_job / "manifest.json").read_text())
+    for code, name, disclosure in (
+        ("sq", "Albanian", "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale."),
+        ("uk", "Ukrainian", "Це аудіо створено за допомогою штучного інтелекту."),
+    ):
+        feed = feedparser.parse((narrated_job / "feeds" / f"{code}.xml").read_bytes())
+        assert not feed.bozo, feed.bozo_exception
+        assert feed.version == "rss20"
+        assert feed.feed.title == f"Night desk ({name})"
+        assert feed.feed.link == "https://news.example/audio/"
+        assert feed.feed.language == code
+        items = [i for i in manifest["items"] if i["language"] == code]
+        assert len(feed.entries) == len(items) == 4
+        for entry in feed.entries:
+            item = next(i for i in items if entry.enclosures[0].href.endswith(i["files"]["audio"]))
+            record = json.loads((narrated_job / item["files"]["json"]).read_text())
+            enclosure = entry.enclosures[0]
+            assert enclosure.href == f"https://news.example/audio/{item['files']['audio']}"
+            assert enclosure.type == "audio/mpeg"
+            assert int(enclosure.length) == (narrated_job / item["files"]["audio"]).stat().st_size
+            seconds = round(record["narration"]["duration"])
+            assert (
+                entry.itunes_duration
+                == f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+            )
+            assert (
+                email.utils.parsedate_to_datetime(entry.published).date().isoformat()
+                == record["source"]["date"]
+            )
+            assert disclosure in entry.summary
+
+
+def test_feeds_need_a_base_url(write_config: WriteConfig, articles: Path) -> None:
+    config = write_config()
+    assert invoke("run", str(config)).exit_code == 0
+    assert not (config.parent / "out/test/feeds").exists()
+    assert (config.parent / "out/test/index.html").is_file()
+
+
+def test_eval_prints_bleu_and_chrf_with_signatures(
+    write_config: WriteConfig, articles: Path, tmp_path: Path
+) -> None:
+    src, ref, out = tmp_path / "src.en", tmp_path / "ref.sq", tmp_path / "hyp.sq"
+    lines = [line for line in SAMPLE_ARTICLES[1].read_text().splitlines()[1:] if line.strip()]
+    src.write_text("\n".join(lines) + "\n")
+    ref.write_text("\n".join(lines) + "\n")  # any reference will do for checking the arithmetic
+    config = str(write_config())
+    result = invoke(
+        "eval", "--config", config, "--lang", "sq", "--src", str(src), "--ref", str(ref), "--out", str(out)
+    )
+    assert result.exit_code == 0, result.stderr
+    hypotheses = out.read_text().splitlines()
+    assert len(hypotheses) == len(lines)
+    expected_bleu = sacrebleu.corpus_bleu(hypotheses, [lines])
+    expected_chrf = sacrebleu.corpus_chrf(hypotheses, [lines])
+    assert f"{expected_bleu}" in result.stdout
+    assert f"{expected_chrf}" in result.stdout
+    assert "signature: nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" in result.stdout
+    assert "signature: nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:" in result.stdout
+
+    ref.write_text("only one line\n")
+    result = invoke(
+        "eval", "--config", str(write_config()), "--lang", "sq", "--src", str(src), "--ref", str(ref)
+    )
+    assert result.exit_code == 2
+    assert f"{src} has {len(lines)} lines but {ref} has 1" in result.stderr
