@@ -27,6 +27,7 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     from pipeline.config import load_config
     from pipeline.executor.narration import NarrationQueue
     from pipeline.executor.plan import Planner
+    from pipeline.executor.recorder import Recorder
     from pipeline.mt.batching import SentenceTranslation
     from pipeline.mt.marian import ModelInfo
     from pipeline.progress import NullProgress
@@ -35,6 +36,7 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     from pipeline.stages.segment import Segment
     from pipeline.stages.translate import assemble_translation
     from pipeline.state import StateStore
+    from pipeline.timing import Timings
     from pipeline.tts import gtts_engine
     from tests.fakes import FakeEndpoint
 
@@ -53,10 +55,9 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     planner = Planner(config, state, narrate, retry_failed=False)
     segmented = Segment()(Ingest()(list(ARTICLES)))  # type: ignore[arg-type]
     null = NullProgress()
-    queue = NarrationQueue(
-        config, state, planner, narrate, run_id=1, task=null.task("", 0, ""),
-        on_done=lambda plan: None, on_failed=lambda *failure: print("failed:", failure[-1]),
-    )  # fmt: skip
+    failures: list = []
+    recorder = Recorder(config, state, 1, Timings(), null.task("", 0, ""), failures)
+    queue = NarrationQueue(config, state, planner, narrate, recorder, null.task("", 0, ""))
     info = ModelInfo("none", None, None, None, "cpu", 512, 512)
     started = time.perf_counter()
     for target in config.targets:
@@ -66,6 +67,8 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
             queue.submit(target, plan, item)
     queue.close(stopped=False)
     wall = time.perf_counter() - started
+    for failure in failures:
+        print("failed:", failure.message)
     state.close()
     return wall, len(endpoint.bodies)
 

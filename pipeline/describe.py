@@ -46,6 +46,14 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
     s = config.tts
     lines.append(f"narration: disclosure {s.disclosure}, pause {s.pause:g} s, concurrency {s.concurrency}")
     lines.append(f"quality: on_flag {config.quality.on_flag}")
+    if config.executor == "ray":
+        r = config.ray
+        lines.append(
+            f"executor: ray at {r.address or 'a local cluster'}; translate x{r.translate.concurrency} "
+            f"({r.translate.num_cpus:g} CPU, {r.translate.num_gpus:g} GPU), tts x{r.tts.concurrency}"
+        )
+    else:
+        lines.append("executor: local")
     feeds = (
         f"{config.feeds.base_url} -> {config.job_dir / 'feeds'}"
         if config.feeds.base_url

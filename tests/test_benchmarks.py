@@ -43,3 +43,11 @@ def test_job_benchmark_runs_end_to_end() -> None:
     out = run("job.py", "--articles", "3", "--shape", "tiny", "--length", "4")
     assert "items done 6, failed 0" in out
     assert "second run: 0 to do, 6 up to date" in out
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_benchmark_compares_the_executors() -> None:
+    pytest.importorskip("ray")
+    out = run("ray_executor.py", "--articles", "2", "--shape", "tiny", "--length", "4", "--beam", "1")
+    assert [line.split()[0] for line in out.splitlines()[-3:]] == ["local", "ray,", "ray,"]

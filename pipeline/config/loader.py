@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from pipeline.config.schema import (
     FeedsConfig,
     LanguageConfig,
     QualityConfig,
+    RayConfig,
     StateConfig,
     TranslationConfig,
     TtsConfig,
@@ -64,6 +65,8 @@ class JobConfig:
     feeds: FeedsConfig
     state: StateConfig
     state_path: Path
+    executor: str = "local"
+    ray: RayConfig = field(default_factory=RayConfig)
 
     @property
     def job_dir(self) -> Path:
@@ -193,6 +196,8 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         feeds=parsed.feeds,
         state=parsed.state,
         state_path=state_path,
+        executor=parsed.executor,
+        ray=parsed.ray,
     )
 
 

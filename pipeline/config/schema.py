@@ -149,6 +149,28 @@ class FeedsConfig(StrictModel):
     description: Annotated[str, Field(min_length=1)] | None = None
 
 
+class RayTranslateConfig(StrictModel):
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = 1
+    """Translation actors; each loads the model once."""
+    num_cpus: Annotated[float, Field(ge=0, le=512)] = 1
+    num_gpus: Annotated[float, Field(ge=0, le=64)] = 0
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 8
+    """Articles per actor call."""
+
+
+class RayTtsConfig(StrictModel):
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = 1
+    """Narration actors (each also runs ``tts.concurrency`` requests at once)."""
+    num_cpus: Annotated[float, Field(ge=0, le=512)] = 1
+
+
+class RayConfig(StrictModel):
+    address: str | None = None
+    """Empty: start a local cluster; ``auto``: the cluster this machine belongs to; or ``ray://host:10001``."""
+    translate: RayTranslateConfig = Field(default_factory=RayTranslateConfig)
+    tts: RayTtsConfig = Field(default_factory=RayTtsConfig)
+
+
 class StateConfig(StrictModel):
     path: Annotated[str, Field(min_length=1)] | None = None
     """The SQLite state file; default ``<output_dir>/<job>/state.sqlite``. Relative to the config file."""
@@ -175,3 +197,6 @@ class ConfigFile(StrictModel):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    executor: Literal["local", "ray"] = "local"
+    """Where the stages run: in this process, or on a Ray cluster (``pip install '.[ray]'``)."""
+    ray: RayConfig = Field(default_factory=RayConfig)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
-from pipeline.errors import ConfigError, ConfigIssue, PipelineError, QualityError
+from pipeline.errors import ConfigError, ConfigIssue, PipelineError
 from pipeline.executor.narration import NarrationQueue
 from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
+from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.items import Failure
 from pipeline.lock import JobLock
 from pipeline.manifest import write_manifest
@@ -33,9 +34,8 @@ from pipeline.progress import NullProgress, Progress, Task
 from pipeline.report import write_reports
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
-from pipeline.stages.publish import PublishAudio, PublishText
 from pipeline.stages.segment import Segment
-from pipeline.stages.translate import Translate, TranslatedArticle, assemble_translation
+from pipeline.stages.translate import Translate
 from pipeline.state import StateStore
 from pipeline.state.keys import model_fingerprint
 from pipeline.text.discover import discover
@@ -96,7 +96,7 @@ def run_job(
     with report.timings.measure("read"):
         for item in Ingest()(paths):
             if isinstance(item, Failure):
-                _log_failure(item)
+                log_failure(item)
                 report.ingest_failures.append(item)
             else:
                 articles.append(item)
@@ -127,11 +127,24 @@ def run_job(
             )  # fmt: skip
             for plan in report.skipped:
                 log.warning("%s [%s]: %s", plan.key[0], plan.key[1], plan.skip)
-            worker = _Worker(
-                config, state, planner, narrate, run_id, report, progress or NullProgress(), stop
+            articles = (progress or NullProgress()).task("articles", report.todo, "articles")
+            recorder = Recorder(config, state, run_id, report.timings, articles, report.failures)
+            stop = stop or threading.Event()
+            worker_class = LocalWorker
+            if config.executor == "ray":
+                from pipeline.executor.ray_executor import RayWorker
+
+                worker_class = RayWorker  # type: ignore[assignment]
+            worker = worker_class(
+                config, state, planner, narrate, recorder, report, progress or NullProgress(), stop
             )
-            worker.run()
-            report.interrupted = worker.stopped
+            try:
+                if report.todo:
+                    worker.run()
+            finally:
+                report.done = recorder.done
+                articles.close()
+            report.interrupted = stop.is_set()
             status = "interrupted" if report.interrupted else "finished"
             if report.todo or report.failures or not (config.job_dir / "index.html").exists():
                 manifest = write_manifest(
@@ -153,8 +166,8 @@ def run_job(
     return report
 
 
-class _Worker:
-    """Does one run's work for each language, recording every step in the state."""
+class LocalWorker:
+    """Does one run's work in this process: translation in the driver, speech in worker threads."""
 
     def __init__(
         self,
@@ -162,17 +175,13 @@ class _Worker:
         state: StateStore,
         planner: Planner,
         narrate: Narrate,
-        run_id: int,
+        recorder: Recorder,
         report: RunReport,
         progress: Progress,
-        stop: threading.Event | None,
+        stop: threading.Event,
     ):
         self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
-        self.run_id, self.report, self.progress = run_id, report, progress
-        self._stop = stop or threading.Event()
-        self.artist = config.tts.artist or config.job
-        self.publish_text = PublishText(config.job_dir)
-        self.publish_audio = PublishAudio(config.job_dir)
+        self.recorder, self.report, self.progress, self._stop = recorder, report, progress, stop
 
     @property
     def stopped(self) -> bool:
@@ -180,10 +189,9 @@ class _Worker:
 
     def run(self) -> None:
         """Every language in turn; narration runs beside translation and is awaited at the end."""
-        self.articles = self.progress.task("articles", self.report.todo, "articles")
         self.narration = NarrationQueue(
-            self.config, self.state, self.planner, self.narrate, self.run_id,
-            self.progress.task("narrate", 0, "segments"), self._done, self._failed, self.report.timings,
+            self.config, self.state, self.planner, self.narrate, self.recorder,
+            self.progress.task("narrate", 0, "segments"),
         )  # fmt: skip
         try:
             for target in self.config.targets:
@@ -193,11 +201,6 @@ class _Worker:
         finally:
             with self.report.timings.measure("wait for narration"):
                 self.narration.close(stopped=self.stopped)
-            self.articles.close()
-
-    def _done(self, plan: ItemPlan) -> None:
-        self.report.done += 1
-        self.articles.advance(1)
 
     def run_language(self, target: TargetConfig, plans: list[ItemPlan]) -> None:
         if not plans:
@@ -209,19 +212,18 @@ class _Worker:
             fingerprint = model_fingerprint(target.model, target.revision, target.model_is_local)
             self.state.set_model_info(fingerprint, model.state())
             if fingerprint != plans[0].fingerprint:
-                plans = self._replan(target, plans, fingerprint)
+                plans = replan(self.planner, self.report, target, plans, fingerprint)
         task = self.progress.task(f"translate {target.code}", sum(len(p.missing) for p in plans), "sentences")
+        narrated = self.narrate.wants(target)
         for chunk in _chunks(plans, max(CHUNK_SENTENCES, self.config.translation.batch_size)):
             if self.stopped:
                 break
-            for plan, item in self._translate_chunk(target, chunk, translate, model, task):
-                if self.narrate.wants(target):
-                    self.narration.submit(target, plan, item)
-                else:
-                    self._done(plan)
+            errors = self._translate_missing(chunk, translate, task)
+            if self.stopped:
+                break
+            for plan, item in self.recorder.translations(target, chunk, model, errors, narrated):
+                self.narration.submit(target, plan, item)
         task.close()
-
-    # Translation ------------------------------------------------------------------------------
 
     def _model(
         self, target: TargetConfig, plans: list[ItemPlan]
@@ -245,96 +247,45 @@ class _Worker:
             log.error("%s", exc)
             log.error("%s: %d articles not translated", target.code, len(plans))
             for plan in plans:
-                self._failed(plan, TEXT, plan.text_key, exc, log_it=False)
+                self.recorder.failed(plan, TEXT, plan.text_key, exc, log_it=False)
             return None, None
-        log.info(
-            "%s: model loaded in %.1f s on %s", target.code, time.monotonic() - started, translate.info.device
-        )
+        seconds = time.monotonic() - started
+        log.info("%s: model loaded in %.1f s on %s", target.code, seconds, translate.info.device)
         return translate, translate.info
 
-    def _replan(self, target: TargetConfig, plans: list[ItemPlan], fingerprint: str) -> list[ItemPlan]:
-        fresh = self.planner.plan([plan.segmented for plan in plans], target, fingerprint)
-        by_key = {plan.key: plan for plan in fresh}
-        self.report.plans = [by_key.get(plan.key, plan) for plan in self.report.plans]
-        return [plan for plan in fresh if plan.todo]
-
-    def _translate_chunk(
-        self,
-        target: TargetConfig,
-        chunk: list[ItemPlan],
-        translate: Translate | None,
-        model: ModelInfo,
-        task: Task,
-    ) -> list[tuple[ItemPlan, TranslatedArticle]]:
+    def _translate_missing(
+        self, chunk: list[ItemPlan], translate: Translate | None, task: Task
+    ) -> dict[str, PipelineError]:
+        """Translate what the memory lacks, in sub-batches, each recorded at once (a killed run
+        keeps every batch it finished); returns the sentences that failed."""
         keys = {s: key for plan in chunk for s, key in plan.sentence_keys.items()}
-        missing = list(dict.fromkeys(s for plan in chunk for s in plan.missing))
+        missing = sorted(dict.fromkeys(s for plan in chunk for s in plan.missing), key=len)
         errors: dict[str, PipelineError] = {}
-        if missing and translate is not None:
-            # Sub-batches, each recorded at once: a killed run keeps every batch it finished.
-            step = self.config.translation.batch_size * 4
-            missing.sort(key=len)
-            for start in range(0, len(missing), step):
-                if self.stopped:
-                    return []
-                self.narration.collect()  # narration of earlier articles goes on meanwhile
-                with self.report.timings.measure("translate"):
-                    results = translate(missing[start : start + step])
-                self.state.add_translations(
-                    (keys[s], r) for s, r in results.items() if isinstance(r, SentenceTranslation)
-                )
-                errors.update({s: r for s, r in results.items() if isinstance(r, PipelineError)})
-                task.advance(len(results))
-        memory = self.state.translations(keys.values())
-        self.state.touch("translations", memory)
-        translated = []
-        for plan in chunk:
-            error = next((errors[s] for s in plan.sentence_keys if s in errors), None)
-            if error is None and any(key not in memory for key in plan.sentence_keys.values()):
-                error = PipelineError("some sentences were not translated")  # the run was stopped
-            if error is not None:
-                self._failed(plan, TEXT, plan.text_key, error)
-                continue
-            pairs = {s: dataclasses.replace(memory[key], source=s) for s, key in plan.sentence_keys.items()}
-            item = assemble_translation(
-                plan.segmented, target, self.config.translation, model, pairs, self.config.quality
+        if not missing or translate is None:
+            return errors
+        step = self.config.translation.batch_size * 4
+        for start in range(0, len(missing), step):
+            if self.stopped:
+                break
+            self.narration.collect()  # narration of earlier articles goes on meanwhile
+            with self.report.timings.measure("translate"):
+                results = translate(missing[start : start + step])
+            self.state.add_translations(
+                (keys[s], r) for s, r in results.items() if isinstance(r, SentenceTranslation)
             )
-            for warning in item.warnings:
-                log.warning("%s [%s]: %s", item.article_id, target.code, warning)
-            if not plan.text_done:
-                with self.report.timings.measure("publish"):
-                    written = self.publish_text([item])[0]
-                if isinstance(written, Failure):
-                    self._failed(plan, TEXT, plan.text_key, written.error)
-                    continue
-                flags = item.flag_counts()
-                if flags and self.config.quality.on_flag == "fail":
-                    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(flags.items()))
-                    self._failed(
-                        plan, TEXT, plan.text_key, QualityError(f"quality flags: {summary} (on_flag: fail)")
-                    )
-                    continue  # the text is written, for review, but not delivered or narrated
-                detail = {
-                    "files": written.files,
-                    "sha256": written.sha256,
-                    "sentences": plan.segmented.sentence_count,
-                    "flags": flags,
-                    "warnings": [*plan.segmented.article.warnings, *item.warnings],
-                }
-                self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)
-                plan.text_done = True
-            translated.append((plan, item))
-        return translated
+            errors.update({s: r for s, r in results.items() if isinstance(r, PipelineError)})
+            task.advance(len(results))
+        return errors
 
-    def _failed(
-        self, plan: ItemPlan, stage: str, key: str, error: PipelineError, log_it: bool = True
-    ) -> None:
-        self.articles.advance(1)
-        failure = Failure(plan.segmented.article.source, plan.key[0], stage, error, plan.key[1])
-        if log_it:
-            _log_failure(failure)
-        attempts = self.state.record_failed(*plan.key, stage, key, str(error), error.transient, self.run_id)
-        log.debug("%s [%s] %s failed (attempt %d)", *plan.key, stage, attempts)
-        self.report.failures.append(failure)
+
+def replan(
+    planner: Planner, report: RunReport, target: TargetConfig, plans: list[ItemPlan], fingerprint: str
+) -> list[ItemPlan]:
+    """Plans again under the fingerprint of the model as loaded; returns those still to do."""
+    fresh = planner.plan([plan.segmented for plan in plans], target, fingerprint)
+    by_key = {plan.key: plan for plan in fresh}
+    report.plans = [by_key.get(plan.key, plan) for plan in report.plans]
+    return [plan for plan in fresh if plan.todo]
 
 
 def pull_command(config: JobConfig) -> str:
@@ -360,9 +311,3 @@ def _remove_temp_files(job_dir: Path) -> None:
         for temp in job_dir.rglob(".*.tmp"):
             temp.unlink(missing_ok=True)
             log.debug("removed %s, left by an interrupted run", temp)
-
-
-def _log_failure(failure: Failure) -> None:
-    where = f"{failure.article_id} [{failure.language}]: " if failure.language else ""
-    log.error("%s%s", where, failure.message)
-    log.debug("failure detail", exc_info=failure.error)

@@ -10,20 +10,17 @@ segments in each MP3 comes from the article's script, never from completion orde
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import PipelineError
-from pipeline.executor.plan import NARRATION, ItemPlan, Planner
-from pipeline.items import Failure
+from pipeline.executor.plan import ItemPlan, Planner
+from pipeline.executor.recorder import Recorder
 from pipeline.progress import Task
-from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration, script
-from pipeline.stages.publish import PublishAudio
+from pipeline.stages.narrate import Narrate, Segment, script
 from pipeline.stages.translate import TranslatedArticle
 from pipeline.state import StateStore
-from pipeline.timing import Timings
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +40,11 @@ class NarrationQueue:
         state: StateStore,
         planner: Planner,
         narrate: Narrate,
-        run_id: int,
+        recorder: Recorder,
         task: Task,
-        on_done: Callable[[ItemPlan], None],
-        on_failed: Callable[[ItemPlan, str, str, PipelineError], None],
-        timings: Timings | None = None,
     ):
         self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
-        self.run_id, self.task, self.on_done, self.on_failed = run_id, task, on_done, on_failed
-        self.timings = timings or Timings()
-        self.publish = PublishAudio(config.job_dir)
-        self.artist = config.tts.artist or config.job
+        self.recorder, self.task, self.timings = recorder, task, recorder.timings
         self.pool = ThreadPoolExecutor(max_workers=config.tts.concurrency, thread_name_prefix="tts")
         self.pending: dict[str, Future[bytes | PipelineError]] = {}
         self.audio: dict[str, bytes] = {}
@@ -122,24 +113,4 @@ class NarrationQueue:
         self.collect(block=not stopped)
 
     def _finish(self, job: _Job) -> None:
-        plan, item = job.plan, job.item
-        error = next((self.errors[k] for k in job.keys if k in self.errors), None)
-        outcome: Narration | Failure
-        if error is None:
-            try:
-                audio = [self.audio[k] for k in job.keys]
-                outcome = build_narration(item, job.segments, audio, self.config.tts, self.artist)
-            except PipelineError as exc:
-                error = exc
-        if error is not None:
-            article = item.segmented.article
-            outcome = Failure(article.source, article.id, Narrate.name, error, item.target.code)
-        written = self.publish([(item, outcome)])[0]
-        if isinstance(written, Failure):
-            self.on_failed(plan, NARRATION, plan.narration_key or "", written.error)
-            return
-        assert isinstance(outcome, Narration)
-        detail = {"files": written.files, "sha256": written.sha256, "narration": outcome.summary()}
-        self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
-        plan.narration_done = True
-        self.on_done(plan)
+        self.recorder.narration(job.plan, job.item, job.segments, job.keys, self.audio, self.errors)

@@ -279,6 +279,9 @@ class StateStore:
                 found[key] = bytes(data)
         return found
 
+    def segment_keys(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT key FROM segments")]
+
     def add_segment(self, key: str, mp3: bytes) -> None:
         with self.transaction() as db:
             db.execute(

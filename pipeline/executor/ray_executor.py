@@ -1,0 +1,266 @@
+"""Run the translation and narration stages on a Ray cluster (``executor: ray``).
+
+The same stage classes run as ``ray.data`` ``map_batches`` actor pools: translation actors load
+the model once each; narration actors run the speech engine; the two stream into each other, and
+the driver consumes finished articles as they arrive. The driver stays the only writer of the
+state and of ``outputs/``: workers return translations and MP3 segments, the driver records them,
+publishes and narrates-by-assembly exactly as the local executor does, so incremental runs, the
+lock and crash recovery behave the same.
+
+Ray is imported only here, and only when a config asks for it (``pip install '.[ray]'``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from typing import Any
+
+from pipeline.config import JobConfig, QualityConfig, TargetConfig, TranslationConfig, TtsConfig
+from pipeline.errors import ConfigError, ConfigIssue, PermanentError, PipelineError, TransientError
+from pipeline.executor.plan import ItemPlan, Planner
+from pipeline.executor.recorder import Recorder
+from pipeline.mt.batching import SentenceTranslation
+from pipeline.mt.marian import ModelInfo
+from pipeline.progress import Progress
+from pipeline.stages.narrate import Narrate, script, script_segments
+from pipeline.stages.translate import Translate
+from pipeline.state import StateStore
+from pipeline.state.keys import segment_key
+
+log = logging.getLogger(__name__)
+
+
+class TranslateActor:
+    """A ``map_batches`` actor: the Translate stage for one language, loaded once per actor."""
+
+    def __init__(self, target: TargetConfig, settings: TranslationConfig, quality: QualityConfig):
+        self.stage = Translate(target, settings, None, quality)
+        self.model = json.dumps(self.stage.info.state())
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        wanted = [json.loads(text) for text in batch["missing"]]
+        results = self.stage(list(dict.fromkeys(s for sentences in wanted for s in sentences)))
+        translations, errors = [], []
+        for sentences in wanted:
+            done = {s: results[s] for s in sentences if isinstance(results[s], SentenceTranslation)}
+            failed = {s: results[s] for s in sentences if isinstance(results[s], PipelineError)}
+            translations.append(json.dumps({s: _translation(t) for s, t in done.items()}, ensure_ascii=False))
+            errors.append(
+                json.dumps({s: [str(e), e.transient] for s, e in failed.items()}, ensure_ascii=False)
+            )
+        return {**batch, "translations": translations, "errors": errors, "model": [self.model] * len(wanted)}
+
+
+class NarrateActor:
+    """A ``map_batches`` actor: speaks the segments of each article that no cache holds yet."""
+
+    def __init__(self, tts: TtsConfig, target: TargetConfig, cached: set[str]):
+        self.tts, self.target, self.cached = tts, target, set(cached)
+        self.narrate = Narrate(tts, (target,))
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        rows = len(batch["article_id"])
+        produced: list[str] = []
+        failures: list[str] = []
+        error = self.narrate.engine_error(self.target)
+        params = self.narrate.cache_params(self.target)
+        for index in range(rows):
+            known = json.loads(batch["known"][index])
+            if "translations" in batch:
+                known.update({s: t[0] for s, t in json.loads(batch["translations"][index]).items()})
+            blocks = json.loads(batch["blocks"][index])
+            if any(s not in known for block in blocks for s in block):
+                produced.append("{}")  # its translation failed: nothing to say
+                failures.append("{}")
+                continue
+            texts = [" ".join(known[s] for s in block if known[s]) for block in blocks]
+            segments = script_segments(texts, self.target, self.tts.disclosure)
+            keys = [
+                segment_key(self.target.tts_engine, self.target.tts_voice, params, s.text) for s in segments
+            ]
+            todo = {k: s.text for k, s in zip(keys, segments, strict=True) if k not in self.cached}
+            audio = self.narrate([(self.target, text) for text in todo.values()]) if error is None else []
+            new, failed = {}, {}
+            for key, result in zip(todo, audio or [error] * len(todo), strict=True):
+                if isinstance(result, bytes):
+                    new[key] = base64.b64encode(result).decode("ascii")
+                    self.cached.add(key)
+                else:
+                    failed[key] = [str(result), result.transient]
+            produced.append(json.dumps(new))
+            failures.append(json.dumps(failed, ensure_ascii=False))
+        return {**batch, "segments": produced, "speech_errors": failures}
+
+
+class RayWorker:
+    """Does one run's work on Ray, recording every finished article in the driver."""
+
+    def __init__(
+        self,
+        config: JobConfig,
+        state: StateStore,
+        planner: Planner,
+        narrate: Narrate,
+        recorder: Recorder,
+        report: Any,
+        progress: Progress,
+        stop: threading.Event,
+    ):
+        self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
+        self.recorder, self.report, self.progress, self._stop = recorder, report, progress, stop
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        started = _start_ray(self.config)
+        try:
+            for target in self.config.targets:
+                if self.stopped:
+                    break
+                self.run_language(target, [p for p in self.report.plans if p.target is target and p.todo])
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+
+    def run_language(self, target: TargetConfig, plans: list[ItemPlan]) -> None:
+        import ray.data
+
+        if not plans:
+            return
+        needs_model = any(plan.missing for plan in plans)
+        if needs_model and plans[0].fingerprint.endswith(":uncached"):
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        f"languages.{target.code}.model",
+                        f"{target.model!r} is not in this machine's cache; with executor: ray, run "
+                        f"`pipeline models pull {self.config.path}` here and on every node first",
+                    )
+                ]
+            )
+        recorded = self.state.model_info(plans[0].fingerprint)
+        model = ModelInfo.from_state(recorded) if recorded else None
+        by_id = {plan.key[0]: plan for plan in plans}
+        memory = self.state.translations(k for plan in plans for k in plan.sentence_keys.values())
+        rows = [
+            {
+                "article_id": plan.key[0],
+                "missing": json.dumps(plan.missing, ensure_ascii=False),
+                "blocks": json.dumps(plan.segmented.sentences, ensure_ascii=False),
+                "known": json.dumps(
+                    {s: memory[k].target for s, k in plan.sentence_keys.items() if k in memory},
+                    ensure_ascii=False,
+                ),
+            }
+            for plan in plans
+        ]
+        dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+        settings = self.config.ray
+        if needs_model:
+            dataset = dataset.map_batches(
+                TranslateActor,
+                fn_constructor_kwargs={
+                    "target": target, "settings": self.config.translation, "quality": self.config.quality,
+                },
+                batch_size=settings.translate.batch_size,
+                concurrency=settings.translate.concurrency,
+                num_cpus=settings.translate.num_cpus,
+                num_gpus=settings.translate.num_gpus,
+                batch_format="numpy",
+            )  # fmt: skip
+        narrated = self.narrate.wants(target)
+        if narrated:
+            cached = set(self.state.segment_keys())
+            dataset = dataset.map_batches(
+                NarrateActor,
+                fn_constructor_kwargs={"tts": self.config.tts, "target": target, "cached": cached},
+                batch_size=1,
+                concurrency=settings.tts.concurrency,
+                num_cpus=settings.tts.num_cpus,
+                batch_format="numpy",
+            )
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            for index in range(len(batch["article_id"])):
+                row = {name: values[index] for name, values in batch.items()}
+                model = self._record(target, by_id[str(row["article_id"])], row, model, narrated)
+            if self.stopped:
+                break
+
+    def _record(
+        self,
+        target: TargetConfig,
+        plan: ItemPlan,
+        row: dict[str, Any],
+        model: ModelInfo | None,
+        narrated: bool,
+    ) -> ModelInfo | None:
+        if "model" in row:
+            loaded = ModelInfo.from_state(json.loads(row["model"]))
+            if model is None or model != loaded:
+                self.state.set_model_info(plan.fingerprint, loaded.state())
+            model = loaded
+        translations = json.loads(row["translations"]) if "translations" in row else {}
+        self.state.add_translations(
+            (plan.sentence_keys[s], SentenceTranslation(s, t[0], t[1], t[2], tuple(t[3])))
+            for s, t in translations.items()
+        )
+        errors = {s: _error(*e) for s, e in (json.loads(row["errors"]) if "errors" in row else {}).items()}
+        if model is None:  # nothing was translated and no run ever recorded the model: cannot publish
+            errors = errors or {s: PermanentError("the model was never loaded") for s in plan.missing}
+        translated = self.recorder.translations(target, [plan], model, errors, narrated) if model else []
+        if not translated:
+            return model
+        _, item = translated[0]
+        segments = script(item, self.config.tts.disclosure)
+        plan.narration_key = self.planner.narration_key(plan, segments)
+        keys = self.planner.segment_keys(target, segments)
+        for key, encoded in json.loads(row["segments"]).items():
+            self.state.add_segment(key, base64.b64decode(encoded))
+        speech_errors = {k: _error(*e) for k, e in json.loads(row["speech_errors"]).items()}
+        if (engine_error := self.narrate.engine_error(target)) is not None:
+            speech_errors = dict.fromkeys(keys, engine_error)
+        audio = self.state.segments(keys)
+        self.recorder.narration(plan, item, segments, keys, audio, speech_errors)
+        return model
+
+
+def _translation(t: SentenceTranslation) -> list[Any]:
+    return [t.target, t.parts, t.hit_limit, list(t.moved)]
+
+
+def _error(message: str, transient: bool) -> PipelineError:
+    return TransientError(message) if transient else PermanentError(message)
+
+
+def _start_ray(config: JobConfig) -> bool:
+    """Connect to (or start) the cluster the config names; True if this run started it."""
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    "executor",
+                    "is 'ray' but Ray is not installed: pip install '.[ray]'",
+                    origin=str(config.path),
+                )
+            ]
+        ) from None
+    for name in ("ray", "ray.data", "ray.data._internal.execution.streaming_executor"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # our progress, not Ray's, on the console
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    if ray.is_initialized():
+        return False
+    address = config.ray.address or None
+    log.info("starting Ray (%s)", address or "a local cluster")
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    return True

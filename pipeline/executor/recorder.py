@@ -1,0 +1,153 @@
+"""The driver's bookkeeping, shared by every executor: publish what finished and record it.
+
+Workers (threads here, Ray actors elsewhere) only compute; this class, in the driver process, is
+the one writer of ``outputs/`` and of the state, so incremental runs, the lock and crash recovery
+behave the same whichever executor did the work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+
+from pipeline.config import JobConfig, TargetConfig
+from pipeline.errors import PipelineError, QualityError
+from pipeline.executor.plan import NARRATION, TEXT, ItemPlan
+from pipeline.items import Failure
+from pipeline.mt.marian import ModelInfo
+from pipeline.progress import Task
+from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
+from pipeline.stages.publish import PublishAudio, PublishText
+from pipeline.stages.translate import TranslatedArticle, assemble_translation
+from pipeline.state import StateStore
+from pipeline.timing import Timings
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(
+        self,
+        config: JobConfig,
+        state: StateStore,
+        run_id: int,
+        timings: Timings,
+        articles: Task,
+        failures: list[Failure],
+    ):
+        self.config, self.state, self.run_id, self.timings = config, state, run_id, timings
+        self.articles, self.failures = articles, failures
+        self.done = 0
+        self.artist = config.tts.artist or config.job
+        self.publish_text = PublishText(config.job_dir)
+        self.publish_audio = PublishAudio(config.job_dir)
+
+    def translations(
+        self,
+        target: TargetConfig,
+        chunk: list[ItemPlan],
+        model: ModelInfo,
+        errors: Mapping[str, PipelineError],
+        narrated: bool,
+    ) -> list[tuple[ItemPlan, TranslatedArticle]]:
+        """Assemble each article from the translation memory, publish its text if new, record it.
+
+        Returns the articles that go on to narration; ``narrated`` says whether the language has any.
+        """
+        memory = self.state.translations(key for plan in chunk for key in plan.sentence_keys.values())
+        self.state.touch("translations", memory)
+        translated = []
+        for plan in chunk:
+            error = next((errors[s] for s in plan.sentence_keys if s in errors), None)
+            if error is None and any(key not in memory for key in plan.sentence_keys.values()):
+                error = PipelineError("some sentences were not translated")  # the run was stopped
+            if error is not None:
+                self.failed(plan, TEXT, plan.text_key, error)
+                continue
+            pairs = {s: dataclasses.replace(memory[key], source=s) for s, key in plan.sentence_keys.items()}
+            item = assemble_translation(
+                plan.segmented, target, self.config.translation, model, pairs, self.config.quality
+            )
+            for warning in item.warnings:
+                log.warning("%s [%s]: %s", item.article_id, target.code, warning)
+            if not plan.text_done and not self._publish_text(plan, item):
+                continue
+            if narrated:
+                translated.append((plan, item))
+            else:
+                self.finished(plan)
+        return translated
+
+    def _publish_text(self, plan: ItemPlan, item: TranslatedArticle) -> bool:
+        with self.timings.measure("publish"):
+            written = self.publish_text([item])[0]
+        if isinstance(written, Failure):
+            self.failed(plan, TEXT, plan.text_key, written.error)
+            return False
+        flags = item.flag_counts()
+        if flags and self.config.quality.on_flag == "fail":
+            summary = ", ".join(f"{count} {kind}" for kind, count in sorted(flags.items()))
+            self.failed(plan, TEXT, plan.text_key, QualityError(f"quality flags: {summary} (on_flag: fail)"))
+            return False  # the text is written, for review, but not delivered or narrated
+        detail = {
+            "files": written.files,
+            "sha256": written.sha256,
+            "sentences": plan.segmented.sentence_count,
+            "flags": flags,
+            "warnings": [*plan.segmented.article.warnings, *item.warnings],
+        }
+        self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)
+        plan.text_done = True
+        return True
+
+    def narration(
+        self,
+        plan: ItemPlan,
+        item: TranslatedArticle,
+        segments: list[Segment],
+        keys: list[str],
+        audio: Mapping[str, bytes],
+        errors: Mapping[str, PipelineError],
+    ) -> None:
+        """Join, tag and publish an article's narration from its segments' audio, and record it."""
+        error = next((errors[k] for k in keys if k in errors), None)
+        outcome: Narration | Failure
+        if error is None:
+            try:
+                outcome = build_narration(
+                    item, segments, [audio[k] for k in keys], self.config.tts, self.artist
+                )
+            except PipelineError as exc:
+                error = exc
+        if error is not None:
+            article = item.segmented.article
+            outcome = Failure(article.source, article.id, Narrate.name, error, item.target.code)
+        written = self.publish_audio([(item, outcome)])[0]
+        if isinstance(written, Failure):
+            self.failed(plan, NARRATION, plan.narration_key or "", written.error)
+            return
+        assert isinstance(outcome, Narration)
+        detail = {"files": written.files, "sha256": written.sha256, "narration": outcome.summary()}
+        self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
+        plan.narration_done = True
+        self.finished(plan)
+
+    def finished(self, plan: ItemPlan) -> None:
+        self.done += 1
+        self.articles.advance(1)
+
+    def failed(self, plan: ItemPlan, stage: str, key: str, error: PipelineError, log_it: bool = True) -> None:
+        self.articles.advance(1)
+        failure = Failure(plan.segmented.article.source, plan.key[0], stage, error, plan.key[1])
+        if log_it:
+            log_failure(failure)
+        attempts = self.state.record_failed(*plan.key, stage, key, str(error), error.transient, self.run_id)
+        log.debug("%s [%s] %s failed (attempt %d)", *plan.key, stage, attempts)
+        self.failures.append(failure)
+
+
+def log_failure(failure: Failure) -> None:
+    where = f"{failure.article_id} [{failure.language}]: " if failure.language else ""
+    log.error("%s%s", where, failure.message)
+    log.debug("failure detail", exc_info=failure.error)
