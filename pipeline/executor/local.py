@@ -25,6 +25,7 @@ from pipeline.errors import ConfigError, ConfigIssue, PipelineError
 from pipeline.executor.narration import NarrationQueue
 from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
+from pipeline.executor.worker import Worker
 from pipeline.items import Failure
 from pipeline.lock import JobLock
 from pipeline.manifest import write_manifest
@@ -166,26 +167,8 @@ def run_job(
     return report
 
 
-class LocalWorker:
+class LocalWorker(Worker):
     """Does one run's work in this process: translation in the driver, speech in worker threads."""
-
-    def __init__(
-        self,
-        config: JobConfig,
-        state: StateStore,
-        planner: Planner,
-        narrate: Narrate,
-        recorder: Recorder,
-        report: RunReport,
-        progress: Progress,
-        stop: threading.Event,
-    ):
-        self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
-        self.recorder, self.report, self.progress, self._stop = recorder, report, progress, stop
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
 
     def run(self) -> None:
         """Every language in turn; narration runs beside translation and is awaited at the end."""
@@ -197,7 +180,7 @@ class LocalWorker:
             for target in self.config.targets:
                 if self.stopped:
                     break
-                self.run_language(target, [p for p in self.report.plans if p.target is target and p.todo])
+                self.run_language(target, self.todo(target))
         finally:
             with self.report.timings.measure("wait for narration"):
                 self.narration.close(stopped=self.stopped)

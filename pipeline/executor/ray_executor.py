@@ -15,19 +15,16 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from typing import Any
 
 from pipeline.config import JobConfig, QualityConfig, TargetConfig, TranslationConfig, TtsConfig
 from pipeline.errors import ConfigError, ConfigIssue, PermanentError, PipelineError, TransientError
-from pipeline.executor.plan import ItemPlan, Planner
-from pipeline.executor.recorder import Recorder
+from pipeline.executor.plan import ItemPlan
+from pipeline.executor.worker import Worker
 from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
-from pipeline.progress import Progress
 from pipeline.stages.narrate import Narrate, script, script_segments
 from pipeline.stages.translate import Translate
-from pipeline.state import StateStore
 from pipeline.state.keys import segment_key
 
 log = logging.getLogger(__name__)
@@ -95,26 +92,8 @@ class NarrateActor:
         return {**batch, "segments": produced, "speech_errors": failures}
 
 
-class RayWorker:
+class RayWorker(Worker):
     """Does one run's work on Ray, recording every finished article in the driver."""
-
-    def __init__(
-        self,
-        config: JobConfig,
-        state: StateStore,
-        planner: Planner,
-        narrate: Narrate,
-        recorder: Recorder,
-        report: Any,
-        progress: Progress,
-        stop: threading.Event,
-    ):
-        self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
-        self.recorder, self.report, self.progress, self._stop = recorder, report, progress, stop
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
 
     def run(self) -> None:
         started = _start_ray(self.config)
@@ -122,7 +101,7 @@ class RayWorker:
             for target in self.config.targets:
                 if self.stopped:
                     break
-                self.run_language(target, [p for p in self.report.plans if p.target is target and p.todo])
+                self.run_language(target, self.todo(target))
         finally:
             if started:
                 import ray
