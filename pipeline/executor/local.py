@@ -177,10 +177,7 @@ class LocalWorker(Worker):
             self.progress.task("narrate", 0, "segments"),
         )  # fmt: skip
         try:
-            for target in self.config.targets:
-                if self.stopped:
-                    break
-                self.run_language(target, self.todo(target))
+            self.run_languages()
         finally:
             with self.report.timings.measure("wait for narration"):
                 self.narration.close(stopped=self.stopped)

@@ -98,10 +98,7 @@ class RayWorker(Worker):
     def run(self) -> None:
         started = _start_ray(self.config)
         try:
-            for target in self.config.targets:
-                if self.stopped:
-                    break
-                self.run_language(target, self.todo(target))
+            self.run_languages()
         finally:
             if started:
                 import ray

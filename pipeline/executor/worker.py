@@ -39,3 +39,13 @@ class Worker:
 
     def run(self) -> None:
         raise NotImplementedError
+
+    def run_language(self, target: TargetConfig, plans: list[ItemPlan]) -> None:
+        raise NotImplementedError
+
+    def run_languages(self) -> None:
+        """Each language's planned work in turn, until the run is asked to stop."""
+        for target in self.config.targets:
+            if self.stopped:
+                break
+            self.run_language(target, self.todo(target))

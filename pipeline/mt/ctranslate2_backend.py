@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
-from pipeline.errors import ModelError, OutOfMemoryError, TranslationError
-from pipeline.mt.marian import Hypothesis, cpu_threads, first_line, open_checkpoint
+from pipeline.errors import ModelError
+from pipeline.mt.marian import Hypothesis, batch_error, cpu_threads, first_line, open_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,7 @@ class CTranslate2Translator:
         try:
             results = self.engine.translate_batch(source, **self.decoding_options)
         except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
-                raise OutOfMemoryError(f"out of memory translating {len(sentences)} sentences") from exc
-            raise TranslationError(f"{self.info.model} failed on a batch: {exc}") from exc
+            raise batch_error(exc, self.info.model, len(sentences)) from exc
         hypotheses = []
         for result in results:
             pieces = result.hypotheses[0]

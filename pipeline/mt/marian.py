@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, OutOfMemoryError, PipelineError, TranslationError
 from pipeline.mt.locate import ModelFiles
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,13 @@ def choose_lang_token(target: TargetConfig, tokenizer: Any, key: str) -> str | N
         f"{key}.lang_token: {target.model} translates into several languages; "
         f"set lang_token to one of {', '.join(codes)}"
     )
+
+
+def batch_error(exc: BaseException, model: str, size: int) -> PipelineError:
+    """What an engine's failure on a batch means: out of memory (retried smaller) or a real failure."""
+    if "out of memory" in str(exc).lower():
+        return OutOfMemoryError(f"out of memory translating {size} sentences")
+    return TranslationError(f"{model} failed on a batch: {exc}")
 
 
 def model_positions(directory: Path) -> int:

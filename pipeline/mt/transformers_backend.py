@@ -10,8 +10,8 @@ import copy
 from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
-from pipeline.errors import ModelError, OutOfMemoryError, TranslationError
-from pipeline.mt.marian import Hypothesis, cpu_threads, first_line, open_checkpoint
+from pipeline.errors import ModelError
+from pipeline.mt.marian import Hypothesis, batch_error, cpu_threads, first_line, open_checkpoint
 
 
 class TransformersTranslator:
@@ -84,12 +84,8 @@ class TransformersTranslator:
         try:
             with torch.inference_mode():
                 output = self.model.generate(**batch, generation_config=self.generation)
-        except torch.OutOfMemoryError as exc:
-            raise OutOfMemoryError(f"out of memory translating {len(sentences)} sentences") from exc
-        except (RuntimeError, IndexError, ValueError) as exc:
-            if "out of memory" in str(exc).lower():
-                raise OutOfMemoryError(f"out of memory translating {len(sentences)} sentences") from exc
-            raise TranslationError(f"{self.info.model} failed on a batch: {exc}") from exc
+        except (RuntimeError, IndexError, ValueError) as exc:  # torch.OutOfMemoryError is a RuntimeError
+            raise batch_error(exc, self.info.model, len(sentences)) from exc
         texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
         config = self.model.config
         hypotheses = []
