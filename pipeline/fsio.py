@@ -45,8 +45,13 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+def json_bytes(data: Any) -> bytes:
+    """How every JSON output is encoded: UTF-8, indented, a final newline."""
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_bytes(path, json_bytes(data))
 
 
 def _fsync_dir(directory: Path) -> None:

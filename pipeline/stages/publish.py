@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
 from pipeline.errors import PermanentError
-from pipeline.fsio import atomic_write_bytes
+from pipeline.fsio import atomic_write_bytes, json_bytes
 from pipeline.items import Failure
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, item_dir
 from pipeline.stages.narrate import Narration
@@ -64,7 +63,7 @@ class PublishText(_Writer):
                 directory,
                 {
                     "text": (TEXT_FILE, render_text(item).encode("utf-8")),
-                    "json": (JSON_FILE, _json_bytes(render_json(item, None))),
+                    "json": (JSON_FILE, json_bytes(render_json(item, None))),
                 },
             )
         except OSError as exc:
@@ -81,22 +80,18 @@ class PublishAudio(_Writer):
         directory = item_dir(self.job_dir, item.article_id, item.target.code)
         if isinstance(narration, Failure):
             record = {"status": "failed", "error": narration.message}
-            files = {"json": (JSON_FILE, _json_bytes(render_json(item, record)))}
+            files = {"json": (JSON_FILE, json_bytes(render_json(item, record)))}
         else:
             record = {"status": "ok", "file": AUDIO_FILE, **narration.summary()}
             files = {
                 "audio": (AUDIO_FILE, narration.mp3),
-                "json": (JSON_FILE, _json_bytes(render_json(item, record))),
+                "json": (JSON_FILE, json_bytes(render_json(item, record))),
             }
         try:
             written = self._write(directory, files)
         except OSError as exc:
             return self._failure(item, directory, exc)
         return narration if isinstance(narration, Failure) else written
-
-
-def _json_bytes(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def render_text(item: TranslatedArticle) -> str:
