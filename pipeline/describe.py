@@ -7,6 +7,7 @@ from pathlib import Path
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import PipelineError
 from pipeline.items import Failure
+from pipeline.layout import FEEDS_DIR, REVIEW_FILE
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import Segment
@@ -55,11 +56,11 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
     else:
         lines.append("executor: local")
     feeds = (
-        f"{config.feeds.base_url} -> {config.job_dir / 'feeds'}"
+        f"{config.feeds.base_url} -> {config.job_dir / FEEDS_DIR}"
         if config.feeds.base_url
         else "off (no base_url)"
     )
-    lines.append(f"review: {config.job_dir / 'index.html'}; feeds: {feeds}")
+    lines.append(f"review: {config.job_dir / REVIEW_FILE}; feeds: {feeds}")
     return lines, len(failures)
 
 

@@ -1,4 +1,5 @@
-"""Where outputs go: ``<output_dir>/<job>/<article-id>/<lang>/article.{txt,json}``."""
+"""Where outputs go: ``<output_dir>/<job>/`` holds the manifest, review page, feeds, state, lock and
+logs; ``<article-id>/<lang>/`` holds ``article.txt``, ``article.json`` and ``narration.mp3``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ TEXT_FILE = "article.txt"
 JSON_FILE = "article.json"
 AUDIO_FILE = "narration.mp3"
 MANIFEST_FILE = "manifest.json"
+REVIEW_FILE = "index.html"
+FEEDS_DIR = "feeds"
+STATE_FILE = "state.sqlite"
+LOCK_FILE = ".lock"
 LOG_DIR = "logs"
 
 

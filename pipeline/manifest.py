@@ -14,6 +14,7 @@ from pipeline.config import JobConfig
 from pipeline.executor.plan import NARRATION, TEXT, ItemPlan
 from pipeline.fsio import atomic_write_json
 from pipeline.items import Failure
+from pipeline.layout import MANIFEST_FILE
 from pipeline.state import ItemState, StateStore
 
 SCHEMA_VERSION = 2
@@ -113,5 +114,5 @@ def write_manifest(
     interrupted: bool,
 ) -> dict[str, Any]:
     data = manifest_data(config, state, ingest_failures, plans, interrupted)
-    atomic_write_json(config.job_dir / "manifest.json", data)
+    atomic_write_json(config.job_dir / MANIFEST_FILE, data)
     return data

@@ -29,6 +29,7 @@ from pipeline.config.schema import (
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
+from pipeline.layout import LOCK_FILE, STATE_FILE
 from pipeline.text.discover import expand_glob
 
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -74,7 +75,7 @@ class JobConfig:
 
     @property
     def lock_path(self) -> Path:
-        return self.job_dir / ".lock"
+        return self.job_dir / LOCK_FILE
 
 
 def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None = None) -> JobConfig:
@@ -179,7 +180,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
 
     output_root = _absolute(parsed.output_dir, base)
     state_path = (
-        _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / "state.sqlite"
+        _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / STATE_FILE
     )
     cache_dir = (
         _absolute(parsed.translation.cache_dir, base) if parsed.translation.cache_dir else default_cache_dir()

@@ -27,6 +27,7 @@ from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.executor.worker import Worker
 from pipeline.items import Failure
+from pipeline.layout import MANIFEST_FILE, REVIEW_FILE
 from pipeline.lock import JobLock
 from pipeline.manifest import write_manifest
 from pipeline.mt.batching import SentenceTranslation
@@ -92,7 +93,7 @@ def run_job(
     paths = discover(config.input_patterns)
     if not paths:
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
-    report = RunReport(config.job_dir, config.job_dir / "manifest.json")
+    report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE)
     articles = []
     with report.timings.measure("read"):
         for item in Ingest()(paths):
@@ -147,7 +148,7 @@ def run_job(
                 articles.close()
             report.interrupted = stop.is_set()
             status = "interrupted" if report.interrupted else "finished"
-            if report.todo or report.failures or not (config.job_dir / "index.html").exists():
+            if report.todo or report.failures or not (config.job_dir / REVIEW_FILE).exists():
                 manifest = write_manifest(
                     config, state, report.ingest_failures, report.plans, report.interrupted
                 )

@@ -17,9 +17,9 @@ from typing import Any
 from pipeline import __version__
 from pipeline.config import JobConfig
 from pipeline.fsio import atomic_write_bytes
+from pipeline.layout import FEEDS_DIR
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-FEEDS_DIR = "feeds"
 
 
 def write_feeds(config: JobConfig, manifest: dict[str, Any]) -> None:

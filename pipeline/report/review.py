@@ -14,9 +14,7 @@ from typing import Any
 
 from pipeline.config import JobConfig
 from pipeline.fsio import write_if_changed
-from pipeline.layout import JSON_FILE
-
-REVIEW_FILE = "index.html"
+from pipeline.layout import JSON_FILE, REVIEW_FILE
 
 
 def _environment() -> Any:
@@ -43,7 +41,7 @@ def write_review(config: JobConfig, manifest: dict[str, Any]) -> None:
         summaries.append(page["summary"])
         html = environment.get_template("article.html").render(job=config.job, **page)
         write_if_changed(config.job_dir / article_id / REVIEW_FILE, html)  # unchanged articles: untouched
-    html = environment.get_template("index.html").render(
+    html = environment.get_template(REVIEW_FILE).render(
         job=config.job, manifest=manifest, languages=languages, articles=summaries
     )
     write_if_changed(config.job_dir / REVIEW_FILE, html)
