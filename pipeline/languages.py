@@ -21,8 +21,6 @@ class Language:
     default_disclosure: str | None = None
 
 
-SOURCE_LANGUAGE = "en"
-
 _LANGUAGES = [
     Language(
         "sq",

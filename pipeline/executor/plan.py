@@ -8,7 +8,7 @@ and their files are still there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
@@ -42,7 +42,6 @@ class ItemPlan:
     narration_key: str | None = None  # known once every sentence is translated
     narration_done: bool = False
     skip: str | None = None  # why a failed item is not tried again this run
-    notes: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -57,11 +57,3 @@ def translation_key(fingerprint: str, lang_token: str | None, signature: list[ob
 
 def segment_key(engine: str, voice: str, engine_params: dict[str, Any], text: str) -> str:
     return digest("segment", SEGMENT_VERSION, engine, voice, engine_params, text)
-
-
-def file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()

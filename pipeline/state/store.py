@@ -240,15 +240,11 @@ class StateStore:
 
     def translations(self, keys: Iterable[str]) -> dict[str, SentenceTranslation]:
         """Translation-memory entries by key (their ``source`` is left empty: keys are one-way)."""
-        found: dict[str, SentenceTranslation] = {}
-        wanted = list(dict.fromkeys(keys))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, target, parts, hit_limit, moved FROM translations WHERE key IN ({marks})"
-            for key, target, parts, hit, moved in self.db.execute(query, chunk):
-                found[key] = SentenceTranslation("", target, parts, bool(hit), tuple(json.loads(moved)))
-        return found
+        rows = self._rows_by_key("SELECT key, target, parts, hit_limit, moved FROM translations", keys)
+        return {
+            key: SentenceTranslation("", target, parts, bool(hit), tuple(json.loads(moved)))
+            for key, target, parts, hit, moved in rows
+        }
 
     def add_translations(self, rows: Iterable[tuple[str, SentenceTranslation]]) -> None:
         now = _now()
@@ -270,14 +266,14 @@ class StateStore:
             )
 
     def segments(self, keys: Iterable[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
+        return {key: bytes(data) for key, data in self._rows_by_key("SELECT key, mp3 FROM segments", keys)}
+
+    def _rows_by_key(self, select: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``select`` whose key is one of ``keys``, asked in chunks under SQLite's variable limit."""
         wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, data in self.db.execute(f"SELECT key, mp3 FROM segments WHERE key IN ({marks})", chunk):
-                found[key] = bytes(data)
-        return found
+            yield from self.db.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
 
     def segment_keys(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT key FROM segments")]
