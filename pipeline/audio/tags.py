@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.audio.assemble import Chapter
+
+if TYPE_CHECKING:
+    from mutagen.id3 import CTOC
+
+# A CTOC's entry count is one byte. Past that, the top-level CTOC lists sub-CTOCs (ID3v2 Chapter Frame
+# Addendum 1.0 lets a CTOC's children be CTOCs), each listing at most this many children.
+MAX_CHILDREN = 255
 
 
 @dataclass(frozen=True)
@@ -19,9 +27,82 @@ class NarrationTags:
     chapters: tuple[Chapter, ...]
 
 
+@dataclass(frozen=True)
+class TocEntry:
+    """One CTOC to write: its id, its children's ids, and the chapters (numbered from 1) it covers."""
+
+    element_id: str
+    children: tuple[str, ...]
+    first: int
+    last: int
+
+    @property
+    def title(self) -> str:
+        """What a player shows for a sub-CTOC: "Chapters 1–255", or "Chapter 256" for one."""
+        if self.first == self.last:
+            return f"Chapter {self.first}"
+        return f"Chapters {self.first}\u2013{self.last}"
+
+
+def chapter_ids(count: int) -> list[str]:
+    """The CHAP element ids, in order: chp0, chp1, ..."""
+    return [f"chp{index}" for index in range(count)]
+
+
+def toc_entries(count: int) -> list[TocEntry]:
+    """The CTOCs for ``count`` chapters: the top-level "toc" first, then sub-CTOCs toc1, toc2, ...
+
+    Up to ``MAX_CHILDREN`` chapters, "toc" lists them all. Otherwise chapters are grouped into sub-CTOCs
+    of at most ``MAX_CHILDREN``, and groups of groups while there are still too many, so every CTOC's
+    children stay within a byte and, read depth first, list every chapter once in order.
+    """
+    level = [
+        TocEntry(element_id, (), number, number) for number, element_id in enumerate(chapter_ids(count), 1)
+    ]
+    subs: list[TocEntry] = []
+    while len(level) > MAX_CHILDREN:
+        level = group(level, first_number=len(subs) + 1)
+        subs.extend(level)
+    return [TocEntry("toc", tuple(entry.element_id for entry in level), 1, count), *subs]
+
+
+def group(entries: list[TocEntry], first_number: int) -> list[TocEntry]:
+    """Sub-CTOCs tocN, tocN+1, ... (N = ``first_number``) each listing up to ``MAX_CHILDREN`` entries."""
+    chunks = [entries[start : start + MAX_CHILDREN] for start in range(0, len(entries), MAX_CHILDREN)]
+    return [
+        TocEntry(f"toc{number}", tuple(entry.element_id for entry in chunk), chunk[0].first, chunk[-1].last)
+        for number, chunk in enumerate(chunks, first_number)
+    ]
+
+
+def ctoc_frames(count: int) -> list[CTOC]:
+    """mutagen CTOC frames for ``count`` chapters (one top-level, ordered; sub-CTOCs ordered)."""
+    from mutagen.id3 import CTOC, TIT2, CTOCFlags
+
+    top, *subs = toc_entries(count)
+    frames = [
+        CTOC(
+            element_id=top.element_id,
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=list(top.children),
+            sub_frames=[TIT2(encoding=3, text="Chapters")],
+        )
+    ]
+    for sub in subs:
+        frames.append(
+            CTOC(
+                element_id=sub.element_id,
+                flags=CTOCFlags.ORDERED,
+                child_element_ids=list(sub.children),
+                sub_frames=[TIT2(encoding=3, text=sub.title)],
+            )
+        )
+    return frames
+
+
 def tag_mp3(data: bytes, tags: NarrationTags) -> bytes:
-    """``data`` with an ID3v2.4 tag in front (one CHAP per chapter, listed by a CTOC)."""
-    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TDRC, TIT2, TLAN, TPE1, CTOCFlags
+    """``data`` with an ID3v2.4 tag in front (one CHAP per chapter, listed by CTOCs: see ``toc_entries``)."""
+    from mutagen.id3 import CHAP, COMM, ID3, TDRC, TIT2, TLAN, TPE1
 
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=tags.title))
@@ -29,16 +110,9 @@ def tag_mp3(data: bytes, tags: NarrationTags) -> bytes:
     id3.add(TLAN(encoding=3, text=tags.language))
     id3.add(TDRC(encoding=3, text=tags.date.isoformat()))
     id3.add(COMM(encoding=3, lang=tags.language, desc="AI disclosure", text=tags.disclosure))
-    ids = [f"chp{index}" for index in range(len(tags.chapters))]
-    id3.add(
-        CTOC(
-            element_id="toc",
-            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-            child_element_ids=ids,
-            sub_frames=[TIT2(encoding=3, text="Chapters")],
-        )
-    )
-    for element_id, chapter in zip(ids, tags.chapters, strict=True):
+    for frame in ctoc_frames(len(tags.chapters)):
+        id3.add(frame)
+    for element_id, chapter in zip(chapter_ids(len(tags.chapters)), tags.chapters, strict=True):
         id3.add(
             CHAP(
                 element_id=element_id,
