@@ -1,18 +1,25 @@
 """MarianMT with CTranslate2: the fast backend.
 
 The transformers checkpoint is converted once, on first use (or by ``pipeline models convert``),
-into the cache folder, keyed by the model's fingerprint and the quantization; the conversion is
-written to a temporary folder and renamed into place, so a killed conversion leaves nothing half
-made. Tokens come from the same ``MarianTokenizer`` as the transformers backend.
+into the cache folder, keyed by the model's fingerprint and the quantization. The conversion is
+written to a ``.convert-<pid>@<host>@*`` work folder, loaded once on the CPU to check it, flushed
+to disk and renamed into place, so a killed or damaged conversion is never used. A cached
+conversion that does not load is converted again (with a warning naming it), and work folders
+left by killed conversions are removed. Tokens come from the same ``MarianTokenizer`` as the
+transformers backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,10 @@ from pipeline.mt.marian import Hypothesis, batch_error, cpu_threads, first_line,
 log = logging.getLogger(__name__)
 
 CONVERSION_VERSION = 1
+WORK_PREFIX = ".convert-"
+# A work folder this old is left over, whoever made it, unless its owner runs on this host and lives.
+STALE_WORK_SECONDS = 3600
+_WORK_OWNER = re.compile(r"^\.convert-(\d+)@([^@]+)@[^@]*$")
 
 
 def resolve_compute_type(setting: str, device: str) -> str:
@@ -31,58 +42,202 @@ def resolve_compute_type(setting: str, device: str) -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def converted_model(directory: Path, fingerprint: str, quantization: str, cache_dir: Path) -> Path:
-    """The CTranslate2 conversion of the checkpoint in ``directory``, made once and cached."""
+def conversion_folder(fingerprint: str, quantization: str, cache_dir: Path) -> Path:
+    """Where the conversion of the model ``fingerprint`` at ``quantization`` is cached."""
     from pipeline.state.keys import digest
 
-    target = cache_dir / "ctranslate2" / digest(CONVERSION_VERSION, fingerprint, quantization)[:32]
-    if (target / "model.bin").is_file():
+    return cache_dir / "ctranslate2" / digest(CONVERSION_VERSION, fingerprint, quantization)[:32]
+
+
+def converted_model(
+    directory: Path,
+    fingerprint: str,
+    quantization: str,
+    cache_dir: Path,
+    *,
+    force: bool = False,
+    check_cached: bool = True,
+) -> Path:
+    """The CTranslate2 conversion of the checkpoint in ``directory``, made once and cached.
+
+    Takes the checkpoint folder, its fingerprint, the quantization and the cache folder; returns
+    the conversion's folder. A cached conversion is used unless ``force``; with ``check_cached``
+    it is first loaded on the CPU, and converted again if it does not load (a WARNING names it).
+    Work folders of killed conversions are removed on the way. Raises ``ModelError`` when the
+    checkpoint cannot be converted or its conversion does not load.
+    """
+    target = conversion_folder(fingerprint, quantization, cache_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_work(target.parent)
+    if not force and _cached(target, check_cached):
         return target
+    _convert(directory, quantization, target)
+    return target
+
+
+def load_problem(folder: Path) -> str | None:
+    """Why the CTranslate2 model in ``folder`` does not load on the CPU, or None when it loads."""
+    import ctranslate2
+
+    try:
+        ctranslate2.Translator(str(folder), device="cpu", compute_type="auto", intra_threads=1)
+    except (ValueError, RuntimeError, OSError) as exc:
+        return first_line(exc)
+    return None
+
+
+def _cached(target: Path, check: bool) -> bool:
+    """Whether ``target`` holds a usable conversion: a ``model.bin`` that (with ``check``) loads."""
+    if not (target / "model.bin").is_file():
+        return False
+    problem = load_problem(target) if check else None
+    if problem is None:
+        return True
+    log.warning(
+        "the cached CTranslate2 conversion %s does not load (%s); converting it again", target, problem
+    )
+    return False
+
+
+def _convert(directory: Path, quantization: str, target: Path) -> None:
+    """Convert ``directory`` in a work folder beside ``target``, check that it loads, rename it into
+    place (replacing an old ``target``). Raises ``ModelError``."""
     import ctranslate2
 
     log.info("converting %s to CTranslate2 (%s) in %s", directory, quantization, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    work = Path(tempfile.mkdtemp(prefix=work_prefix(), dir=target.parent))
+    made = work / "model"
     try:
         converter = ctranslate2.converters.TransformersConverter(str(directory))
-        converter.convert(str(work / "model"), quantization=quantization, force=True)
-        try:
-            os.replace(work / "model", target)
-        except OSError:
-            if not (target / "model.bin").is_file():  # another process converted it meanwhile
-                raise
+        converter.convert(str(made), quantization=quantization, force=True)
+        problem = load_problem(made)
+        if problem is not None:
+            raise ModelError(
+                f"cannot convert {directory} to CTranslate2: the conversion does not load ({problem}); "
+                "try translation.backend=transformers"
+            )
+        _flush(made)
+        _install(made, target, aside=work / "replaced")
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"cannot convert {directory} to CTranslate2: {first_line(exc)}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target
+
+
+def _install(made: Path, target: Path, aside: Path) -> None:
+    """Rename ``made`` to ``target``, first moving an existing ``target`` to ``aside``. Raises OSError."""
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(target, aside)
+    try:
+        os.replace(made, target)
+    except OSError:
+        if not (target / "model.bin").is_file():  # another process converted it meanwhile
+            raise
+    _fsync(target.parent)
+
+
+def _flush(folder: Path) -> None:
+    """Write the files of ``folder`` to disk, so a crash after the rename cannot leave them cut short."""
+    for path in folder.iterdir():
+        if path.is_file():
+            _fsync(path)
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def work_prefix(pid: int | None = None) -> str:
+    """The name prefix of a work folder of process ``pid`` (default: this one) on this host."""
+    return f"{WORK_PREFIX}{os.getpid() if pid is None else pid}@{_host()}@"
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "unknown"
+
+
+def remove_stale_work(folder: Path) -> list[Path]:
+    """Remove the ``.convert-*`` work folders in ``folder`` that killed conversions left; return them.
+
+    Stale: made by a process of this host that is gone, or, when the owner is another host or
+    unknown, older than ``STALE_WORK_SECONDS``. Work of a live conversion is kept.
+    """
+    removed = []
+    for path in sorted(folder.glob(WORK_PREFIX + "*")):
+        if path.is_dir() and _stale(path):
+            log.info("removing %s, left by an interrupted CTranslate2 conversion", path)
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _stale(work: Path) -> bool:
+    owner = _WORK_OWNER.match(work.name)
+    if owner is not None and owner.group(2) == _host():
+        return not _alive(int(owner.group(1)))
+    try:
+        return time.time() - work.stat().st_mtime > STALE_WORK_SECONDS
+    except FileNotFoundError:  # its conversion just finished
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    return True
+
+
+def open_engine(
+    directory: Path, fingerprint: str, compute_type: str, device: str, settings: TranslationConfig, key: str
+) -> Any:
+    """A ``ctranslate2.Translator`` on the conversion of ``directory``, converting it if needed.
+
+    When the cached conversion does not load, it is checked on the CPU and, if damaged, converted
+    again (see ``converted_model``) before a second try. Raises ``ModelError``.
+    """
+    import ctranslate2
+
+    cache_dir = Path(settings.cache_dir or ".")
+    options = {
+        "device": device,
+        "compute_type": compute_type,
+        "inter_threads": 1,
+        "intra_threads": cpu_threads(settings.threads) if device == "cpu" else 0,
+    }
+    converted = converted_model(directory, fingerprint, compute_type, cache_dir, check_cached=False)
+    try:
+        return ctranslate2.Translator(str(converted), **options)
+    except (ValueError, RuntimeError):
+        converted = converted_model(directory, fingerprint, compute_type, cache_dir)
+    try:
+        return ctranslate2.Translator(str(converted), **options)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"{key}.model: CTranslate2 cannot load {converted}: {first_line(exc)}") from exc
 
 
 class CTranslate2Translator:
     backend = "ctranslate2"
 
     def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
-        import ctranslate2
-
         from pipeline.state.keys import model_fingerprint
 
         checkpoint = open_checkpoint(target, settings, pull_command, self.backend)
         compute_type = resolve_compute_type(settings.compute_type, checkpoint.device)
         self.vocabulary = checkpoint.vocabulary
         fingerprint = model_fingerprint(target.model, target.revision, target.model_is_local)
-        directory = checkpoint.files.directory
-        converted = converted_model(directory, fingerprint, compute_type, Path(settings.cache_dir or "."))
-        try:
-            self.engine = ctranslate2.Translator(
-                str(converted),
-                device=checkpoint.device,
-                compute_type=compute_type,
-                inter_threads=1,
-                intra_threads=cpu_threads(settings.threads) if checkpoint.device == "cpu" else 0,
-            )
-        except (ValueError, RuntimeError) as exc:
-            message = f"{checkpoint.key}.model: CTranslate2 cannot load {converted}: {first_line(exc)}"
-            raise ModelError(message) from exc
+        self.engine = open_engine(
+            checkpoint.files.directory, fingerprint, compute_type, checkpoint.device, settings, checkpoint.key
+        )
         self.lang_token = self.vocabulary.lang_token
         self.info = checkpoint.info(target, self.backend, compute_type)
         self.decoding_options: dict[str, Any] = {
