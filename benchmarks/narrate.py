@@ -33,7 +33,7 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     from pipeline.progress import NullProgress
     from pipeline.stages.ingest import Ingest
     from pipeline.stages.narrate import Narrate
-    from pipeline.stages.segment import Segment
+    from pipeline.stages.segment import split_outcomes
     from pipeline.stages.translate import assemble_translation
     from pipeline.state import StateStore
     from pipeline.timing import Timings
@@ -53,7 +53,7 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     state = StateStore.open(folder / "state.sqlite")
     narrate = Narrate(config.tts, config.targets)
     planner = Planner(config, state, narrate, retry_failed=False)
-    segmented = Segment()(Ingest()(list(ARTICLES)))  # type: ignore[arg-type]
+    segmented, _ = split_outcomes(Ingest()(list(ARTICLES)))
     null = NullProgress()
     failures: list = []
     recorder = Recorder(config, state, 1, Timings(), null.task("", 0, ""), failures)
@@ -65,7 +65,7 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
             identity = {s: SentenceTranslation(s, s) for s in plan.segmented.all_sentences()}
             item = assemble_translation(plan.segmented, target, config.translation, info, identity)
             queue.submit(target, plan, item)
-    queue.close(stopped=False)
+    queue.close()
     wall = time.perf_counter() - started
     for failure in failures:
         print("failed:", failure.message)

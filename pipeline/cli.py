@@ -59,6 +59,17 @@ def _load(config: Path, overrides: tuple[str, ...]) -> Any:
         sys.exit(EXIT_CONFIG)
 
 
+def _check_outputs(job: Any, log_file: Path | None = None) -> None:
+    """Exit 2 with one line per place the job cannot write to, before any work."""
+    from pipeline.preflight import output_issues
+
+    issues = output_issues(job, log_file)
+    for issue in issues:
+        click.echo(f"error: {issue}", err=True)
+    if issues:
+        sys.exit(EXIT_CONFIG)
+
+
 @cli.command()
 @config_argument
 @set_option
@@ -69,6 +80,7 @@ def validate(ctx: click.Context, config: Path, overrides: tuple[str, ...]) -> No
     from pipeline.describe import describe_job
 
     job = _load(config, overrides)
+    _check_outputs(job)
     lines, unreadable = describe_job(job)
     click.echo("\n".join(lines))
     suffix = f" ({unreadable} article files cannot be read and would fail)" if unreadable else ""
@@ -103,7 +115,9 @@ def run(
     from pipeline.layout import LOG_DIR
     from pipeline.lock import LockedError
     from pipeline.state import StateError
+    from pipeline.state.store import corrupt_state_message
 
+    _check_outputs(job, log_file)
     log_path = None
     if not dry_run:
         log_path = logs.add_log_file(log_file or logs.default_log_path(job.job_dir / LOG_DIR))
@@ -128,8 +142,12 @@ def run(
         for issue in exc.issues:
             log.error("%s", issue)
         sys.exit(EXIT_CONFIG)
-    except (StateError, sqlite3.DatabaseError) as exc:
+    except StateError as exc:
         log.error("state file %s: %s", job.state_path, exc)
+        sys.exit(EXIT_CONFIG)
+    except sqlite3.DatabaseError as exc:
+        log.debug("state file error", exc_info=True)
+        log.error("state file %s: %s", job.state_path, corrupt_state_message(job.state_path, exc))
         sys.exit(EXIT_CONFIG)
     except Exception as exc:  # the one place that turns a crash into a line and an exit code
         log.debug("unexpected error", exc_info=True)
@@ -216,8 +234,15 @@ def status(
             if row.status == "failed"
         ]
         state.close()
-    except (StateError, sqlite3.DatabaseError) as exc:
+    except StateError as exc:
         click.echo(f"error: state file {job.state_path}: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except sqlite3.DatabaseError as exc:
+        from pipeline.state.store import corrupt_state_message
+
+        click.echo(
+            f"error: state file {job.state_path}: {corrupt_state_message(job.state_path, exc)}", err=True
+        )
         sys.exit(EXIT_CONFIG)
     if as_json:
         data = {"job": job.job, "state": str(job.state_path), "runs": runs, "failures": failures}
@@ -276,14 +301,18 @@ def models_pull(ctx: click.Context, config: Path, overrides: tuple[str, ...]) ->
 @models.command("convert")
 @config_argument
 @set_option
+@click.option("--force", is_flag=True, help="Convert again even the models already converted.")
 @click.pass_context
-def models_convert(ctx: click.Context, config: Path, overrides: tuple[str, ...]) -> None:
-    """Convert every model CONFIG uses to CTranslate2 now, instead of on the first run."""
+def models_convert(ctx: click.Context, config: Path, overrides: tuple[str, ...], force: bool) -> None:
+    """Convert every model CONFIG uses to CTranslate2 now, instead of on the first run.
+
+    A cached conversion that does not load is converted again; --force converts every model again.
+    """
     logs.configure(ctx.obj["verbosity"])
     job = _load(config, overrides)
     from pipeline.mt.pull import convert_models
 
-    results = convert_models(job)
+    results = convert_models(job, force=force)
     for language, outcome in results:
         if isinstance(outcome, Path):
             click.echo(f"{language}: {outcome}")

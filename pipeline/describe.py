@@ -10,7 +10,7 @@ from pipeline.items import Failure
 from pipeline.layout import FEEDS_DIR, REVIEW_FILE
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
-from pipeline.stages.segment import Segment
+from pipeline.stages.segment import split_outcomes
 from pipeline.text.discover import discover
 
 
@@ -21,13 +21,15 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
         f"job: {config.job} -> {config.job_dir}",
     ]
     results = Ingest()(discover(config.input_patterns))
-    failures = [item for item in results if isinstance(item, Failure)]
-    articles = [item for item in results if not isinstance(item, Failure)]
-    segmented = {s.article.id: s for s in Segment()(articles)}
-    lines.append(f"articles: {len(results)} files, {len(articles)} readable")
+    ready, failures = split_outcomes(results)
+    segmented = {s.article.id: s for s in ready}
+    lines.append(f"articles: {len(results)} files, {len(ready)} readable")
     for item in results:
-        if isinstance(item, Failure):
-            lines.append(f"  ! {item.message}")
+        if isinstance(item, Failure) or item.id not in segmented:
+            failure = (
+                item if isinstance(item, Failure) else next(f for f in failures if f.article_id == item.id)
+            )
+            lines.append(f"  ! {failure.message}")
             continue
         s = segmented[item.id]
         lines.append(

@@ -88,3 +88,25 @@ class SpeechUnavailableError(TransientError):
 
 class QualityError(PermanentError):
     """A translation with quality flags, when the config says flagged articles fail."""
+
+
+class UnexpectedError(TransientError):
+    """Something no rule foresaw (a bug, a library's surprise) while working on one item.
+
+    It fails that article-language only and counts as transient, so the next runs try again up to
+    ``state.max_attempts`` times; the original exception is chained, so its traceback reaches the
+    run log.
+    """
+
+
+def item_error(exc: BaseException, doing: str) -> PipelineError:
+    """``exc`` as the error of one item: a ``PipelineError`` as it is, anything else wrapped as an
+    ``UnexpectedError`` whose one-line message names what was being done (``doing``) and the
+    exception's type; the caller raises it ``from exc`` or logs ``exc`` for the traceback."""
+    if isinstance(exc, PipelineError):
+        return exc
+    text = str(exc).strip().splitlines()
+    detail = f": {text[0][:200]}" if text else ""
+    error = UnexpectedError(f"unexpected error while {doing}: {type(exc).__name__}{detail}")
+    error.__cause__ = exc
+    return error

@@ -36,7 +36,7 @@ from pipeline.progress import NullProgress, Progress, Task
 from pipeline.report import write_reports
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
-from pipeline.stages.segment import Segment
+from pipeline.stages.segment import split_outcomes
 from pipeline.stages.translate import Translate
 from pipeline.state import StateStore
 from pipeline.state.keys import model_fingerprint
@@ -94,15 +94,10 @@ def run_job(
     if not paths:
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
     report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE)
-    articles = []
     with report.timings.measure("read"):
-        for item in Ingest()(paths):
-            if isinstance(item, Failure):
-                log_failure(item)
-                report.ingest_failures.append(item)
-            else:
-                articles.append(item)
-        segmented = Segment()(articles)
+        segmented, report.ingest_failures = split_outcomes(Ingest()(paths))
+    for failure in report.ingest_failures:
+        log_failure(failure)
     narrate = Narrate(config.tts, config.targets)
 
     if options.dry_run:
@@ -124,13 +119,15 @@ def run_job(
                 )
             log.info(
                 "%s: %d articles x %d languages: %d to do, %d up to date%s",
-                config.job, len(articles), len(config.targets), report.todo, report.up_to_date,
+                config.job, len(segmented), len(config.targets), report.todo, report.up_to_date,
                 f", {len(report.skipped)} failed before and not retried" if report.skipped else "",
             )  # fmt: skip
             for plan in report.skipped:
                 log.warning("%s [%s]: %s", plan.key[0], plan.key[1], plan.skip)
-            articles = (progress or NullProgress()).task("articles", report.todo, "articles")
-            recorder = Recorder(config, state, run_id, report.timings, articles, report.failures)
+            for repair in (repair for plan in report.plans for repair in plan.repairs):
+                log.warning("%s", repair)
+            article_task = (progress or NullProgress()).task("articles", report.todo, "articles")
+            recorder = Recorder(config, state, run_id, report.timings, article_task, report.failures)
             stop = stop or threading.Event()
             worker_class = LocalWorker
             if config.executor == "ray":
@@ -145,7 +142,7 @@ def run_job(
                     worker.run()
             finally:
                 report.done = recorder.done
-                articles.close()
+                article_task.close()
             report.interrupted = stop.is_set()
             status = "interrupted" if report.interrupted else "finished"
             if report.todo or report.failures or not (config.job_dir / REVIEW_FILE).exists():
@@ -175,13 +172,13 @@ class LocalWorker(Worker):
         """Every language in turn; narration runs beside translation and is awaited at the end."""
         self.narration = NarrationQueue(
             self.config, self.state, self.planner, self.narrate, self.recorder,
-            self.progress.task("narrate", 0, "segments"),
+            self.progress.task("narrate", 0, "segments"), self._stop,
         )  # fmt: skip
         try:
             self.run_languages()
         finally:
             with self.report.timings.measure("wait for narration"):
-                self.narration.close(stopped=self.stopped)
+                self.narration.close()
 
     def run_language(self, target: TargetConfig, plans: list[ItemPlan]) -> None:
         if not plans:

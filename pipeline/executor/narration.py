@@ -10,11 +10,12 @@ segments in each MP3 comes from the article's script, never from completion orde
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from pipeline.config import JobConfig, TargetConfig
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, item_error
 from pipeline.executor.plan import ItemPlan, Planner
 from pipeline.executor.recorder import Recorder
 from pipeline.progress import Task
@@ -23,6 +24,8 @@ from pipeline.stages.translate import TranslatedArticle
 from pipeline.state import StateStore
 
 log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5  # how often a stop request is noticed while waiting for speech
 
 
 @dataclass
@@ -42,9 +45,11 @@ class NarrationQueue:
         narrate: Narrate,
         recorder: Recorder,
         task: Task,
+        stop: threading.Event | None = None,
     ):
         self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
         self.recorder, self.task, self.timings = recorder, task, recorder.timings
+        self.stop = stop or threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=config.tts.concurrency, thread_name_prefix="tts")
         self.pending: dict[str, Future[bytes | PipelineError]] = {}
         self.audio: dict[str, bytes] = {}
@@ -80,19 +85,20 @@ class NarrationQueue:
         with self.timings.measure("speech (worker threads)"):
             return self.narrate.speak(target, text)
 
-    def collect(self, block: bool = False) -> None:
-        """Record finished segments; publish every article whose segments are all in."""
-        if block and self.pending:
-            wait(self.pending.values())
+    def collect(self) -> None:
+        """Record the segments finished so far; publish every article whose segments are all in."""
         for key, future in list(self.pending.items()):
             if not future.done():
                 continue
             del self.pending[key]
             if future.cancelled():
                 continue
-            result = future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # _speak returns errors; this guards the guard
+                result = item_error(exc, "synthesising speech")
             if isinstance(result, bytes):
-                self.state.add_segment(key, result)
+                self.state.add_segment(key, result)  # at once: a killed run keeps every reply it had
                 self.audio[key] = result
             else:
                 self.errors[key] = result
@@ -107,10 +113,17 @@ class NarrationQueue:
         needed = {k for job in self.jobs for k in job.keys}
         self.audio = {k: v for k, v in self.audio.items() if k in needed}  # the rest is in the state
 
-    def close(self, stopped: bool) -> None:
-        """Wait for the segments in hand (dropping the queued ones when stopped) and record them."""
-        self.pool.shutdown(wait=True, cancel_futures=stopped)
-        self.collect(block=not stopped)
+    def close(self) -> None:
+        """Record segments as they finish until none is left. Once the run is asked to stop, the
+        queued segments are dropped at once and only those in flight are awaited (each request is
+        bounded by its engine's deadline); their articles stay pending for the next run."""
+        while self.pending:
+            if self.stop.is_set():
+                for future in self.pending.values():
+                    future.cancel()
+            wait(self.pending.values(), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            self.collect()
+        self.pool.shutdown(wait=True)
 
     def _finish(self, job: _Job) -> None:
         self.recorder.narration(job.plan, job.item, job.segments, job.keys, self.audio, self.errors)

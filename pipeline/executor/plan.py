@@ -8,10 +8,12 @@ and their files are still there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.integrity import damaged_files
 from pipeline.mt.backends import result_signature
 from pipeline.mt.batching import SentenceTranslation
 from pipeline.stages.narrate import Narrate, Segment, script_segments
@@ -41,7 +43,9 @@ class ItemPlan:
     narration_wanted: bool
     narration_key: str | None = None  # known once every sentence is translated
     narration_done: bool = False
+    narration_summary: dict[str, Any] | None = None  # the recorded narration, when done
     skip: str | None = None  # why a failed item is not tried again this run
+    repairs: list[str] = field(default_factory=list)  # delivered files found damaged, to write again
 
     @property
     def key(self) -> tuple[str, str]:
@@ -62,6 +66,10 @@ class ItemPlan:
         if self.missing:
             return f"translate {len(self.missing)} of {total} sentences" + (
                 ", narrate" if self.narration_wanted else ""
+            )
+        if self.repairs:
+            return f"restore {len(self.repairs)} damaged or missing file(s)" + (
+                ", narrate" if not self.narration_done and self.narration_wanted else ""
             )
         if not self.text_done:
             return "write text (translations cached)" + (", narrate" if self.narration_wanted else "")
@@ -122,9 +130,10 @@ class Planner:
             sentence_keys=sentence_keys,
             missing=[s for s, key in sentence_keys.items() if key not in memory],
             text_key=text_key,
-            text_done=self._done(article.id, target.code, TEXT, text_key),
+            text_done=False,
             narration_wanted=self.narrate.wants(target),
         )
+        plan.text_done = self._done(plan, TEXT, text_key)
         plan.skip = self._skip(article.id, target.code, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
             block_texts = [
@@ -134,7 +143,9 @@ class Planner:
             plan.narration_key = self.narration_key(
                 plan, script_segments(block_texts, target, self.config.tts.disclosure)
             )
-            plan.narration_done = self._done(article.id, target.code, NARRATION, plan.narration_key)
+            plan.narration_done = self._done(plan, NARRATION, plan.narration_key)
+            if plan.narration_done:
+                plan.narration_summary = self.rows[(*plan.key, NARRATION)].detail.get("narration")
             plan.skip = plan.skip or self._skip(article.id, target.code, NARRATION, plan.narration_key)
         return plan
 
@@ -153,11 +164,18 @@ class Planner:
             [tts.pause, tts.disclosure, tts.artist or self.config.job],
         )
 
-    def _done(self, article_id: str, language: str, stage: str, key: str) -> bool:
-        row = self.rows.get((article_id, language, stage))
+    def _done(self, plan: ItemPlan, stage: str, key: str) -> bool:
+        """Recorded done under ``key``, with every file it wrote still intact (damaged files are
+        noted in ``plan.repairs``, and the stage is done again)."""
+        row = self.rows.get((*plan.key, stage))
         if row is None or row.status != "done" or row.key != key:
             return False
-        return all((self.config.job_dir / path).is_file() for path in row.detail.get("files", {}).values())
+        damaged = damaged_files(self.config.job_dir, row.detail)
+        for path, problem in damaged:
+            repair = f"{self.config.job_dir / path}: {problem}; writing it again"
+            if repair not in plan.repairs:  # article.json belongs to both stages' records
+                plan.repairs.append(repair)
+        return not damaged
 
     def _skip(self, article_id: str, language: str, stage: str, key: str) -> str | None:
         row = self.rows.get((article_id, language, stage))

@@ -18,8 +18,15 @@ import logging
 from typing import Any
 
 from pipeline.config import JobConfig, QualityConfig, TargetConfig, TranslationConfig, TtsConfig
-from pipeline.errors import ConfigError, ConfigIssue, PermanentError, PipelineError, TransientError
-from pipeline.executor.plan import ItemPlan
+from pipeline.errors import (
+    ConfigError,
+    ConfigIssue,
+    PermanentError,
+    PipelineError,
+    TransientError,
+    item_error,
+)
+from pipeline.executor.plan import TEXT, ItemPlan
 from pipeline.executor.worker import Worker
 from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
@@ -165,7 +172,11 @@ class RayWorker(Worker):
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             for index in range(len(batch["article_id"])):
                 row = {name: values[index] for name, values in batch.items()}
-                model = self._record(target, by_id[str(row["article_id"])], row, model, narrated)
+                plan = by_id[str(row["article_id"])]
+                try:
+                    model = self._record(target, plan, row, model, narrated)
+                except Exception as exc:  # one article's surprise fails that article-language only
+                    self.recorder.failed(plan, TEXT, plan.text_key, item_error(exc, "recording the article"))
             if self.stopped:
                 break
 

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Mapping
 
 from pipeline.config import JobConfig, TargetConfig
-from pipeline.errors import PipelineError, QualityError
+from pipeline.errors import PipelineError, QualityError, item_error
 from pipeline.executor.plan import NARRATION, TEXT, ItemPlan
 from pipeline.items import Failure
+from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import Task
 from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
@@ -65,13 +66,12 @@ class Recorder:
             if error is not None:
                 self.failed(plan, TEXT, plan.text_key, error)
                 continue
-            pairs = {s: dataclasses.replace(memory[key], source=s) for s, key in plan.sentence_keys.items()}
-            item = assemble_translation(
-                plan.segmented, target, self.config.translation, model, pairs, self.config.quality
-            )
-            for warning in item.warnings:
-                log.warning("%s [%s]: %s", item.article_id, target.code, warning)
-            if not plan.text_done and not self._publish_text(plan, item):
+            try:
+                item = self._text(target, plan, model, memory)
+            except Exception as exc:  # one article's surprise fails that article-language only
+                self.failed(plan, TEXT, plan.text_key, item_error(exc, "assembling and writing the text"))
+                continue
+            if item is None:
                 continue
             if narrated:
                 translated.append((plan, item))
@@ -79,9 +79,28 @@ class Recorder:
                 self.finished(plan)
         return translated
 
+    def _text(
+        self,
+        target: TargetConfig,
+        plan: ItemPlan,
+        model: ModelInfo,
+        memory: Mapping[str, SentenceTranslation],
+    ) -> TranslatedArticle | None:
+        """The article's translation, its text published unless up to date; None if that failed."""
+        pairs = {s: dataclasses.replace(memory[key], source=s) for s, key in plan.sentence_keys.items()}
+        item = assemble_translation(
+            plan.segmented, target, self.config.translation, model, pairs, self.config.quality
+        )
+        for warning in item.warnings:
+            log.warning("%s [%s]: %s", item.article_id, target.code, warning)
+        if not plan.text_done and not self._publish_text(plan, item):
+            return None
+        return item
+
     def _publish_text(self, plan: ItemPlan, item: TranslatedArticle) -> bool:
         with self.timings.measure("publish"):
-            written = self.publish_text([item])[0]
+            narration = plan.narration_summary if plan.narration_done else None
+            written = self.publish_text([item], [narration])[0]
         if isinstance(written, Failure):
             self.failed(plan, TEXT, plan.text_key, written.error)
             return False
@@ -93,6 +112,7 @@ class Recorder:
         detail = {
             "files": written.files,
             "sha256": written.sha256,
+            "stat": written.stat,
             "sentences": plan.segmented.sentence_count,
             "flags": flags,
             "warnings": [*plan.segmented.article.warnings, *item.warnings],
@@ -111,6 +131,20 @@ class Recorder:
         errors: Mapping[str, PipelineError],
     ) -> None:
         """Join, tag and publish an article's narration from its segments' audio, and record it."""
+        try:
+            self._narration(plan, item, segments, keys, audio, errors)
+        except Exception as exc:  # joining, tagging or writing failed in a way no rule foresaw
+            self.failed(plan, NARRATION, plan.narration_key or "", item_error(exc, "making the narration"))
+
+    def _narration(
+        self,
+        plan: ItemPlan,
+        item: TranslatedArticle,
+        segments: list[Segment],
+        keys: list[str],
+        audio: Mapping[str, bytes],
+        errors: Mapping[str, PipelineError],
+    ) -> None:
         error = next((errors[k] for k in keys if k in errors), None)
         outcome: Narration | Failure
         if error is None:
@@ -118,8 +152,8 @@ class Recorder:
                 outcome = build_narration(
                     item, segments, [audio[k] for k in keys], self.config.tts, self.artist
                 )
-            except PipelineError as exc:
-                error = exc
+            except Exception as exc:
+                error = item_error(exc, "joining and tagging the narration")
         if error is not None:
             article = item.segmented.article
             outcome = Failure(article.source, article.id, Narrate.name, error, item.target.code)
@@ -128,7 +162,12 @@ class Recorder:
             self.failed(plan, NARRATION, plan.narration_key or "", written.error)
             return
         assert isinstance(outcome, Narration)
-        detail = {"files": written.files, "sha256": written.sha256, "narration": outcome.summary()}
+        detail = {
+            "files": written.files,
+            "sha256": written.sha256,
+            "stat": written.stat,
+            "narration": outcome.summary(),
+        }
         self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
         plan.narration_done = True
         self.finished(plan)

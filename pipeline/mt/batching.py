@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from pipeline.errors import OutOfMemoryError, PipelineError
+from pipeline.errors import OutOfMemoryError, PipelineError, item_error
 from pipeline.mt.long_sentences import split_to_fit
 from pipeline.mt.marian import Hypothesis, ModelInfo
 
@@ -118,19 +118,24 @@ def token_batches(
 
 
 def _translate_batch(translator: Translator, batch: list[str]) -> dict[str, Hypothesis | PipelineError]:
+    """Each piece's hypothesis, or its error: a batch out of memory is halved and retried; a batch
+    that fails otherwise (an engine error, or any exception) is retried one piece at a time, so one
+    bad sentence fails alone."""
     try:
         return dict(zip(batch, translator.translate(batch), strict=True))
     except OutOfMemoryError as exc:
         if len(batch) == 1:
             return {batch[0]: exc}
         log.warning("out of memory on a batch of %d sentences; retrying in halves", len(batch))
-    except PipelineError as exc:
+        half = len(batch) // 2
+        return {**_translate_batch(translator, batch[:half]), **_translate_batch(translator, batch[half:])}
+    except Exception as exc:
+        error = item_error(exc, "translating")
         if len(batch) == 1:
-            return {batch[0]: exc}
-        log.warning("a batch of %d sentences failed (%s); retrying one by one", len(batch), exc)
+            log.debug("a sentence failed to translate", exc_info=exc)
+            return {batch[0]: error}
+        log.warning("a batch of %d sentences failed (%s); retrying one by one", len(batch), error)
         results: dict[str, Hypothesis | PipelineError] = {}
         for sentence in batch:
             results.update(_translate_batch(translator, [sentence]))
         return results
-    half = len(batch) // 2
-    return {**_translate_batch(translator, batch[:half]), **_translate_batch(translator, batch[half:])}

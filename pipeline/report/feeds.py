@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.config import JobConfig
 from pipeline.fsio import atomic_write_bytes
+from pipeline.integrity import read_record
 from pipeline.layout import FEEDS_DIR
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -27,9 +27,10 @@ def write_feeds(config: JobConfig, manifest: dict[str, Any]) -> None:
     for target in config.targets:
         items = [i for i in manifest["items"] if i["language"] == target.code and i["status"] == "ok"]
         records = [
-            (item, json.loads((config.job_dir / item["files"]["json"]).read_text("utf-8")))
+            (item, record)
             for item in items
             if "audio" in item["files"]
+            and (record := read_record(config.job_dir / item["files"]["json"])) is not None
         ]
         records.sort(key=lambda pair: pair[1]["source"]["date"], reverse=True)
         xml = _feed(config, target.code, target.language.name, target.disclosure, records)

@@ -8,12 +8,12 @@ server and no external assets, and all article text is escaped (Jinja2 autoescap
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig
 from pipeline.fsio import write_if_changed
+from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, REVIEW_FILE
 
 
@@ -52,9 +52,9 @@ def _article_page(
 ) -> dict[str, Any]:
     records = {}
     for item in items:
-        path = job_dir / article_id / item["language"] / JSON_FILE
-        if path.is_file():
-            records[item["language"]] = json.loads(path.read_text("utf-8"))
+        record = read_record(job_dir / article_id / item["language"] / JSON_FILE)
+        if record is not None:  # a missing or damaged file shows as no translation yet
+            records[item["language"]] = record
     first = next(iter(records.values()), None)
     source_blocks = (
         [

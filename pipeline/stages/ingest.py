@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, item_error
 from pipeline.items import Failure
 from pipeline.text.article import Article
 from pipeline.text.load import read_article
@@ -26,6 +26,11 @@ class Ingest:
                 article = read_article(path)
             except InputError as exc:
                 results.append(Failure(path, article_id(path.stem), self.name, exc))
+                continue
+            except Exception as exc:  # a reader's surprise fails this file only
+                results.append(
+                    Failure(path, article_id(path.stem), self.name, item_error(exc, f"reading {path}"))
+                )
                 continue
             for warning in article.warnings:
                 log.warning("%s: %s", path, warning)

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipeline.audio.assemble import Chapter, assemble
-from pipeline.audio.mp3 import Mp3Error
+from pipeline.audio.mp3 import Mp3Error, audio_frames
 from pipeline.audio.tags import NarrationTags, tag_mp3
 from pipeline.config import TargetConfig, TtsConfig
-from pipeline.errors import PipelineError, SpeechError
+from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, item_error
 from pipeline.stages.translate import TranslatedArticle
 from pipeline.tts import ENGINES, NO_NARRATION, Engine
 from pipeline.tts.lexicon import apply_lexicon
@@ -109,9 +109,13 @@ class Narrate:
         if isinstance(engine, PipelineError):
             return engine
         try:
-            return engine.synthesize(text, target.tts_voice)
-        except PipelineError as exc:
-            return exc
+            audio = engine.synthesize(text, target.tts_voice)
+            audio_frames(audio)  # raises Mp3Error on bytes that hold no MP3 audio: never cached
+            return audio
+        except Mp3Error as exc:
+            return SpeechUnavailableError(f"{engine.name} returned unusable audio: {exc}")
+        except Exception as exc:
+            return item_error(exc, f"synthesising speech with {engine.name}")
 
 
 def _build(name: str, tts: TtsConfig) -> Engine | PipelineError:

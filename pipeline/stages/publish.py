@@ -12,6 +12,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.errors import PermanentError
 from pipeline.fsio import atomic_write_bytes, json_bytes
+from pipeline.integrity import file_stat
 from pipeline.items import Failure
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, item_dir
 from pipeline.stages.narrate import Narration
@@ -26,6 +27,7 @@ class Written:
 
     files: dict[str, str]
     sha256: dict[str, str]
+    stat: dict[str, list[int]]  # kind → [size, mtime_ns] as written, so a later check need not hash
 
 
 class _Writer:
@@ -42,6 +44,7 @@ class _Writer:
                 kind: str((directory / name).relative_to(self.job_dir)) for kind, (name, _) in files.items()
             },
             sha256={kind: hashlib.sha256(data).hexdigest() for kind, (_, data) in files.items()},
+            stat={kind: file_stat(directory / name) for kind, (name, _) in files.items()},
         )
 
     def _failure(self, item: TranslatedArticle, directory: Path, exc: OSError) -> Failure:
@@ -53,17 +56,25 @@ class _Writer:
 class PublishText(_Writer):
     """``article.txt`` and ``article.json`` of each translated article."""
 
-    def __call__(self, batch: list[TranslatedArticle]) -> list[Written | Failure]:
-        return [self._publish(item) for item in batch]
+    def __call__(
+        self, batch: list[TranslatedArticle], narrations: list[dict[str, Any] | None] | None = None
+    ) -> list[Written | Failure]:
+        """``narrations``: per item, the summary of its narration when that is already published
+        and up to date (``article.json`` keeps describing it), else None."""
+        return [
+            self._publish(item, narration)
+            for item, narration in zip(batch, narrations or [None] * len(batch), strict=True)
+        ]
 
-    def _publish(self, item: TranslatedArticle) -> Written | Failure:
+    def _publish(self, item: TranslatedArticle, narration: dict[str, Any] | None) -> Written | Failure:
         directory = item_dir(self.job_dir, item.article_id, item.target.code)
+        record = {"status": "ok", "file": AUDIO_FILE, **narration} if narration else None
         try:
             return self._write(
                 directory,
                 {
                     "text": (TEXT_FILE, render_text(item).encode("utf-8")),
-                    "json": (JSON_FILE, json_bytes(render_json(item, None))),
+                    "json": (JSON_FILE, json_bytes(render_json(item, record))),
                 },
             )
         except OSError as exc:

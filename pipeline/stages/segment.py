@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.errors import item_error
+from pipeline.items import Failure
 from pipeline.text.article import Article
 from pipeline.text.sentences import split_sentences
 
@@ -24,8 +26,29 @@ class SegmentedArticle:
 class Segment:
     name = "segment"
 
-    def __call__(self, articles: list[Article]) -> list[SegmentedArticle]:
-        return [
-            SegmentedArticle(article, tuple(tuple(split_sentences(b.text)) for b in article.blocks))
-            for article in articles
-        ]
+    def __call__(self, articles: list[Article]) -> list[SegmentedArticle | Failure]:
+        """Each article split into sentences, or the ``Failure`` of one the splitter choked on."""
+        return [self._segment(article) for article in articles]
+
+    def _segment(self, article: Article) -> SegmentedArticle | Failure:
+        try:
+            return SegmentedArticle(article, tuple(tuple(split_sentences(b.text)) for b in article.blocks))
+        except Exception as exc:
+            error = item_error(exc, f"splitting {article.source} into sentences")
+            return Failure(article.source, article.id, self.name, error)
+
+
+def split_outcomes(
+    items: list[Article | Failure],
+) -> tuple[list[SegmentedArticle], list[Failure]]:
+    """Ingest's outcomes segmented: the articles ready to translate, and every file that failed
+    (unreadable, or the sentence splitter failed on it), in input order."""
+    articles = [item for item in items if isinstance(item, Article)]
+    failures = [item for item in items if isinstance(item, Failure)]
+    segmented: list[SegmentedArticle] = []
+    for outcome in Segment()(articles):
+        if isinstance(outcome, Failure):
+            failures.append(outcome)
+        else:
+            segmented.append(outcome)
+    return segmented, failures

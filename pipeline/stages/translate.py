@@ -10,17 +10,20 @@ rest) and keeps the results.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from pipeline.config import QualityConfig, TargetConfig, TranslationConfig
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, item_error
 from pipeline.mt.backends import load_translator
 from pipeline.mt.batching import SentenceTranslation, translate_sentences
 from pipeline.mt.marian import ModelInfo
 from pipeline.quality.flags import QualityRules, flags_for
 from pipeline.quality.protect import mask, protection_pattern, unmask
 from pipeline.stages.segment import SegmentedArticle
+
+log = logging.getLogger(__name__)
 
 # What a second attempt at a flagged sentence changes: no loops, no repeated 3-grams.
 RETRY_DECODING = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 3}
@@ -90,6 +93,24 @@ class Translate:
 
     def __call__(
         self, sentences: list[str], on_progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, SentenceTranslation | PipelineError]:
+        """Each sentence's translation, or the error that stopped it; never raises for one sentence:
+        if the batch as a whole fails unexpectedly, each sentence is tried on its own."""
+        try:
+            return self._translate_and_retry(sentences, on_progress)
+        except Exception as exc:
+            if len(sentences) <= 1:
+                log.debug("translating failed", exc_info=exc)
+                return dict.fromkeys(sentences, item_error(exc, "translating"))
+            log.warning("translating %d sentences failed (%s); trying one at a time", len(sentences),
+                        item_error(exc, "translating"))  # fmt: skip
+            results: dict[str, SentenceTranslation | PipelineError] = {}
+            for sentence in sentences:
+                results.update(self([sentence]))
+            return results
+
+    def _translate_and_retry(
+        self, sentences: list[str], on_progress: Callable[[int, int], None] | None
     ) -> dict[str, SentenceTranslation | PipelineError]:
         results = self._translate(self.translator, sentences, on_progress)
         if self.quality.on_flag == "retry":

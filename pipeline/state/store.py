@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from typing import Any
 
 from pipeline.errors import PermanentError
 from pipeline.mt.batching import SentenceTranslation
+
+log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
 SCHEMA_VERSION = 1
@@ -74,6 +77,16 @@ class StateError(PermanentError):
     """A state file that cannot be used (corrupt, foreign, or from a newer version)."""
 
 
+def move_aside_hint(path: Path) -> str:
+    """What to do about a state file that cannot be used."""
+    return f"move it aside (the next run then starts afresh; outputs are kept but work is redone): {path}"
+
+
+def corrupt_state_message(path: Path, exc: Exception) -> str:
+    """One line for a SQLite error met while using the state (``database disk image is malformed``)."""
+    return f"the state file cannot be used ({exc}); {move_aside_hint(path)}"
+
+
 @dataclass(frozen=True)
 class ItemState:
     article_id: str
@@ -102,7 +115,13 @@ class StateStore:
         if not path.exists() and not create:
             raise StateError(f"{path}: no state yet (no run has finished a step)")
         path.parent.mkdir(parents=True, exist_ok=True)
-        hint = f"move it aside (the next run then starts afresh; outputs are kept but work is redone): {path}"
+        hint = move_aside_hint(path)
+        if create and path.exists() and path.stat().st_size == 0:
+            log.warning(
+                "state file %s is empty (0 bytes: a run killed as it began, or a damaged disk); "
+                "starting a new state: work not recorded elsewhere is done again",
+                path,
+            )
         try:
             db = sqlite3.connect(path, timeout=30, isolation_level=None)
             app_id = db.execute("PRAGMA application_id").fetchone()[0]

@@ -1,0 +1,65 @@
+"""Are the delivered files still what this tool wrote? Checked when planning, so a file edited by
+hand, truncated or deleted under ``outputs/`` is written again instead of being called up to date.
+
+Each publish records every file's sha256 and its size and modification time. A file whose size and
+time still match is taken as intact without reading it (as git does); otherwise its bytes are
+hashed. ``article.json`` is rewritten by more than one stage, so it is checked for being readable
+JSON rather than against one stage's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+JSON_KIND = "json"
+
+
+def file_stat(path: Path) -> list[int]:
+    """``[size, mtime_ns]`` of ``path``: what a later check compares before hashing."""
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def damaged_files(job_dir: Path, detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(relative path, what is wrong)`` for each file of a stage's record that is missing,
+    unreadable or changed since it was written; empty when all are intact."""
+    problems = []
+    hashes, stats = detail.get("sha256", {}), detail.get("stat", {})
+    for kind, relative in detail.get("files", {}).items():
+        problem = _problem(job_dir / relative, kind, hashes.get(kind), stats.get(kind))
+        if problem:
+            problems.append((relative, problem))
+    return problems
+
+
+def _problem(path: Path, kind: str, sha256: str | None, stat: list[int] | None) -> str | None:
+    try:
+        if stat is not None and file_stat(path) == stat:
+            return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if kind == JSON_KIND:
+        try:
+            parsed = json.loads(data)
+        except (UnicodeDecodeError, ValueError):
+            return "not valid JSON"
+        return None if isinstance(parsed, dict) else "not a JSON object"
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        return "changed since it was written (sha256 differs)"
+    return None
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None if it is missing, unreadable or not a JSON object (a
+    reader treats such a file as absent; the next run's planning writes it again)."""
+    try:
+        parsed = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
