@@ -1,10 +1,14 @@
-"""Test doubles at the edges: real MP3 bytes, and a fake HTTP transport for the gTTS endpoint."""
+"""Test doubles at the edges: real MP3 bytes, a fake HTTP transport for the gTTS endpoint, and a
+scripted local HTTP(S) server for what only real sockets show (short replies, trickling servers, TLS).
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import math
+import socket
+import ssl
 import struct
 import threading
 import time
@@ -29,7 +33,12 @@ def tone_mp3(seconds: float, rate: int = 24000, bitrate: int = 32, pitch: float 
 
 def endpoint_reply(mp3: bytes) -> str:
     """The batchexecute reply format gTTS parses: a JSON-in-JSON line carrying base64 audio."""
-    inner = json.dumps([base64.b64encode(mp3).decode("ascii")])
+    return endpoint_reply_b64(base64.b64encode(mp3).decode("ascii"))
+
+
+def endpoint_reply_b64(audio: str) -> str:
+    """The batchexecute reply carrying ``audio`` as the base64 text (which may be invalid)."""
+    inner = json.dumps([audio])
     line = json.dumps(
         [["wrb.fr", "jQ1olc", inner, None, None, None, "generic"], ["di", 42]], separators=(",", ":")
     )
@@ -53,6 +62,7 @@ class FakeEndpoint(BaseAdapter):
     delay: float = 0.0
     bodies: list[str] = field(default_factory=list)
     timeouts: list[object] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)  # raised by the first sends, in order
     in_flight: int = 0
     most_in_flight: int = 0
     on_request: Callable[[], None] | None = None
@@ -65,6 +75,8 @@ class FakeEndpoint(BaseAdapter):
         with self._lock:
             self.bodies.append(request.body if isinstance(request.body, str) else request.body.decode())
             self.timeouts.append(timeout)
+            if self.errors:
+                raise self.errors.pop(0)
             status = self.statuses.pop(0) if self.statuses else 200
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -85,6 +97,7 @@ class FakeEndpoint(BaseAdapter):
             response._content = (
                 endpoint_reply(tone_mp3(self.audio_seconds)).encode() if status == 200 else b""
             )
+            response._content_consumed = True  # as requests marks a body it has read (no raw to close)
             if status == 429:
                 response.headers["Retry-After"] = "0"
             return response
@@ -100,3 +113,118 @@ class FakeEndpoint(BaseAdapter):
         session.mount("https://", self)
         session.mount("http://", self)
         return session
+
+
+def http_reply(
+    body: bytes | str,
+    status: str = "200 OK",
+    headers: dict[str, str] | None = None,
+    length: int | None = None,
+) -> bytes:
+    """Raw HTTP/1.1 reply bytes; ``length`` overrides the Content-Length (to announce more than comes)."""
+    data = body.encode() if isinstance(body, str) else body
+    lines = [
+        f"HTTP/1.1 {status}",
+        f"Content-Length: {len(data) if length is None else length}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def audio_reply(seconds: float = 0.4) -> bytes:
+    """A good endpoint reply: 200 with the batchexecute body carrying real MP3 audio."""
+    return http_reply(endpoint_reply(tone_mp3(seconds)), headers={"Content-Type": "application/json"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one connection gets: ``data``, from byte ``trickle_from`` on one byte per ``trickle`` s."""
+
+    data: bytes
+    trickle: float = 0.0
+    trickle_from: int = 0
+
+
+class ScriptedServer:
+    """A local HTTP server on 127.0.0.1 that answers the n-th connection with ``replies[n]`` (the last
+    one again once they run out) and closes it. ``requests`` holds each request's head (request line
+    and headers) and body; with ``tls`` (a server SSL context) it speaks HTTPS. Use it as a context
+    manager: leaving it stops trickles and closes every connection, so no client is left hanging."""
+
+    def __init__(self, replies: list[Reply | bytes], tls: ssl.SSLContext | None = None):
+        self.replies = [reply if isinstance(reply, Reply) else Reply(reply) for reply in replies]
+        self.tls = tls
+        self.requests: list[tuple[str, bytes]] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> ScriptedServer:
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._listener.close()
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        count = 0
+        while not self._stop.is_set():
+            try:
+                connection = self._listener.accept()[0]
+            except TimeoutError:
+                continue
+            self._spawn(self._serve, connection, self.replies[min(count, len(self.replies) - 1)])
+            count += 1
+
+    def _serve(self, connection: socket.socket, reply: Reply) -> None:
+        try:
+            connection.settimeout(5)
+            if self.tls:
+                connection = self.tls.wrap_socket(connection, server_side=True)
+            self._read_request(connection)
+            connection.sendall(reply.data[: reply.trickle_from])
+            for byte in range(reply.trickle_from, len(reply.data)):
+                if self._stop.wait(reply.trickle):
+                    break
+                connection.sendall(reply.data[byte : byte + 1])
+        except OSError:  # the client gave up (or refused our certificate): that is what tests look at
+            pass
+        finally:
+            connection.close()
+
+    def _read_request(self, connection: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        text = head.decode("latin-1")
+        length = next(
+            (
+                int(line.split(":", 1)[1])
+                for line in text.split("\r\n")
+                if line.lower().startswith("content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        with self._lock:
+            self.requests.append((text, body))

@@ -182,3 +182,21 @@ def info_frame(frames: list[Frame]) -> bytes:
 def join(frames: list[Frame]) -> bytes:
     """One MP3 stream: the Info/Xing frame, then the audio frames."""
     return info_frame(frames) + b"".join(frame.data for frame in frames)
+
+
+def check_audio(data: bytes) -> float:
+    """The duration in seconds of the MP3 ``data``, checked before it is used or cached.
+
+    Raises ``Mp3Error`` unless ``data`` holds MPEG Layer III audio frames of one format that make up
+    at least half of its bytes (tags aside), so a few stray sync words in other bytes do not pass.
+    """
+    frames = audio_frames(data)
+    common_format(frames)
+    payload = len(data) - _skip_id3v2(data) - (128 if data[-128:-125] == b"TAG" else 0)
+    framed = sum(len(frame.data) for frame in frames)
+    if 2 * framed < payload:
+        raise Mp3Error(f"only {framed} of {payload} bytes are MPEG audio frames")
+    seconds = duration(frames)
+    if seconds <= 0:
+        raise Mp3Error("the audio frames add up to no time at all")
+    return seconds

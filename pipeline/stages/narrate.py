@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipeline.audio.assemble import Chapter, assemble
-from pipeline.audio.mp3 import Mp3Error, audio_frames
+from pipeline.audio.mp3 import Mp3Error, check_audio
 from pipeline.audio.tags import NarrationTags, tag_mp3
 from pipeline.config import TargetConfig, TtsConfig
 from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, item_error
@@ -110,7 +110,7 @@ class Narrate:
             return engine
         try:
             audio = engine.synthesize(text, target.tts_voice)
-            audio_frames(audio)  # raises Mp3Error on bytes that hold no MP3 audio: never cached
+            check_audio(audio)  # raises Mp3Error on bytes that are not playable MP3: never cached
             return audio
         except Mp3Error as exc:
             return SpeechUnavailableError(f"{engine.name} returned unusable audio: {exc}")

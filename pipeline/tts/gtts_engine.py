@@ -1,9 +1,10 @@
 """Google Translate's text-to-speech, through gTTS for text preparation and our own HTTP.
 
 gTTS splits the text into the ~100-character pieces the endpoint takes and builds each request;
-we send them with ``PoliteSender`` (timeout, throttle, retries) rather than gTTS's own loop, which
+we send them with ``PoliteSender`` (deadline, throttle, retries) rather than gTTS's own loop, which
 has none, and read the audio out of the reply as gTTS does. Each piece comes back as MP3
-(24 kHz mono); the pieces of one text are joined in order.
+(24 kHz mono), checked before it is used (the caller caches it); the pieces of one text are joined
+in order. A reply without usable audio is a failed try, retried like a 5xx.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import base64
 import re
 from typing import Any
 
+from pipeline.audio import mp3
 from pipeline.config.schema import GttsConfig
-from pipeline.errors import SpeechError
+from pipeline.errors import PipelineError, SpeechError
 from pipeline.retry import RetryPolicy
-from pipeline.tts.http import PoliteSender, Throttle
+from pipeline.tts import deadline
+from pipeline.tts.http import PoliteSender, Throttle, UnusableReply
 
 ENDPOINT_PATH = "/_/TranslateWebserverUi/data/batchexecute"
 _AUDIO = re.compile(r'jQ1olc","\[\\"(.*)\\"]')
@@ -23,9 +26,7 @@ _AUDIO = re.compile(r'jQ1olc","\[\\"(.*)\\"]')
 
 def new_session() -> Any:
     """The HTTP session for the endpoint (a seam for tests, which mount a fake transport)."""
-    import requests
-
-    return requests.Session()
+    return deadline.new_session()
 
 
 class GttsEngine:
@@ -49,38 +50,77 @@ class GttsEngine:
             raise SpeechError(f"gTTS has no voice {voice!r} (it speaks: {', '.join(sorted(tts_langs()))})")
 
     def synthesize(self, text: str, voice: str) -> bytes:
-        return b"".join(
-            self._audio(self.sender.send(request).text, voice) for request in self.requests(text, voice)
-        )
+        """MP3 bytes of ``text`` in ``voice``: every piece's checked audio, joined in order.
+
+        Raises ``SpeechUnavailableError`` when a piece failed every try (transient) and ``SpeechError``
+        when it cannot be made as asked (a 4xx, nothing to speak); never anything but a PipelineError.
+        """
+        try:
+            return b"".join(
+                self.sender.send(request, lambda body: self._audio(body, voice))
+                for request in self.requests(text, voice)
+            )
+        except PipelineError:
+            raise
+        except Exception as exc:  # a bug or a gTTS change: one segment fails, not the whole run
+            raise SpeechError(f"gTTS failed unexpectedly: {type(exc).__name__}: {exc}") from exc
 
     def requests(self, text: str, voice: str) -> list[Any]:
-        """The prepared HTTP requests for ``text``, one per piece, in order."""
+        """The prepared HTTP requests for ``text``, one per piece, in order.
+
+        Raises ``SpeechError`` when ``text`` has nothing gTTS can speak (only punctuation or spaces).
+        """
         from gtts import gTTS
         from gtts.tokenizer import pre_processors
 
-        tts = gTTS(
-            text,
-            lang=voice,
-            tld=self.settings.tld,
-            lang_check=False,
-            # gTTS's word_sub pre-processor rewrites English words; these texts are not English.
-            pre_processor_funcs=[
-                pre_processors.tone_marks,
-                pre_processors.end_of_line,
-                pre_processors.abbreviations,
-            ],
-        )
-        prepared = tts._prepare_requests()  # gTTS 2.5's request builder; pinned in requirements.lock
+        try:
+            tts = gTTS(
+                text,
+                lang=voice,
+                tld=self.settings.tld,
+                lang_check=False,
+                # gTTS's word_sub pre-processor rewrites English words; these texts are not English.
+                pre_processor_funcs=[
+                    pre_processors.tone_marks,
+                    pre_processors.end_of_line,
+                    pre_processors.abbreviations,
+                ],
+            )
+            prepared = tts._prepare_requests()  # gTTS 2.5's request builder; pinned in requirements.lock
+        except AssertionError as exc:  # gTTS asserts there is text, and text left after cleaning
+            raise SpeechError(f"nothing to speak in {text[:40]!r}: gTTS found no words ({exc})") from exc
         if self.settings.endpoint:
             for request in prepared:
                 request.prepare_url(self.settings.endpoint.rstrip("/") + ENDPOINT_PATH, None)
         return prepared
 
     @staticmethod
-    def _audio(reply: str, voice: str) -> bytes:
-        for line in reply.splitlines():
+    def _audio(body: bytes, voice: str) -> bytes:
+        """The checked MP3 audio in a reply body, found as gTTS finds it.
+
+        Raises ``UnusableReply`` (a failed try) when there is none, it is not base64, or it is not
+        MP3 audio with a positive duration.
+        """
+        for line in body.decode("utf-8", errors="replace").splitlines():
             if "jQ1olc" in line:
                 match = _AUDIO.search(line)
                 if match:
-                    return base64.b64decode(match.group(1))
-        raise SpeechError(f"the TTS endpoint answered without audio (is {voice!r} a voice it speaks?)")
+                    return _checked(_base64(match.group(1)))
+        raise UnusableReply(f"a reply without audio (is {voice!r} a voice it speaks?)")
+
+
+def _base64(text: str) -> bytes:
+    """The bytes ``text`` encodes; raises ``UnusableReply`` if it is not base64."""
+    try:
+        return base64.b64decode(text)
+    except ValueError as exc:  # binascii.Error, or characters outside ASCII
+        raise UnusableReply(f"audio that is not base64 ({exc})") from exc
+
+
+def _checked(audio: bytes) -> bytes:
+    """``audio`` if it is usable MP3; raises ``UnusableReply`` if not."""
+    try:
+        mp3.check_audio(audio)
+    except mp3.Mp3Error as exc:
+        raise UnusableReply(f"unusable audio ({exc})") from exc
+    return audio

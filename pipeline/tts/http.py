@@ -1,26 +1,58 @@
-"""Polite HTTP for speech services: bounded concurrency, spacing, timeouts, retries with backoff.
+"""Polite HTTP for speech services: bounded concurrency, spacing, deadlines, retries with backoff.
 
 One ``PoliteSender`` is shared by every request to one service, so its limits hold across
-articles, languages and threads.
+articles, languages and threads. Every try has one deadline for the whole exchange (connection,
+headers and body): ``requests``' own timeout bounds each socket read only, so a server sending a
+byte a second could otherwise hold a night's run. Whatever goes wrong on the wire or in the reply
+is a failed try, retried with backoff; only a 4xx other than 429 is final. Requests honour the
+environment (``REQUESTS_CA_BUNDLE``, ``*_proxy``, ``NO_PROXY``) exactly as ``requests.get`` does.
 """
 
 from __future__ import annotations
 
+import email.utils
+import http.client
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from datetime import UTC
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
+
+import requests
+import urllib3
 
 from pipeline.errors import SpeechError, SpeechUnavailableError
 from pipeline.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    import requests
+from pipeline.tts.deadline import Deadline
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_REPLY_BYTES = 8 * 2**20  # a reply to ~100 characters of text is tens of kB
+_PIECE = 64 * 1024
+_CA_HINT = "behind a TLS-inspecting proxy? point REQUESTS_CA_BUNDLE at its CA certificate"
+# Raised for requests that cannot be sent as configured: retrying will not help.
+_UNSENDABLE = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.URLRequired,
+)
+# What can go wrong on the wire or in decoding a reply: each is a failed try.
+_TRANSPORT_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
+class UnusableReply(Exception):
+    """A reply that came but cannot be used (no audio, bad audio): the try failed, like a 5xx."""
 
 
 class Throttle:
@@ -50,10 +82,19 @@ class Throttle:
             yield
 
 
+class _FailedTry(Exception):
+    """One try failed in a way that may pass: ``problem`` names it; ``retry_after`` in seconds."""
+
+    def __init__(self, problem: str, retry_after: float | None = None):
+        super().__init__(problem)
+        self.problem, self.retry_after = problem, retry_after
+
+
 class PoliteSender:
     """Sends with retries; after ``give_up_after`` requests in a row have failed every try, the
     service is considered down for the rest of the run and further requests fail at once, so a
-    nightly job does not spend hours retrying an endpoint that is not there."""
+    nightly job does not spend hours retrying an endpoint that is not there. ``timeout`` bounds
+    each try as a whole: connecting, the headers and the body."""
 
     def __init__(
         self,
@@ -71,8 +112,14 @@ class PoliteSender:
         self._failed_in_a_row = 0
         self._last_problem = ""
 
-    def send(self, request: requests.PreparedRequest) -> requests.Response:
-        """The response to ``request``; raises ``SpeechUnavailableError`` once every try failed."""
+    def send(self, request: requests.PreparedRequest, accept: Callable[[bytes], T]) -> T:
+        """``accept(body)`` for the reply to ``request``.
+
+        ``accept`` checks the body and raises ``UnusableReply`` if it cannot be used: that fails the
+        try, as a 429, a 5xx, a timeout or a broken reply do. Raises ``SpeechUnavailableError`` once
+        every try failed (or the service counts as down), ``SpeechError`` on a 4xx other than 429 or
+        a request that cannot be sent as configured.
+        """
         with self._lock:
             if self._failed_in_a_row >= self.give_up_after:
                 raise SpeechUnavailableError(
@@ -80,7 +127,7 @@ class PoliteSender:
                     f"in a row failed every try (last: {self._last_problem})"
                 )
         try:
-            response = self._send_with_retries(request)
+            result = self._send_with_retries(request, accept)
         except SpeechUnavailableError as exc:
             with self._lock:
                 self._failed_in_a_row += 1
@@ -88,28 +135,14 @@ class PoliteSender:
             raise
         with self._lock:
             self._failed_in_a_row = 0
-        return response
+        return result
 
-    def _send_with_retries(self, request: requests.PreparedRequest) -> requests.Response:
-        import requests
-
+    def _send_with_retries(self, request: requests.PreparedRequest, accept: Callable[[bytes], T]) -> T:
         for attempt in range(1, self.retry.max_tries + 1):
-            retry_after = None
             try:
-                with self.throttle.slot():
-                    response = self.session.send(request, timeout=self.timeout)
-            except requests.Timeout:
-                problem = f"no answer within {self.timeout:g} s"
-            except requests.ConnectionError as exc:
-                problem = f"connection error ({_root_cause(exc)})"
-            else:
-                if response.ok:
-                    return response
-                status = f"{response.status_code} {response.reason or _phrase(response.status_code)}"
-                if response.status_code != 429 and response.status_code < 500:
-                    raise SpeechError(f"{status} from {self.service}")
-                problem = status
-                retry_after = _seconds(response.headers.get("Retry-After"))
+                return self._try(request, accept)
+            except _FailedTry as failed:
+                problem, retry_after = failed.problem, failed.retry_after
             if attempt == self.retry.max_tries:
                 break
             delay = self.retry.delay(attempt, retry_after)
@@ -127,19 +160,104 @@ class PoliteSender:
             f"{problem} from {self.service} after {tries} tr{'y' if tries == 1 else 'ies'}"
         )
 
+    def _try(self, request: requests.PreparedRequest, accept: Callable[[bytes], T]) -> T:
+        """``accept(body)`` for one try; raises ``_FailedTry``, or ``SpeechError`` when it is final."""
+        with self.throttle.slot(), Deadline(self.timeout) as deadline:
+            body = self._exchange(request, deadline)
+        try:
+            return accept(body)
+        except UnusableReply as exc:
+            raise _FailedTry(str(exc)) from exc
+
+    def _exchange(self, request: requests.PreparedRequest, deadline: Deadline) -> bytes:
+        """The whole body of a 2xx reply to ``request``, read before ``deadline``."""
+        response = None
+        try:
+            response = self.session.send(request, timeout=self.timeout, **self._environment(request))
+            with closing(response):
+                self._check_status(response)
+                return _read_body(response, deadline, self.timeout)
+        except _UNSENDABLE as exc:
+            raise SpeechError(
+                f"cannot send to {self.service}: {exc} (check tts.gtts.endpoint and the *_proxy variables)"
+            ) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise _FailedTry(self._transport_problem(exc, deadline, answered=response is not None)) from exc
+
+    def _environment(self, request: requests.PreparedRequest) -> dict[str, Any]:
+        """``verify``, ``cert``, ``proxies`` and ``stream`` as ``requests.get`` would send with: the
+        session's settings merged with the environment's (``Session.send`` alone finds the proxies but
+        not ``REQUESTS_CA_BUNDLE``, so behind a TLS-inspecting proxy every request would fail)."""
+        return self.session.merge_environment_settings(request.url, {}, True, None, None)
+
+    def _check_status(self, response: requests.Response) -> None:
+        """Raises ``SpeechError`` on a 4xx other than 429, ``_FailedTry`` on 429 and 5xx."""
+        if response.ok:
+            return
+        status = f"{response.status_code} {response.reason or _phrase(response.status_code)}"
+        if response.status_code != 429 and response.status_code < 500:
+            raise SpeechError(f"{status} from {self.service}")
+        raise _FailedTry(status, retry_after_seconds(response.headers.get("Retry-After")))
+
+    def _transport_problem(self, exc: BaseException, deadline: Deadline, answered: bool) -> str:
+        """What went wrong, in a few words: a timeout, a connection error or a broken reply."""
+        timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+        if deadline.expired or isinstance(exc, timeouts):
+            return f"{'no complete answer' if answered else 'no answer'} within {self.timeout:g} s"
+        cause = _root_cause(exc)
+        if answered:
+            return f"a broken reply ({cause})"
+        if "CERTIFICATE_VERIFY_FAILED" in cause:
+            return f"connection error ({cause}; {_CA_HINT})"
+        return f"connection error ({cause})"
+
+
+def _read_body(response: requests.Response, deadline: Deadline, timeout: float) -> bytes:
+    """The body, decoded (gzip...), read a piece at a time while ``deadline`` has not passed.
+
+    Raises ``_FailedTry`` past the deadline or ``MAX_REPLY_BYTES``, and urllib3's errors when the
+    reply is cut short (``IncompleteRead``) or cannot be decoded.
+    """
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:  # a transport that has read the body already (the tests' fakes)
+        return response.content
+    pieces: list[bytes] = []
+    size = 0
+    while piece := read1(_PIECE, decode_content=True):
+        size += len(piece)
+        if deadline.passed():
+            raise _FailedTry(f"no complete answer within {timeout:g} s")
+        if size > MAX_REPLY_BYTES:
+            raise _FailedTry(f"a reply over {MAX_REPLY_BYTES:,} bytes")
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: a number of seconds or an HTTP date.
+
+    Never negative (a date in the past is 0); None when there is no value or it cannot be read.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - now()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
 
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "error"
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: rare for 429; the backoff decides
 
 
 def _root_cause(exc: BaseException) -> str:
