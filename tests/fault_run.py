@@ -4,7 +4,8 @@
 
 Spec keys: ``kill`` [point, n]: SIGKILL this process at the n-th call of the point (``translate``
 — a batch of sentences —, ``synthesize`` — one segment —, ``replace`` — the rename that publishes
-a file, leaving its temporary file behind); ``slow`` {point: seconds}: sleep before each call;
+a file, leaving its temporary file behind), or [point, text] at its first call whose detail (for
+``replace``, the target path) ends with the text; ``slow`` {point: seconds}: sleep before each call;
 ``record``: a file that gets one JSON line per call (point, language or voice, inputs), written
 before the call so a killed process leaves it complete.
 """
@@ -33,7 +34,9 @@ def checkpoint(point: str, detail: Any) -> None:
             with open(spec["record"], "a", encoding="utf-8") as handle:
                 handle.write(json.dumps([point, detail], ensure_ascii=False) + "\n")
     time.sleep(spec.get("slow", {}).get(point, 0))
-    if spec.get("kill") == [point, number]:
+    kill = spec.get("kill") or [None, None]
+    by_name = kill[0] == point and isinstance(kill[1], str) and str(detail).endswith(kill[1])
+    if kill == [point, number] or by_name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

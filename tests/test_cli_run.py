@@ -1,7 +1,9 @@
 """The real CLI on the sample articles with tiny models: outputs, failures, exit codes."""
 
+import contextlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -79,14 +81,37 @@ def test_run_writes_text_json_and_manifest_for_every_article_and_language(
 
 
 def test_batch_and_one_by_one_runs_give_identical_text(write_config: WriteConfig, articles: Path) -> None:
+    # batch_size is in no content key (it must not change results), so each run gets its own
+    # output folder and state: the second run really translates instead of finding it all done.
     config = write_config()
-    assert invoke("run", str(config), "--set", "translation.batch_size=64").exit_code == 0
-    job_dir = config.parent / "out" / "test"
-    batched = {p: p.read_bytes() for p in sorted(job_dir.glob("*/*/article.txt"))}
-    assert invoke("run", str(config), "--set", "translation.batch_size=1").exit_code == 0
-    single = {p: p.read_bytes() for p in sorted(job_dir.glob("*/*/article.txt"))}
-    assert len(batched) == 6
-    assert batched == single
+    sentences = {s for source in SAMPLE_ARTICLES for s in segmented_sentences(source)}
+    texts = {}
+    for batch_size in (64, 1):
+        out = config.parent / f"out-batch-{batch_size}"
+        result = invoke(
+            "run", str(config), "--set", f"output_dir={out}", "--set", f"translation.batch_size={batch_size}"
+        )
+        assert result.exit_code == 0, result.stderr
+        assert "test: 6 done, 0 failed, 0 up to date" in result.stderr
+        for lang in ("sq", "uk"):  # every sentence went through the model in this run
+            assert f"translate {lang}: {len(sentences)}/{len(sentences)} sentences" in result.stderr
+        job_dir = out / "test"
+        with contextlib.closing(sqlite3.connect(job_dir / "state.sqlite")) as db:
+            assert db.execute("SELECT count(*) FROM translations").fetchone()[0] == 2 * len(sentences)
+        records = [json.loads(p.read_text("utf-8")) for p in job_dir.glob("*/*/article.json")]
+        assert {r["generation"]["batch_size"] for r in records} == {batch_size}
+        texts[batch_size] = {
+            str(p.relative_to(job_dir)): p.read_bytes() for p in sorted(job_dir.glob("*/*/article.txt"))
+        }
+    assert len(texts[64]) == 6
+    assert texts[64] == texts[1]
+
+
+def segmented_sentences(source: Path) -> list[str]:
+    """Every sentence the pipeline translates for an article: the title's, then the paragraphs'."""
+    article = read_article(source)
+    blocks = ([article.title] if article.title else []) + list(article.parts.paragraphs)
+    return [s for block in blocks for s in split_sentences(block)]
 
 
 def test_each_model_loads_once_per_run(
