@@ -27,13 +27,13 @@ from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.executor.worker import Worker
 from pipeline.items import Failure
-from pipeline.layout import MANIFEST_FILE, REVIEW_FILE
+from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
 from pipeline.manifest import write_manifest
 from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import NullProgress, Progress, Task
-from pipeline.report import write_reports
+from pipeline.report import reports_missing, write_reports
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import split_outcomes
@@ -145,7 +145,7 @@ def run_job(
                 article_task.close()
             report.interrupted = stop.is_set()
             status = "interrupted" if report.interrupted else "finished"
-            if report.todo or report.failures or not (config.job_dir / REVIEW_FILE).exists():
+            if report.todo or report.failures or reports_missing(config):
                 manifest = write_manifest(
                     config, state, report.ingest_failures, report.plans, report.interrupted
                 )
