@@ -40,8 +40,10 @@ def configure(verbosity: int, console=None) -> None:
         handler.setFormatter(logging.Formatter(PLAIN_FORMAT, "%Y-%m-%d %H:%M:%S"))
     handler.setLevel(level)
     root.addHandler(handler)
-    for noisy in ("urllib3", "httpx", "httpcore", "filelock", "huggingface_hub", "transformers"):
+    for noisy in ("httpx", "httpcore", "filelock", "huggingface_hub", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3 warns, with a traceback, about every malformed reply; our retries report the failure.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def add_log_file(path: Path) -> Path:

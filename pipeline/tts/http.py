@@ -146,7 +146,7 @@ class PoliteSender:
             if attempt == self.retry.max_tries:
                 break
             delay = self.retry.delay(attempt, retry_after)
-            log.warning(
+            log.debug(  # the run log keeps every retry; stderr gets one line if the request fails
                 "%s from %s (try %d of %d); retrying in %.1f s",
                 problem,
                 self.service,
