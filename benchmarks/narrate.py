@@ -28,7 +28,7 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     from pipeline.executor.narration import NarrationQueue
     from pipeline.executor.plan import Planner
     from pipeline.executor.recorder import Recorder
-    from pipeline.mt.batching import SentenceTranslation
+    from pipeline.items import SentenceTranslation
     from pipeline.mt.marian import ModelInfo
     from pipeline.progress import NullProgress
     from pipeline.stages.ingest import Ingest

@@ -346,8 +346,8 @@ def evaluate_command(
     logs.configure(ctx.obj["verbosity"])
     job = _load(config, overrides)
     from pipeline.errors import PipelineError
+    from pipeline.executor.evaluate import evaluate, read_lines
     from pipeline.fsio import atomic_write_text
-    from pipeline.mt.evaluate import evaluate, read_lines
 
     target = next((t for t in job.targets if t.code == lang), None)
     if target is None:

@@ -169,8 +169,8 @@ def test_eval_scores_the_translations_against_the_references(
     write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipeline.config import load_config
-    from pipeline.mt.batching import SentenceTranslation
-    from pipeline.mt.evaluate import evaluate
+    from pipeline.executor.evaluate import evaluate
+    from pipeline.items import SentenceTranslation
     from pipeline.mt.marian import ModelInfo
     from pipeline.stages import translate as translate_stage
 

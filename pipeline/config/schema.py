@@ -31,7 +31,8 @@ class InputConfig(StrictModel):
 
 
 def _known_engine(name: str | None) -> str | None:
-    from pipeline.tts import ENGINES, NO_NARRATION
+    from pipeline.registry import NO_NARRATION
+    from pipeline.registry import TTS_ENGINES as ENGINES
 
     if name is not None and name not in ENGINES and name != NO_NARRATION:
         raise ValueError(f"unknown engine {name!r} (known: {', '.join([*ENGINES, NO_NARRATION])})")

@@ -23,17 +23,16 @@ from pathlib import Path
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import ConfigError, ConfigIssue, PipelineError
 from pipeline.executor.narration import NarrationQueue
-from pipeline.executor.plan import TEXT, ItemPlan, Planner, existing_state
+from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.executor.worker import Worker
-from pipeline.items import Failure
+from pipeline.items import TEXT, Failure, SentenceTranslation
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
-from pipeline.manifest import write_manifest
-from pipeline.mt.batching import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import NullProgress, Progress, Task
 from pipeline.report import reports_missing, write_reports
+from pipeline.report.manifest import write_manifest
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import split_outcomes
@@ -146,9 +145,8 @@ def run_job(
             report.interrupted = stop.is_set()
             status = "interrupted" if report.interrupted else "finished"
             if report.todo or report.failures or reports_missing(config):
-                manifest = write_manifest(
-                    config, state, report.ingest_failures, report.plans, report.interrupted
-                )
+                outcomes = [plan.outcome() for plan in report.plans]
+                manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted)
                 with report.timings.measure("review pages and feeds"):
                     write_reports(config, manifest)
             if not report.interrupted:

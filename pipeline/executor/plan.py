@@ -14,8 +14,8 @@ from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.integrity import damaged_files
+from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure, paragraph_text
 from pipeline.mt.backends import result_signature
-from pipeline.mt.batching import SentenceTranslation
 from pipeline.stages.narrate import Narrate, Segment, script_segments
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state import ItemState, StateStore
@@ -27,8 +27,6 @@ from pipeline.state.keys import (
     segment_key,
     translation_key,
 )
-
-TEXT, NARRATION = "text", "narration"
 
 
 @dataclass
@@ -43,7 +41,9 @@ class ItemPlan:
     narration_wanted: bool
     narration_key: str | None = None  # known once every sentence is translated
     narration_done: bool = False
-    narration_summary: dict[str, Any] | None = None  # the recorded narration, when done
+    text_record: dict[str, Any] | None = None  # what the text stage recorded, while done
+    narration_record: dict[str, Any] | None = None  # what the narration stage recorded, while done
+    failure: StageFailure | None = None  # a stage that failed under today's key (before or now)
     skip: str | None = None  # why a failed item is not tried again this run
     repairs: list[str] = field(default_factory=list)  # delivered files found damaged, to write again
 
@@ -58,6 +58,40 @@ class ItemPlan:
     @property
     def todo(self) -> bool:
         return not self.up_to_date and self.skip is None
+
+    @property
+    def narration_summary(self) -> dict[str, Any] | None:
+        """The published narration's summary (engine, duration, chapters...), while it is done."""
+        return (self.narration_record or {}).get("narration") if self.narration_done else None
+
+    def done(self, stage: str, record: dict[str, Any]) -> None:
+        """``stage`` is done now, as ``record`` describes it (called once the state has it)."""
+        if stage == TEXT:
+            self.text_done, self.text_record = True, record
+        else:
+            self.narration_done, self.narration_record = True, record
+        if self.failure is not None and self.failure.stage == stage:
+            self.failure = None
+
+    def failed(self, failure: StageFailure) -> None:
+        """A stage failed now (the state has recorded it)."""
+        self.failure = failure
+
+    def outcome(self) -> ItemOutcome:
+        """Where the item stands: ``ok`` when up to date, ``failed`` when a stage failed under
+        today's key, else ``pending``."""
+        status = "ok" if self.up_to_date else "failed" if self.failure else "pending"
+        article = self.segmented.article
+        return ItemOutcome(
+            article_id=article.id,
+            language=self.target.code,
+            source=article.source,
+            sentences=self.segmented.sentence_count,
+            status=status,
+            text=self.text_record if self.text_done else None,
+            narration=self.narration_record if self.narration_wanted and self.narration_done else None,
+            failure=None if status == "ok" else self.failure,
+        )
 
     def reason(self) -> str:
         if self.skip:
@@ -134,19 +168,17 @@ class Planner:
             narration_wanted=self.narrate.wants(target),
         )
         plan.text_done = self._done(plan, TEXT, text_key)
-        plan.skip = self._skip(article.id, target.code, TEXT, text_key)
+        plan.skip = self._skip(plan, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
             block_texts = [
-                " ".join(memory[sentence_keys[s]].target for s in block if memory[sentence_keys[s]].target)
+                paragraph_text(memory[sentence_keys[s]].target for s in block)
                 for block in segmented.sentences
             ]
             plan.narration_key = self.narration_key(
                 plan, script_segments(block_texts, target, self.config.tts.disclosure)
             )
             plan.narration_done = self._done(plan, NARRATION, plan.narration_key)
-            if plan.narration_done:
-                plan.narration_summary = self.rows[(*plan.key, NARRATION)].detail.get("narration")
-            plan.skip = plan.skip or self._skip(article.id, target.code, NARRATION, plan.narration_key)
+            plan.skip = plan.skip or self._skip(plan, NARRATION, plan.narration_key)
         return plan
 
     def segment_keys(self, target: TargetConfig, segments: list[Segment]) -> list[str]:
@@ -171,15 +203,22 @@ class Planner:
         if row is None or row.status != "done" or row.key != key:
             return False
         damaged = damaged_files(self.config.job_dir, row.detail)
+        if not damaged:
+            plan.done(stage, row.detail)
         for path, problem in damaged:
             repair = f"{self.config.job_dir / path}: {problem}; writing it again"
             if repair not in plan.repairs:  # article.json belongs to both stages' records
                 plan.repairs.append(repair)
         return not damaged
 
-    def _skip(self, article_id: str, language: str, stage: str, key: str) -> str | None:
-        row = self.rows.get((article_id, language, stage))
-        if self.retry_failed or row is None or row.status != "failed" or row.key != key:
+    def _skip(self, plan: ItemPlan, stage: str, key: str) -> str | None:
+        """Why a stage that failed under ``key`` is not tried again this run (None: it is); the
+        failure is noted on the plan either way."""
+        row = self.rows.get((*plan.key, stage))
+        if row is None or row.status != "failed" or row.key != key:
+            return None
+        plan.failed(StageFailure(stage, row.last_error or "", row.transient))
+        if self.retry_failed:
             return None
         if not row.transient:
             return f"{stage} failed and would fail again ({row.last_error}); fix it, or --retry-failed"

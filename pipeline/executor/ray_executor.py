@@ -26,9 +26,9 @@ from pipeline.errors import (
     TransientError,
     item_error,
 )
-from pipeline.executor.plan import TEXT, ItemPlan
+from pipeline.executor.plan import ItemPlan
 from pipeline.executor.worker import Worker
-from pipeline.mt.batching import SentenceTranslation
+from pipeline.items import TEXT, SentenceTranslation, paragraph_text
 from pipeline.mt.marian import ModelInfo
 from pipeline.stages.narrate import Narrate, script, script_segments
 from pipeline.stages.translate import Translate
@@ -80,7 +80,7 @@ class NarrateActor:
                 produced.append("{}")  # its translation failed: nothing to say
                 failures.append("{}")
                 continue
-            texts = [" ".join(known[s] for s in block if known[s]) for block in blocks]
+            texts = [paragraph_text(known[s] for s in block) for block in blocks]
             segments = script_segments(texts, self.target, self.tts.disclosure)
             keys = [
                 segment_key(self.target.tts_engine, self.target.tts_voice, params, s.text) for s in segments

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import PipelineError, QualityError, item_error
-from pipeline.executor.plan import NARRATION, TEXT, ItemPlan
-from pipeline.items import Failure
-from pipeline.mt.batching import SentenceTranslation
+from pipeline.executor.plan import ItemPlan
+from pipeline.items import NARRATION, TEXT, Failure, SentenceTranslation, StageFailure
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import Task
 from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
@@ -99,7 +98,7 @@ class Recorder:
 
     def _publish_text(self, plan: ItemPlan, item: TranslatedArticle) -> bool:
         with self.timings.measure("publish"):
-            narration = plan.narration_summary if plan.narration_done else None
+            narration = plan.narration_summary
             written = self.publish_text([item], [narration])[0]
         if isinstance(written, Failure):
             self.failed(plan, TEXT, plan.text_key, written.error)
@@ -118,7 +117,7 @@ class Recorder:
             "warnings": [*plan.segmented.article.warnings, *item.warnings],
         }
         self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)
-        plan.text_done = True
+        plan.done(TEXT, detail)
         return True
 
     def narration(
@@ -169,7 +168,7 @@ class Recorder:
             "narration": outcome.summary(),
         }
         self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
-        plan.narration_done = True
+        plan.done(NARRATION, detail)
         self.finished(plan)
 
     def finished(self, plan: ItemPlan) -> None:
@@ -182,6 +181,7 @@ class Recorder:
         if log_it:
             log_failure(failure)
         attempts = self.state.record_failed(*plan.key, stage, key, str(error), error.transient, self.run_id)
+        plan.failed(StageFailure(stage, str(error), error.transient))
         log.debug("%s [%s] %s failed (attempt %d)", *plan.key, stage, attempts)
         self.failures.append(failure)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from pipeline.errors import OutOfMemoryError, PipelineError, item_error
+from pipeline.items import SentenceTranslation, paragraph_text
 from pipeline.mt.long_sentences import split_to_fit
 from pipeline.mt.marian import Hypothesis, ModelInfo
 
@@ -27,15 +27,6 @@ class Translator(Protocol):
     def translate(self, sentences: list[str]) -> list[Hypothesis]: ...
 
     def variant(self, **options: object) -> Translator: ...
-
-
-@dataclass(frozen=True)
-class SentenceTranslation:
-    source: str
-    target: str
-    parts: int = 1  # >1 when the sentence was too long for the model and split
-    hit_limit: bool = False  # some part stopped at max_length
-    moved: tuple[str, ...] = ()  # protected spans the model dropped, put back at the end
 
 
 Outcome = SentenceTranslation | PipelineError
@@ -91,7 +82,7 @@ def translate_sentences(
         hypotheses = [o for o in outcomes if isinstance(o, Hypothesis)]
         results[sentence] = SentenceTranslation(
             source=sentence,
-            target=" ".join(h.text for h in hypotheses if h.text),
+            target=paragraph_text(h.text for h in hypotheses),
             parts=len(parts),
             hit_limit=any(h.hit_limit for h in hypotheses),
         )

@@ -19,6 +19,8 @@ from pipeline.audio.mp3 import Mp3Error, check_audio
 from pipeline.audio.tags import NarrationTags, tag_mp3
 from pipeline.config import TargetConfig, TtsConfig
 from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, item_error
+from pipeline.items import paragraph_text
+from pipeline.registry import resolve
 from pipeline.stages.translate import TranslatedArticle
 from pipeline.tts import ENGINES, NO_NARRATION, Engine
 from pipeline.tts.lexicon import apply_lexicon
@@ -120,7 +122,7 @@ class Narrate:
 
 def _build(name: str, tts: TtsConfig) -> Engine | PipelineError:
     try:
-        return ENGINES[name](tts)
+        return resolve(ENGINES[name])(tts)
     except PipelineError as exc:
         log.error("tts engine %s: %s", name, exc)
         return exc
@@ -128,7 +130,7 @@ def _build(name: str, tts: TtsConfig) -> Engine | PipelineError:
 
 def script(item: TranslatedArticle, disclosure: str) -> list[Segment]:
     """What is spoken, in order: one segment per non-empty block, the disclosure first or last."""
-    block_texts = [" ".join(t.target for t in block if t.target) for block in item.blocks]
+    block_texts = [paragraph_text(t.target for t in block) for block in item.blocks]
     return script_segments(block_texts, item.target, disclosure)
 
 

@@ -13,7 +13,7 @@ from pipeline import __version__
 from pipeline.errors import PermanentError
 from pipeline.fsio import atomic_write_bytes, json_bytes
 from pipeline.integrity import file_stat
-from pipeline.items import Failure
+from pipeline.items import Failure, paragraph_text
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, item_dir
 from pipeline.stages.narrate import Narration
 from pipeline.stages.translate import TranslatedArticle
@@ -107,7 +107,7 @@ class PublishAudio(_Writer):
 
 def render_text(item: TranslatedArticle) -> str:
     """Translated blocks separated by blank lines, then the disclosure in the target language."""
-    blocks = [" ".join(t.target for t in block if t.target) for block in item.blocks]
+    blocks = [paragraph_text(t.target for t in block) for block in item.blocks]
     return "\n\n".join([*blocks, item.target.disclosure]) + "\n"
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 from pipeline.config import QualityConfig, TargetConfig, TranslationConfig
 from pipeline.errors import PipelineError, item_error
+from pipeline.items import SentenceTranslation
 from pipeline.mt.backends import load_translator
-from pipeline.mt.batching import SentenceTranslation, translate_sentences
+from pipeline.mt.batching import translate_sentences
 from pipeline.mt.marian import ModelInfo
 from pipeline.quality.flags import QualityRules, flags_for
 from pipeline.quality.protect import mask, protection_pattern, unmask

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PermanentError
-from pipeline.mt.batching import SentenceTranslation
+from pipeline.items import SentenceTranslation
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,16 @@
 """Speech engines, one module each, looked up by the name used in ``tts.engine``.
 
 An engine turns one piece of text into MP3 bytes in a given voice. Adding one (Piper, MMS-TTS)
-is a module with a class like those below and a line in ``ENGINES``.
+is a module with a class like those below (with a ``from_config(tts)`` factory) and a line in
+``pipeline.registry.TTS_ENGINES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:  # the config validates engine names against ENGINES, so no import at run time
-    from pipeline.config import TtsConfig
+from pipeline.registry import NO_NARRATION
+from pipeline.registry import TTS_ENGINES as ENGINES
 
 
 class Engine(Protocol):
@@ -24,17 +24,4 @@ class Engine(Protocol):
         """MP3 bytes of ``text`` spoken in ``voice``; thread-safe."""
 
 
-def _gtts(tts: TtsConfig) -> Engine:
-    from pipeline.tts.gtts_engine import GttsEngine
-
-    return GttsEngine(tts.gtts, concurrency=tts.concurrency)
-
-
-def _espeak(tts: TtsConfig) -> Engine:
-    from pipeline.tts.espeak import EspeakEngine
-
-    return EspeakEngine(tts.espeak, bitrate=tts.bitrate)
-
-
-ENGINES: dict[str, Callable[[TtsConfig], Engine]] = {"gtts": _gtts, "espeak-ng": _espeak}
-NO_NARRATION = "none"
+__all__ = ["ENGINES", "NO_NARRATION", "Engine"]

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from pipeline.audio.encode import encode_pcm
-from pipeline.config.schema import EspeakConfig
+from pipeline.config.schema import EspeakConfig, TtsConfig
 from pipeline.errors import SpeechError
 
 PROGRAM = "espeak-ng"
@@ -25,6 +25,12 @@ class EspeakEngine:
             raise SpeechError(f"{PROGRAM} is not installed (Debian/Ubuntu: apt-get install {PROGRAM})")
         self.program, self.settings, self.bitrate = program, settings, bitrate
         self.params: dict[str, object] = {"speed": settings.speed, "bitrate": bitrate}
+
+    @classmethod
+    def from_config(cls, tts: TtsConfig) -> EspeakEngine:
+        """The engine as ``tts.espeak`` and ``tts.bitrate`` configure it; raises ``SpeechError`` if
+        ``espeak-ng`` is not installed."""
+        return cls(tts.espeak, bitrate=tts.bitrate)
 
     @cached_property
     def voices(self) -> set[str]:

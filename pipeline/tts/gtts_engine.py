@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from pipeline.audio import mp3
-from pipeline.config.schema import GttsConfig
+from pipeline.config.schema import GttsConfig, TtsConfig
 from pipeline.errors import PipelineError, SpeechError
 from pipeline.retry import RetryPolicy
 from pipeline.tts import deadline
@@ -42,6 +42,11 @@ class GttsEngine:
             settings.timeout,
             give_up_after=settings.give_up_after,
         )
+
+    @classmethod
+    def from_config(cls, tts: TtsConfig) -> GttsEngine:
+        """The engine as ``tts.gtts`` and ``tts.concurrency`` configure it."""
+        return cls(tts.gtts, concurrency=tts.concurrency)
 
     def check_voice(self, voice: str) -> None:
         from gtts.lang import tts_langs

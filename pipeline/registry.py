@@ -1,0 +1,30 @@
+"""Names a config may use for pluggable parts, and where each implementation lives.
+
+Entries are ``"module:attribute"`` strings, imported only when used (as sacrebleu does), so the
+config can check a name without importing the engine, and the engine's module may import the
+config. An entry may also be the factory itself (tests register fakes that way).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+# ``tts.engine`` → a factory taking the ``TtsConfig`` and returning an engine (``pipeline.tts.Engine``).
+TTS_ENGINES: dict[str, str | Callable[..., Any]] = {
+    "gtts": "pipeline.tts.gtts_engine:GttsEngine.from_config",
+    "espeak-ng": "pipeline.tts.espeak:EspeakEngine.from_config",
+}
+NO_NARRATION = "none"  # ``tts.engine: none``: text only
+
+
+def resolve(entry: str | Callable[..., Any]) -> Callable[..., Any]:
+    """The object a registry entry names (``"package.module:Class.method"``), imported now."""
+    if not isinstance(entry, str):
+        return entry
+    module_name, _, attributes = entry.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for attribute in attributes.split("."):
+        found = getattr(found, attribute)
+    return found  # type: ignore[no-any-return]
