@@ -46,8 +46,10 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
         f"translation: {t.backend} ({t.compute_type}), beam_size {t.beam_size}, max_length {t.max_length}, "
         f"batch_size {t.batch_size} / {t.batch_tokens or 'any'} tokens, device {t.device}"
     )
-    s = config.tts
-    lines.append(f"narration: disclosure {s.disclosure}, pause {s.pause:g} s, concurrency {s.concurrency}")
+    tts = config.tts
+    lines.append(
+        f"narration: disclosure {tts.disclosure}, pause {tts.pause:g} s, concurrency {tts.concurrency}"
+    )
     lines.append(f"quality: on_flag {config.quality.on_flag}")
     if config.executor == "ray":
         r = config.ray

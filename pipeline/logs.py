@@ -7,6 +7,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
@@ -20,13 +24,17 @@ def quiet_third_parties() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def configure(verbosity: int, console=None) -> None:
-    """``verbosity``: -1 quiet (warnings and errors), 0 normal, 1+ debug."""
+def configure(verbosity: int, console: Console | None = None) -> None:
+    """``verbosity``: -1 quiet (warnings and errors), 0 normal, 1+ debug.
+
+    Replaces the root logger's handlers with one for the console: through rich on ``console`` when
+    given, else plain lines on stderr.
+    """
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     if console is not None:
         from rich.highlighter import NullHighlighter
         from rich.logging import RichHandler

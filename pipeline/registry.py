@@ -20,11 +20,18 @@ NO_NARRATION = "none"  # ``tts.engine: none``: text only
 
 
 def resolve(entry: str | Callable[..., Any]) -> Callable[..., Any]:
-    """The object a registry entry names (``"package.module:Class.method"``), imported now."""
+    """The object a registry entry names (``"package.module:Class.method"``), imported now.
+
+    An entry that is not a string is already the object, and is returned as it is.
+
+    Raises:
+        ImportError: the module cannot be imported.
+        AttributeError: the module has no such attribute.
+    """
     if not isinstance(entry, str):
         return entry
     module_name, _, attributes = entry.partition(":")
     found: Any = importlib.import_module(module_name)
     for attribute in attributes.split("."):
         found = getattr(found, attribute)
-    return found  # type: ignore[no-any-return]
+    return found

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pipeline.audio import mp3
 from pipeline.audio.encode import silence
+from pipeline.audio.mp3 import FrameFormat
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,12 @@ class Chapter:
 
 @dataclass(frozen=True)
 class Assembled:
+    """One narration's MP3, its length in seconds, its chapters and the format its frames share."""
+
     mp3: bytes  # no tags yet
     duration: float
     chapters: tuple[Chapter, ...]
-    format: mp3.FrameFormat
+    format: FrameFormat  # not mp3.FrameFormat: in the class body ``mp3`` is the field above
 
 
 def assemble(segments: list[tuple[str, bytes]], pause: float) -> Assembled:

@@ -18,7 +18,12 @@ from pipeline.errors import ConfigError, ConfigIssue
 ORIGIN = "--set"
 
 
-def parse_override(text: str) -> tuple[KeyPath, Any]:
+def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
+    """The key path and value of one ``KEY.PATH=VALUE``: the value as YAML, else the text as typed.
+
+    Raises:
+        ConfigError: ``text`` has no ``=`` or an empty key part.
+    """
     key, sep, raw = text.partition("=")
     parts = tuple(part.strip() for part in key.split("."))
     if not sep or not all(parts):
@@ -33,7 +38,15 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
 def apply_overrides(
     data: dict[str, Any], overrides: list[str], cwd: Path
 ) -> tuple[dict[str, Any], list[KeyPath]]:
-    """Return the merged data and the key paths that came from the command line."""
+    """Return the merged data and the key paths that came from the command line.
+
+    ``data`` is changed in place. Relative paths given for path settings (``output_dir``,
+    ``state.path``, ``input.paths``, a local model...) are made absolute from ``cwd``.
+
+    Raises:
+        ConfigError: an override is malformed or sets a key below one that is not a mapping (one
+            issue for each such override).
+    """
     issues: list[ConfigIssue] = []
     applied: list[KeyPath] = []
     for text in overrides:

@@ -31,6 +31,12 @@ class YamlSource:
 
 
 def read_yaml(path: Path) -> YamlSource:
+    """The config file at ``path``, parsed, with the line of each key path.
+
+    Raises:
+        ConfigError: the file cannot be read, is not YAML, is empty, is not a mapping, or repeats a
+            key in one mapping (one issue per duplicate, with its line).
+    """
     origin = str(path)
     try:
         text = path.read_text("utf-8")
@@ -48,7 +54,7 @@ def read_yaml(path: Path) -> YamlSource:
         raise ConfigError([ConfigIssue("", f"YAML syntax error: {problem}", line, origin)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue("", f"YAML error: {exc}", origin=origin)]) from None
-    if data is None:
+    if data is None or node is None:  # no document: both are None
         raise ConfigError([ConfigIssue("", "the config file is empty", origin=origin)])
     if not isinstance(data, dict):
         kind = type(data).__name__

@@ -123,7 +123,9 @@ def build_marian(
     tokenizer.save_pretrained(out_dir)
 
     shape = SHAPES[spec.shape]
-    config = MarianConfig(
+    # MarianConfig keeps keyword arguments that are not its fields (static_position_embeddings) as
+    # attributes, written to config.json; its dataclass typing has no **kwargs for them.
+    config = MarianConfig(  # type: ignore[call-arg]
         vocab_size=len(vocab),
         decoder_vocab_size=len(vocab),
         d_model=shape["d_model"],

@@ -32,6 +32,14 @@ BACKENDS: dict[str, Callable[[TargetConfig, TranslationConfig, str | None], Tran
 def load_translator(
     target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None
 ) -> Translator:
+    """The ``translation.backend`` translator with ``target``'s model loaded.
+
+    ``pull_command`` is the command that fetches a missing model, suggested in the error.
+
+    Raises:
+        ModelError: the model or its tokenizer cannot be found or loaded.
+        ConfigError: ``translation.device`` is ``cuda`` and the backend sees no CUDA device.
+    """
     return BACKENDS[settings.backend](target, settings, pull_command)
 
 

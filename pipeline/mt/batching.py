@@ -20,13 +20,22 @@ log = logging.getLogger(__name__)
 
 
 class Translator(Protocol):
-    info: ModelInfo
+    """A loaded translation model, as the backends in ``pipeline.mt.backends`` provide it."""
 
-    def count_tokens(self, sentences: list[str]) -> list[int]: ...
+    info: ModelInfo  # what produced the translations, with the model's token limits
 
-    def translate(self, sentences: list[str]) -> list[Hypothesis]: ...
+    def count_tokens(self, sentences: list[str]) -> list[int]:
+        """Source tokens of each sentence as the model sees it (special tokens included)."""
 
-    def variant(self, **options: object) -> Translator: ...
+    def translate(self, sentences: list[str]) -> list[Hypothesis]:
+        """One batch, in order; every sentence must fit ``info.max_input_tokens``.
+
+        Raises ``OutOfMemoryError`` when the batch does not fit in memory (retried smaller) and
+        ``TranslationError`` when the engine fails on it.
+        """
+
+    def variant(self, **options: object) -> Translator:
+        """The same loaded model with other decoding options (``repetition_penalty``, ...)."""
 
 
 Outcome = SentenceTranslation | PipelineError

@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import ModelError
-from pipeline.mt.marian import Hypothesis, batch_error, cpu_threads, first_line, open_checkpoint
+from pipeline.mt.marian import Hypothesis, ModelInfo, batch_error, cpu_threads, first_line, open_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,20 @@ def open_engine(
 
 
 class CTranslate2Translator:
+    """A ``Translator`` running ``target``'s model with CTranslate2, converting it on first use.
+
+    Args:
+        target: the language and its model.
+        settings: ``translation``: device, compute type, threads, beam size, lengths, cache folder.
+        pull_command: the command that fetches a missing model, suggested in the error.
+
+    Raises:
+        ModelError: the model cannot be found, converted or loaded.
+        ConfigError: ``translation.device`` is ``cuda`` and CTranslate2 sees no CUDA device.
+    """
+
     backend = "ctranslate2"
+    info: ModelInfo
 
     def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
         from pipeline.state.keys import model_fingerprint
@@ -251,17 +264,22 @@ class CTranslate2Translator:
             "max_input_length": 0,  # inputs are split to fit beforehand; never truncate
         }  # <pad> is not in a converted Marian vocabulary, so it can never be generated
 
-    def variant(self, **options: Any) -> CTranslate2Translator:
+    def variant(self, **options: object) -> CTranslate2Translator:
         """The same loaded model with other decoding options (``repetition_penalty``, ...)."""
         other = copy.copy(self)
         other.decoding_options = {**self.decoding_options, **options}
         return other
 
     def count_tokens(self, sentences: list[str]) -> list[int]:
+        """Source tokens of each sentence as the model sees it (language token and </s> included)."""
         return self.vocabulary.count_tokens(sentences)
 
     def translate(self, sentences: list[str]) -> list[Hypothesis]:
-        """One batch; every sentence must fit ``info.max_input_tokens``."""
+        """One batch; every sentence must fit ``info.max_input_tokens``.
+
+        Raises ``OutOfMemoryError`` when the batch does not fit in memory and ``TranslationError``
+        when CTranslate2 fails on it otherwise.
+        """
         if not sentences:
             return []
         source = [self.vocabulary.source_pieces(s) for s in sentences]

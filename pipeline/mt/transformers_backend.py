@@ -11,11 +11,24 @@ from typing import Any
 
 from pipeline.config import TargetConfig, TranslationConfig
 from pipeline.errors import ModelError
-from pipeline.mt.marian import Hypothesis, batch_error, cpu_threads, first_line, open_checkpoint
+from pipeline.mt.marian import Hypothesis, ModelInfo, batch_error, cpu_threads, first_line, open_checkpoint
 
 
 class TransformersTranslator:
+    """A ``Translator`` running ``target``'s model with transformers in float32.
+
+    Args:
+        target: the language and its model.
+        settings: ``translation``: device, threads, beam size, lengths.
+        pull_command: the command that fetches a missing model, suggested in the error.
+
+    Raises:
+        ModelError: the model or its tokenizer cannot be found or loaded.
+        ConfigError: ``translation.device`` is ``cuda`` and torch sees no CUDA device.
+    """
+
     backend = "transformers"
+    info: ModelInfo
 
     def __init__(self, target: TargetConfig, settings: TranslationConfig, pull_command: str | None = None):
         import torch
@@ -31,7 +44,9 @@ class TransformersTranslator:
             message = f"{checkpoint.key}.model: cannot load MarianMT from {directory}: {first_line(exc)}"
             raise ModelError(message) from exc
         self.vocabulary = checkpoint.vocabulary
-        self.model = model.to(checkpoint.device).eval()
+        # PreTrainedModel.to is decorated with functools.wraps, whose typing loses the method's
+        # binding: mypy takes the device for ``self``.
+        self.model = model.to(checkpoint.device).eval()  # type: ignore[arg-type]
         self.tokenizer = self.vocabulary.tokenizer
         self.lang_token = self.vocabulary.lang_token
         self.info = checkpoint.info(target, self.backend, "float32")
@@ -61,7 +76,7 @@ class TransformersTranslator:
             bad_words_ids=[[config.pad_token_id]],
         )
 
-    def variant(self, **options: Any) -> TransformersTranslator:
+    def variant(self, **options: object) -> TransformersTranslator:
         """The same loaded model with other decoding options (``repetition_penalty``, ...)."""
         other = copy.copy(self)
         other.generation = copy.deepcopy(self.generation)
@@ -69,10 +84,15 @@ class TransformersTranslator:
         return other
 
     def count_tokens(self, sentences: list[str]) -> list[int]:
+        """Source tokens of each sentence as the model sees it (language token and </s> included)."""
         return self.vocabulary.count_tokens(sentences)
 
     def translate(self, sentences: list[str]) -> list[Hypothesis]:
-        """One batch; every sentence must fit ``info.max_input_tokens``."""
+        """One batch; every sentence must fit ``info.max_input_tokens``.
+
+        Raises ``OutOfMemoryError`` when the batch does not fit in memory and ``TranslationError``
+        when generation fails on it otherwise.
+        """
         import torch
 
         if not sentences:

@@ -66,14 +66,14 @@ def _article_page(
     )
     columns = []
     for code, name in languages:
-        item = next((i for i in items if i["language"] == code), None)
+        listed = next((i for i in items if i["language"] == code), None)
         record = records.get(code)
         narration = (record or {}).get("narration") or {}
         columns.append(
             {
                 "code": code,
                 "name": name,
-                "item": item,
+                "item": listed,
                 "paragraphs": [p["sentences"] for p in record["paragraphs"]] if record else None,
                 "narration": narration if narration.get("status") == "ok" else None,
                 "narration_error": narration.get("error"),

@@ -90,7 +90,7 @@ class PublishAudio(_Writer):
     def _publish(self, item: TranslatedArticle, narration: Narration | Failure) -> Written | Failure:
         directory = item_dir(self.job_dir, item.article_id, item.target.code)
         if isinstance(narration, Failure):
-            record = {"status": "failed", "error": narration.message}
+            record: dict[str, Any] = {"status": "failed", "error": narration.message}
             files = {"json": (JSON_FILE, json_bytes(render_json(item, record)))}
         else:
             record = {"status": "ok", "file": AUDIO_FILE, **narration.summary()}

@@ -18,7 +18,7 @@ from pipeline.config import QualityConfig, TargetConfig, TranslationConfig
 from pipeline.errors import PipelineError, item_error
 from pipeline.items import SentenceTranslation
 from pipeline.mt.backends import load_translator
-from pipeline.mt.batching import translate_sentences
+from pipeline.mt.batching import Translator, translate_sentences
 from pipeline.mt.marian import ModelInfo
 from pipeline.quality.flags import QualityRules, flags_for
 from pipeline.quality.protect import mask, protection_pattern, unmask
@@ -73,6 +73,19 @@ def sentence_flags(translation: SentenceTranslation, target: TargetConfig, quali
 
 
 class Translate:
+    """The translate stage for one target language: loads its model once, then translates batches.
+
+    Args:
+        target: the language, its model and what to protect from translation.
+        settings: ``translation``: backend, device, beam size, batch limits...
+        pull_command: the command that fetches a missing model, suggested in the error.
+        quality: ``quality``: the flag thresholds and ``on_flag``; the defaults when None.
+
+    Raises:
+        ModelError: the model or its tokenizer cannot be found or loaded.
+        ConfigError: ``translation.device`` is ``cuda`` and the backend sees no CUDA device.
+    """
+
     name = "translate"
 
     def __init__(
@@ -86,7 +99,7 @@ class Translate:
         self.settings = settings
         self.quality = quality or QualityConfig()
         self.protection = protection_pattern(target.protect)
-        self.translator = load_translator(target, settings, pull_command)
+        self.translator: Translator = load_translator(target, settings, pull_command)
 
     @property
     def info(self) -> ModelInfo:
@@ -133,11 +146,11 @@ class Translate:
         return sentence_flags(translation, self.target, self.quality)
 
     def _translate(
-        self, translator: object, sentences: list[str], on_progress: Callable[[int, int], None] | None
+        self, translator: Translator, sentences: list[str], on_progress: Callable[[int, int], None] | None
     ) -> dict[str, SentenceTranslation | PipelineError]:
         masked = {sentence: mask(sentence, self.protection) for sentence in sentences}
         raw = translate_sentences(
-            translator,  # type: ignore[arg-type]
+            translator,
             [m.text for m in masked.values()],
             self.settings.batch_size,
             self.settings.batch_tokens,

@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import UTC
 from http import HTTPStatus
@@ -184,7 +184,7 @@ class PoliteSender:
         except _TRANSPORT_ERRORS as exc:
             raise _FailedTry(self._transport_problem(exc, deadline, answered=response is not None)) from exc
 
-    def _environment(self, request: requests.PreparedRequest) -> dict[str, Any]:
+    def _environment(self, request: requests.PreparedRequest) -> Mapping[str, Any]:
         """``verify``, ``cert``, ``proxies`` and ``stream`` as ``requests.get`` would send with: the
         session's settings merged with the environment's (``Session.send`` alone finds the proxies but
         not ``REQUESTS_CA_BUNDLE``, so behind a TLS-inspecting proxy every request would fail)."""
