@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from pipeline.config import load_config
-    from pipeline.executor.local import run_job
+    from pipeline.executor.run import run_job
 
     logging.getLogger("pipeline").setLevel(logging.ERROR)  # forced lengths warn on every article
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,9 +26,11 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     import yaml
 
     from pipeline.config import load_config
+    from pipeline.executor.context import RunContext
     from pipeline.executor.narration import NarrationQueue
     from pipeline.executor.plan import Planner
     from pipeline.executor.recorder import Recorder
+    from pipeline.executor.run_report import RunReport
     from pipeline.items import SentenceTranslation
     from pipeline.mt.marian import ModelInfo
     from pipeline.progress import NullProgress
@@ -36,7 +39,6 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     from pipeline.stages.segment import split_outcomes
     from pipeline.stages.translate import assemble_translation
     from pipeline.state import StateStore
-    from pipeline.timing import Timings
     from pipeline.tts import gtts_engine
     from tests.fakes import FakeEndpoint
 
@@ -55,9 +57,11 @@ def narrate_once(concurrency: int, latency: float, folder: Path) -> tuple[float,
     planner = Planner(config, state, narrate, retry_failed=False)
     segmented, _ = split_outcomes(Ingest()(list(ARTICLES)))
     null = NullProgress()
-    failures: list = []
-    recorder = Recorder(config, state, 1, Timings(), null.task("", 0, ""), failures)
-    queue = NarrationQueue(config, state, planner, narrate, recorder, null.task("", 0, ""))
+    report = RunReport(folder, folder / "manifest.json")
+    context = RunContext(config, state, 1, planner, narrate, report, null, threading.Event())
+    recorder = Recorder(context, null.task("", 0, ""))
+    queue = NarrationQueue(context, recorder, null.task("", 0, ""))
+    failures = report.failures
     info = ModelInfo("none", None, None, None, "cpu", 512, 512)
     started = time.perf_counter()
     for target in config.targets:

@@ -24,7 +24,7 @@ from job import make_articles  # type: ignore[import-not-found]
 
 def run(root: Path, name: str, model: str, args: argparse.Namespace, executor: str, actors: int) -> float:
     from pipeline.config import load_config
-    from pipeline.executor.local import run_job
+    from pipeline.executor.run import run_job
 
     cores = len(os.sched_getaffinity(0))
     threads = 0 if actors == 1 else max(1, cores // actors)

@@ -110,11 +110,9 @@ def run(
     console = _terminal_console()
     logs.configure(ctx.obj["verbosity"], console)
     job = _load(config, overrides)
-    from pipeline.errors import ConfigError
-    from pipeline.executor.local import RunOptions, run_job
+    from pipeline.errors import ConfigError, LockedError, StateError
+    from pipeline.executor.run import RunOptions, run_job
     from pipeline.layout import LOG_DIR
-    from pipeline.lock import LockedError
-    from pipeline.state import StateError
     from pipeline.state.store import corrupt_state_message
 
     _check_outputs(job, log_file)
@@ -216,7 +214,8 @@ def status(
     """The job's recent runs and its failed items."""
     logs.configure(ctx.obj["verbosity"])
     job = _load(config, overrides)
-    from pipeline.state import StateError, StateStore
+    from pipeline.errors import StateError
+    from pipeline.state import StateStore
 
     try:
         state = StateStore.open(job.state_path, create=False)

@@ -1,4 +1,4 @@
-"""The one exception hierarchy of the pipeline.
+"""The one exception hierarchy of the pipeline: every error it raises on purpose is defined here.
 
 Library code raises these; only the CLI turns them into exit codes. Every message is meant to be
 read by an operator at 7 a.m.: it says what went wrong, where, and how to fix it, in one line.
@@ -88,6 +88,22 @@ class SpeechUnavailableError(TransientError):
 
 class QualityError(PermanentError):
     """A translation with quality flags, when the config says flagged articles fail."""
+
+
+class LockedError(PipelineError):
+    """Another run of the same job holds the lock."""
+
+
+class StateError(PermanentError):
+    """A state file that cannot be used (corrupt, foreign, or from a newer version)."""
+
+
+class Mp3Error(PermanentError, ValueError):
+    """Bytes that are not the MP3 this pipeline can join (no frames, mixed formats)."""
+
+
+class FormatError(PermanentError, ValueError):
+    """A reader's complaint about an article's content; the caller adds the file name."""
 
 
 class UnexpectedError(TransientError):

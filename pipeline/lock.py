@@ -8,11 +8,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from pipeline.errors import PipelineError
-
-
-class LockedError(PipelineError):
-    """Another run of the same job holds the lock."""
+from pipeline.errors import LockedError
 
 
 class JobLock:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pipeline.errors import Mp3Error
+
 # Bitrates in kbps by index, for Layer III.
 _BITRATES = {
     "1": (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
@@ -21,10 +23,6 @@ _BITRATES = {
 _SAMPLE_RATES = {"1": (44100, 48000, 32000), "2": (22050, 24000, 16000), "2.5": (11025, 12000, 8000)}
 _VERSION_BITS = {0b11: "1", 0b10: "2", 0b00: "2.5"}
 _MONO = 0b11
-
-
-class Mp3Error(ValueError):
-    """Bytes that are not the MP3 this module can join."""
 
 
 @dataclass(frozen=True)

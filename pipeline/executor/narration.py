@@ -10,18 +10,17 @@ segments in each MP3 comes from the article's script, never from completion orde
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from pipeline.config import JobConfig, TargetConfig
+from pipeline.config import TargetConfig
 from pipeline.errors import PipelineError, item_error
-from pipeline.executor.plan import ItemPlan, Planner
+from pipeline.executor.context import RunContext
+from pipeline.executor.plan import ItemPlan
 from pipeline.executor.recorder import Recorder
 from pipeline.progress import Task
-from pipeline.stages.narrate import Narrate, Segment, script
+from pipeline.stages.narrate import Segment, script
 from pipeline.stages.translate import TranslatedArticle
-from pipeline.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +36,12 @@ class _Job:
 
 
 class NarrationQueue:
-    def __init__(
-        self,
-        config: JobConfig,
-        state: StateStore,
-        planner: Planner,
-        narrate: Narrate,
-        recorder: Recorder,
-        task: Task,
-        stop: threading.Event | None = None,
-    ):
-        self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
-        self.recorder, self.task, self.timings = recorder, task, recorder.timings
-        self.stop = stop or threading.Event()
-        self.pool = ThreadPoolExecutor(max_workers=config.tts.concurrency, thread_name_prefix="tts")
+    def __init__(self, context: RunContext, recorder: Recorder, task: Task):
+        """``task``: the progress task counting segments spoken."""
+        self.config, self.state, self.planner = context.config, context.state, context.planner
+        self.narrate, self.stop, self.timings = context.narrate, context.stop, context.timings
+        self.recorder, self.task = recorder, task
+        self.pool = ThreadPoolExecutor(max_workers=self.config.tts.concurrency, thread_name_prefix="tts")
         self.pending: dict[str, Future[bytes | PipelineError]] = {}
         self.audio: dict[str, bytes] = {}
         self.errors: dict[str, PipelineError] = {}

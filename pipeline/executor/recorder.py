@@ -11,8 +11,9 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 
-from pipeline.config import JobConfig, TargetConfig
+from pipeline.config import TargetConfig
 from pipeline.errors import PipelineError, QualityError, item_error
+from pipeline.executor.context import RunContext
 from pipeline.executor.plan import ItemPlan
 from pipeline.items import NARRATION, TEXT, Failure, SentenceTranslation, StageFailure
 from pipeline.mt.marian import ModelInfo
@@ -20,24 +21,17 @@ from pipeline.progress import Task
 from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
 from pipeline.stages.publish import PublishAudio, PublishText
 from pipeline.stages.translate import TranslatedArticle, assemble_translation
-from pipeline.state import StateStore
-from pipeline.timing import Timings
 
 log = logging.getLogger(__name__)
 
 
 class Recorder:
-    def __init__(
-        self,
-        config: JobConfig,
-        state: StateStore,
-        run_id: int,
-        timings: Timings,
-        articles: Task,
-        failures: list[Failure],
-    ):
-        self.config, self.state, self.run_id, self.timings = config, state, run_id, timings
-        self.articles, self.failures = articles, failures
+    def __init__(self, context: RunContext, articles: Task):
+        """``articles``: the progress task that counts finished and failed article-languages."""
+        self.config, self.state, self.run_id = context.config, context.state, context.run_id
+        self.timings, self.failures = context.timings, context.report.failures
+        config = self.config
+        self.articles = articles
         self.done = 0
         self.artist = config.tts.artist or config.job
         self.publish_text = PublishText(config.job_dir)

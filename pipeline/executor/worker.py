@@ -1,40 +1,27 @@
-"""What every executor's worker has: the run's config, state, planner, stages and recorder."""
+"""What every executor's worker has: the run's context and the recorder that writes its results."""
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
-from pipeline.config import JobConfig, TargetConfig
-from pipeline.executor.plan import ItemPlan, Planner
+from pipeline.config import TargetConfig
+from pipeline.executor.context import RunContext
+from pipeline.executor.plan import ItemPlan
 from pipeline.executor.recorder import Recorder
-from pipeline.progress import Progress
-from pipeline.stages.narrate import Narrate
-from pipeline.state import StateStore
 
 
 class Worker:
     """Does one run's planned work; subclasses say where the stages run."""
 
-    def __init__(
-        self,
-        config: JobConfig,
-        state: StateStore,
-        planner: Planner,
-        narrate: Narrate,
-        recorder: Recorder,
-        report: Any,  # executor.local.RunReport
-        progress: Progress,
-        stop: threading.Event,
-    ):
-        self.config, self.state, self.planner, self.narrate = config, state, planner, narrate
-        self.recorder, self.report, self.progress, self._stop = recorder, report, progress, stop
+    def __init__(self, context: RunContext, recorder: Recorder):
+        self.context, self.recorder = context, recorder
+        self.config, self.state, self.planner = context.config, context.state, context.planner
+        self.narrate, self.report, self.progress = context.narrate, context.report, context.progress
 
     @property
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self.context.stopped
 
     def todo(self, target: TargetConfig) -> list[ItemPlan]:
+        """This run's plans for ``target`` that have work to do."""
         return [plan for plan in self.report.plans if plan.target is target and plan.todo]
 
     def run(self) -> None:

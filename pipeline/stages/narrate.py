@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipeline.audio.assemble import Chapter, assemble
-from pipeline.audio.mp3 import Mp3Error, check_audio
+from pipeline.audio.mp3 import check_audio
 from pipeline.audio.tags import NarrationTags, tag_mp3
 from pipeline.config import TargetConfig, TtsConfig
-from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, item_error
+from pipeline.errors import Mp3Error, PipelineError, SpeechError, SpeechUnavailableError, item_error
 from pipeline.items import paragraph_text
 from pipeline.registry import resolve
 from pipeline.stages.translate import TranslatedArticle

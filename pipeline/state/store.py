@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import PermanentError
+from pipeline.errors import StateError
 from pipeline.items import SentenceTranslation
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ CREATE TABLE models (
     info TEXT NOT NULL               -- JSON of what loading the model reported
 );
 """
-
-
-class StateError(PermanentError):
-    """A state file that cannot be used (corrupt, foreign, or from a newer version)."""
 
 
 def move_aside_hint(path: Path) -> str:

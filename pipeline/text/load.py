@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import FormatError, InputError
 from pipeline.text.article import Article
 from pipeline.text.decoding import decode_article
-from pipeline.text.readers import READERS, FormatError
+from pipeline.text.readers import READERS
 from pipeline.text.slug import article_id
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pipeline.errors import FormatError
 from pipeline.text.article import ArticleParts
-from pipeline.text.readers.common import FormatError
 from pipeline.text.readers.html import read_html
 from pipeline.text.readers.json_article import read_json
 from pipeline.text.readers.markdown import read_markdown

@@ -5,14 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from pipeline.errors import InputError
+from pipeline.errors import FormatError, InputError
 
 DATE_LINE = re.compile(r"^\s*date\s+(\S+)\s*(.*?)\s*$", re.IGNORECASE)
 ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
-
-
-class FormatError(ValueError):
-    """A reader's complaint about the content; the caller adds the file name."""
 
 
 def parse_date(value: object, what: str) -> dt.date:

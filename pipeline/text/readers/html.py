@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from pipeline.errors import FormatError
 from pipeline.text.article import ArticleParts
-from pipeline.text.readers.common import FormatError, parse_date, require
+from pipeline.text.readers.common import parse_date, require
 
 _DROP = "script, style, noscript, template, nav, header, footer, aside, form, iframe, svg, button, figure"
 _TEXT_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from pipeline.errors import FormatError
 from pipeline.text.article import ArticleParts
-from pipeline.text.readers.common import FormatError, paragraphs_of, parse_date, require
+from pipeline.text.readers.common import paragraphs_of, parse_date, require
 
 
 def read_json(text: str) -> ArticleParts:

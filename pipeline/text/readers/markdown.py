@@ -10,8 +10,9 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from pipeline.errors import FormatError
 from pipeline.text.article import ArticleParts
-from pipeline.text.readers.common import FormatError, parse_date, require, split_date_line
+from pipeline.text.readers.common import parse_date, require, split_date_line
 
 _BLOCKS_READ = {"paragraph_open", "heading_open"}
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from pipeline.errors import FormatError
 from pipeline.text.article import ArticleParts
-from pipeline.text.readers.common import FormatError, paragraphs_of, require, split_date_line
+from pipeline.text.readers.common import paragraphs_of, require, split_date_line
 
 
 def read_plain(text: str) -> ArticleParts:

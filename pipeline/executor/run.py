@@ -1,0 +1,172 @@
+"""One run of a job, top to bottom: read → plan → execute → finish.
+
+``run_job`` is what ``pipeline run`` calls. It reads and splits the articles, takes the job's lock,
+plans every article × language against the state (what is up to date, what to redo and why),
+hands the work to an executor's worker (``LocalWorker`` here, ``RayWorker`` on a cluster), and
+finishes by writing the manifest, review pages and feeds and recording the run. Each step is a
+function below, in that order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from pipeline.config import JobConfig
+from pipeline.errors import ConfigError, ConfigIssue
+from pipeline.executor.context import RunContext
+from pipeline.executor.plan import Planner, existing_state
+from pipeline.executor.recorder import Recorder, log_failure
+from pipeline.executor.run_report import RunOptions, RunReport
+from pipeline.executor.worker import Worker
+from pipeline.layout import MANIFEST_FILE
+from pipeline.lock import JobLock
+from pipeline.progress import NullProgress, Progress
+from pipeline.report import reports_missing, write_reports
+from pipeline.report.manifest import write_manifest
+from pipeline.stages.ingest import Ingest
+from pipeline.stages.narrate import Narrate
+from pipeline.stages.segment import SegmentedArticle, split_outcomes
+from pipeline.state import StateStore
+from pipeline.text.discover import discover
+
+log = logging.getLogger(__name__)
+
+
+def run_job(
+    config: JobConfig,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    options: RunOptions | None = None,
+) -> RunReport:
+    """Translate and narrate what is not up to date, under the job's lock.
+
+    Args:
+        config: the loaded job config.
+        progress: where progress is shown (a terminal bar, log lines, or nothing).
+        stop: set by the caller (the CLI's signal handler) to end the run after the step in hand.
+        options: ``--dry-run`` (plan only: no lock, no writes) and ``--retry-failed``.
+
+    Returns:
+        The run's report: plans, counts, failures, whether it was interrupted, time per phase.
+
+    Raises:
+        ConfigError: the input globs match nothing, or a setting no language can run with.
+        LockedError: another run of the job holds the lock.
+        StateError: the state file cannot be used.
+    """
+    options = options or RunOptions()
+    report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE)
+    segmented = read(config, report)
+    narrate = Narrate(config.tts, config.targets)
+    if options.dry_run:
+        plan(config, existing_state(config.state_path), narrate, segmented, report, options)
+        return report
+    with JobLock(config.lock_path):
+        _remove_temp_files(config.job_dir)
+        state = StateStore.open(config.state_path)
+        run_id = state.begin_run(os.getpid())
+        status = "crashed"
+        try:
+            planner = plan(config, state, narrate, segmented, report, options)
+            context = RunContext(
+                config, state, run_id, planner, narrate, report, progress or NullProgress(),
+                stop or threading.Event(),
+            )  # fmt: skip
+            execute(context)
+            status = finish(context)
+        finally:
+            state.finish_run(run_id, status, report.counts())
+            state.close()
+    return report
+
+
+def read(config: JobConfig, report: RunReport) -> list[SegmentedArticle]:
+    """Every input file read and split into sentences; unreadable ones are logged and kept in
+    ``report.ingest_failures``. Raises ``ConfigError`` if the input globs match no file."""
+    paths = discover(config.input_patterns)
+    if not paths:
+        raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
+    with report.timings.measure("read"):
+        segmented, report.ingest_failures = split_outcomes(Ingest()(paths))
+    for failure in report.ingest_failures:
+        log_failure(failure)
+    return segmented
+
+
+def plan(
+    config: JobConfig,
+    state: StateStore | None,
+    narrate: Narrate,
+    segmented: list[SegmentedArticle],
+    report: RunReport,
+    options: RunOptions,
+) -> Planner:
+    """Plan every article × language against ``state`` (None: no state yet) into ``report``, and
+    say what the run will do: one line of counts, a warning per item not retried and per damaged
+    output that will be written again."""
+    with report.timings.measure("plan"):
+        planner = Planner(config, state, narrate, options.retry_failed)
+        report.planned([p for target in config.targets for p in planner.plan(segmented, target)])
+    if options.dry_run:
+        return planner
+    skipped = f", {len(report.skipped)} failed before and not retried" if report.skipped else ""
+    log.info(
+        "%s: %d articles x %d languages: %d to do, %d up to date%s",
+        config.job, len(segmented), len(config.targets), report.todo, report.up_to_date, skipped,
+    )  # fmt: skip
+    for item in report.skipped:
+        log.warning("%s [%s]: %s", *item.key, item.skip)
+    for repair in (repair for item in report.plans for repair in item.repairs):
+        log.warning("%s", repair)
+    return planner
+
+
+def execute(context: RunContext) -> None:
+    """Do the planned work with the config's executor; the recorder writes outputs and state."""
+    report = context.report
+    article_task = context.progress.task("articles", report.todo, "articles")
+    recorder = Recorder(context, article_task)
+    try:
+        if report.todo:
+            worker_class(context.config)(context, recorder).run()
+    finally:
+        report.done = recorder.done
+        article_task.close()
+    report.interrupted = context.stopped
+
+
+def worker_class(config: JobConfig) -> type[Worker]:
+    """``LocalWorker``, or ``RayWorker`` for ``executor: ray`` (Ray is imported only then)."""
+    if config.executor == "ray":
+        from pipeline.executor.ray_executor import RayWorker
+
+        return RayWorker
+    from pipeline.executor.local import LocalWorker
+
+    return LocalWorker
+
+
+def finish(context: RunContext) -> str:
+    """Write the manifest, review pages and feeds when anything they show may have changed (or
+    one is missing), prune old cache entries after a complete run; returns the run's status."""
+    config, report = context.config, context.report
+    if report.todo or report.failures or reports_missing(config):
+        outcomes = [item.outcome() for item in report.plans]
+        manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted)
+        with report.timings.measure("review pages and feeds"):
+            write_reports(config, manifest)
+    if report.interrupted:
+        return "interrupted"
+    context.state.prune(config.state.keep_days)
+    return "finished"
+
+
+def _remove_temp_files(job_dir: Path) -> None:
+    """Temporary files of a killed run (we hold the lock, so no one else is writing)."""
+    if job_dir.is_dir():
+        for temp in job_dir.rglob(".*.tmp"):
+            temp.unlink(missing_ok=True)
+            log.debug("removed %s, left by an interrupted run", temp)
