@@ -14,9 +14,9 @@ from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.integrity import damaged_files
-from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure, paragraph_text
+from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure
 from pipeline.mt.backends import result_signature
-from pipeline.stages.narrate import Narrate, Segment, script_segments
+from pipeline.stages.narrate import Narrate, Segment, segment_keys, spoken_script
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state import ItemState, StateStore
 from pipeline.state.keys import (
@@ -24,7 +24,6 @@ from pipeline.state.keys import (
     TEXT_VERSION,
     digest,
     model_fingerprint,
-    segment_key,
     translation_key,
 )
 
@@ -170,20 +169,16 @@ class Planner:
         plan.text_done = self._done(plan, TEXT, text_key)
         plan.skip = self._skip(plan, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
-            block_texts = [
-                paragraph_text(memory[sentence_keys[s]].target for s in block)
-                for block in segmented.sentences
-            ]
-            plan.narration_key = self.narration_key(
-                plan, script_segments(block_texts, target, self.config.tts.disclosure)
-            )
+            targets = ([memory[sentence_keys[s]].target for s in block] for block in segmented.sentences)
+            segments = spoken_script(targets, target, self.config.tts.disclosure)
+            plan.narration_key = self.narration_key(plan, segments)
             plan.narration_done = self._done(plan, NARRATION, plan.narration_key)
             plan.skip = plan.skip or self._skip(plan, NARRATION, plan.narration_key)
         return plan
 
     def segment_keys(self, target: TargetConfig, segments: list[Segment]) -> list[str]:
-        params = self.narrate.cache_params(target)
-        return [segment_key(target.tts_engine, target.tts_voice, params, s.text) for s in segments]
+        """The segments' cache keys under the engine settings this run uses."""
+        return segment_keys(target, self.narrate.cache_params(target), segments)
 
     def narration_key(self, plan: ItemPlan, segments: list[Segment]) -> str:
         tts = self.config.tts

@@ -17,6 +17,7 @@ import json
 import logging
 from typing import Any
 
+from pipeline import errors
 from pipeline.config import JobConfig, QualityConfig, TargetConfig, TranslationConfig, TtsConfig
 from pipeline.errors import (
     ConfigError,
@@ -28,11 +29,10 @@ from pipeline.errors import (
 )
 from pipeline.executor.plan import ItemPlan
 from pipeline.executor.worker import Worker
-from pipeline.items import TEXT, SentenceTranslation, paragraph_text
+from pipeline.items import TEXT, SentenceTranslation
 from pipeline.mt.marian import ModelInfo
-from pipeline.stages.narrate import Narrate, script, script_segments
+from pipeline.stages.narrate import Narrate, script, segment_keys, spoken_script
 from pipeline.stages.translate import Translate
-from pipeline.state.keys import segment_key
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,15 @@ class TranslateActor:
         results = self.stage(list(dict.fromkeys(s for sentences in wanted for s in sentences)))
         translations, errors = [], []
         for sentences in wanted:
-            done = {s: results[s] for s in sentences if isinstance(results[s], SentenceTranslation)}
-            failed = {s: results[s] for s in sentences if isinstance(results[s], PipelineError)}
-            translations.append(json.dumps({s: _translation(t) for s, t in done.items()}, ensure_ascii=False))
-            errors.append(
-                json.dumps({s: [str(e), e.transient] for s, e in failed.items()}, ensure_ascii=False)
-            )
+            done, failed = {}, {}
+            for s in sentences:
+                result = results[s]
+                if isinstance(result, SentenceTranslation):
+                    done[s] = _translation(result)
+                else:
+                    failed[s] = error_to_wire(result)
+            translations.append(json.dumps(done, ensure_ascii=False))
+            errors.append(json.dumps(failed, ensure_ascii=False))
         return {**batch, "translations": translations, "errors": errors, "model": [self.model] * len(wanted)}
 
 
@@ -66,12 +69,9 @@ class NarrateActor:
         self.narrate = Narrate(tts, (target,))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        rows = len(batch["article_id"])
         produced: list[str] = []
         failures: list[str] = []
-        error = self.narrate.engine_error(self.target)
-        params = self.narrate.cache_params(self.target)
-        for index in range(rows):
+        for index in range(len(batch["article_id"])):
             known = json.loads(batch["known"][index])
             if "translations" in batch:
                 known.update({s: t[0] for s, t in json.loads(batch["translations"][index]).items()})
@@ -80,23 +80,36 @@ class NarrateActor:
                 produced.append("{}")  # its translation failed: nothing to say
                 failures.append("{}")
                 continue
-            texts = [paragraph_text(known[s] for s in block) for block in blocks]
-            segments = script_segments(texts, self.target, self.tts.disclosure)
-            keys = [
-                segment_key(self.target.tts_engine, self.target.tts_voice, params, s.text) for s in segments
-            ]
-            todo = {k: s.text for k, s in zip(keys, segments, strict=True) if k not in self.cached}
-            audio = self.narrate([(self.target, text) for text in todo.values()]) if error is None else []
-            new, failed = {}, {}
-            for key, result in zip(todo, audio or [error] * len(todo), strict=True):
-                if isinstance(result, bytes):
-                    new[key] = base64.b64encode(result).decode("ascii")
-                    self.cached.add(key)
-                else:
-                    failed[key] = [str(result), result.transient]
+            new, failed = self._speak(self.keyed_script(blocks, known))
             produced.append(json.dumps(new))
             failures.append(json.dumps(failed, ensure_ascii=False))
         return {**batch, "segments": produced, "speech_errors": failures}
+
+    def keyed_script(self, blocks: list[list[str]], known: dict[str, str]) -> dict[str, str]:
+        """Segment key → text of the article's script, from its sentences' translations: the
+        same script and keys the driver's planner computes (``spoken_script``, ``segment_keys``)."""
+        segments = spoken_script(
+            ([known[s] for s in block] for block in blocks), self.target, self.tts.disclosure
+        )
+        keys = segment_keys(self.target, self.narrate.cache_params(self.target), segments)
+        return {key: segment.text for key, segment in zip(keys, segments, strict=True)}
+
+    def _speak(self, script: dict[str, str]) -> tuple[dict[str, str], dict[str, list[Any]]]:
+        """Speak the segments no cache holds: (key → base64 MP3, key → error on the wire)."""
+        todo = {key: text for key, text in script.items() if key not in self.cached}
+        error = self.narrate.engine_error(self.target)
+        if error is not None:
+            return {}, {key: error_to_wire(error) for key in todo}
+        new, failed = {}, {}
+        for key, result in zip(
+            todo, self.narrate([(self.target, text) for text in todo.values()]), strict=True
+        ):
+            if isinstance(result, bytes):
+                new[key] = base64.b64encode(result).decode("ascii")
+                self.cached.add(key)
+            else:
+                failed[key] = error_to_wire(result)
+        return new, failed
 
 
 class RayWorker(Worker):
@@ -144,7 +157,7 @@ class RayWorker(Worker):
             }
             for plan in plans
         ]
-        dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+        dataset: Any = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
         settings = self.config.ray
         if needs_model:
             dataset = dataset.map_batches(
@@ -160,7 +173,7 @@ class RayWorker(Worker):
             )  # fmt: skip
         narrated = self.narrate.wants(target)
         if narrated:
-            cached = set(self.state.segment_keys())
+            cached = self._cached_segments(target, plans, memory)
             dataset = dataset.map_batches(
                 NarrateActor,
                 fn_constructor_kwargs={"tts": self.config.tts, "target": target, "cached": cached},
@@ -180,6 +193,22 @@ class RayWorker(Worker):
             if self.stopped:
                 break
 
+    def _cached_segments(
+        self, target: TargetConfig, plans: list[ItemPlan], memory: dict[str, SentenceTranslation]
+    ) -> set[str]:
+        """The keys of this run's segments the cache already holds: every block whose sentences
+        are all in the translation memory, as the actors will key it (not every key ever stored)."""
+        disclosure = self.config.tts.disclosure
+        keys = []
+        for plan in plans:
+            known = [
+                [memory[plan.sentence_keys[s]].target for s in block]
+                for block in plan.segmented.sentences
+                if all(plan.sentence_keys[s] in memory for s in block)
+            ]
+            keys += self.planner.segment_keys(target, spoken_script(known, target, disclosure))
+        return self.state.cached_segment_keys(keys)
+
     def _record(
         self,
         target: TargetConfig,
@@ -198,7 +227,9 @@ class RayWorker(Worker):
             (plan.sentence_keys[s], SentenceTranslation(s, t[0], t[1], t[2], tuple(t[3])))
             for s, t in translations.items()
         )
-        errors = {s: _error(*e) for s, e in (json.loads(row["errors"]) if "errors" in row else {}).items()}
+        errors = {
+            s: error_from_wire(e) for s, e in (json.loads(row["errors"]) if "errors" in row else {}).items()
+        }
         if model is None:  # nothing was translated and no run ever recorded the model: cannot publish
             errors = errors or {s: PermanentError("the model was never loaded") for s in plan.missing}
         translated = self.recorder.translations(target, [plan], model, errors, narrated) if model else []
@@ -210,7 +241,7 @@ class RayWorker(Worker):
         keys = self.planner.segment_keys(target, segments)
         for key, encoded in json.loads(row["segments"]).items():
             self.state.add_segment(key, base64.b64decode(encoded))
-        speech_errors = {k: _error(*e) for k, e in json.loads(row["speech_errors"]).items()}
+        speech_errors = {k: error_from_wire(e) for k, e in json.loads(row["speech_errors"]).items()}
         if (engine_error := self.narrate.engine_error(target)) is not None:
             speech_errors = dict.fromkeys(keys, engine_error)
         audio = self.state.segments(keys)
@@ -222,7 +253,21 @@ def _translation(t: SentenceTranslation) -> list[Any]:
     return [t.target, t.parts, t.hit_limit, list(t.moved)]
 
 
-def _error(message: str, transient: bool) -> PipelineError:
+def error_to_wire(error: PipelineError) -> list[Any]:
+    """An error as JSON for the trip from a Ray worker to the driver: class name, message, transient."""
+    return [type(error).__name__, str(error), error.transient]
+
+
+def error_from_wire(wire: list[Any]) -> PipelineError:
+    """The error a worker sent, rebuilt as its own class (``SpeechUnavailableError``, ...) when that
+    is one of ``pipeline.errors`` made from a message; else a generic one of the same kind."""
+    name, message, transient = wire
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, PipelineError) and cls.transient == transient:
+        try:
+            return cls(message)
+        except TypeError:  # a class built from other arguments (ConfigError, InputError)
+            pass
     return TransientError(message) if transient else PermanentError(message)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from pipeline.errors import Mp3Error, PipelineError, SpeechError, SpeechUnavaila
 from pipeline.items import paragraph_text
 from pipeline.registry import resolve
 from pipeline.stages.translate import TranslatedArticle
+from pipeline.state.keys import segment_key
 from pipeline.tts import ENGINES, NO_NARRATION, Engine
 from pipeline.tts.lexicon import apply_lexicon
 
@@ -130,8 +132,20 @@ def _build(name: str, tts: TtsConfig) -> Engine | PipelineError:
 
 def script(item: TranslatedArticle, disclosure: str) -> list[Segment]:
     """What is spoken, in order: one segment per non-empty block, the disclosure first or last."""
-    block_texts = [paragraph_text(t.target for t in block) for block in item.blocks]
-    return script_segments(block_texts, item.target, disclosure)
+    return spoken_script(([t.target for t in block] for block in item.blocks), item.target, disclosure)
+
+
+def spoken_script(
+    block_targets: Iterable[Iterable[str]], target: TargetConfig, disclosure: str
+) -> list[Segment]:
+    """The script from each block's sentence translations: what every executor narrates, and
+    what the planner keys the narration by before anything is translated again."""
+    return script_segments([paragraph_text(targets) for targets in block_targets], target, disclosure)
+
+
+def segment_keys(target: TargetConfig, params: dict[str, object], segments: list[Segment]) -> list[str]:
+    """Each segment's cache key: its text, the engine, the voice and the engine's ``params``."""
+    return [segment_key(target.tts_engine, target.tts_voice, params, s.text) for s in segments]
 
 
 def script_segments(block_texts: list[str], target: TargetConfig, disclosure: str) -> list[Segment]:

@@ -290,8 +290,9 @@ class StateStore:
             chunk = wanted[start : start + 500]
             yield from self.db.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
 
-    def segment_keys(self) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT key FROM segments")]
+    def cached_segment_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` the segment cache holds (without reading their audio)."""
+        return {row[0] for row in self._rows_by_key("SELECT key FROM segments", keys)}
 
     def add_segment(self, key: str, mp3: bytes) -> None:
         with self.transaction() as db:
