@@ -119,7 +119,7 @@ def run(
     log_path = None
     if not dry_run:
         log_path = logs.add_log_file(log_file or logs.default_log_path(job.job_dir / LOG_DIR))
-    stop, received = threading.Event(), []
+    stop, received = threading.Event(), list[int]()
     _stop_on_signals(stop, received)
     started = time.monotonic()
     options = RunOptions(dry_run=dry_run, retry_failed=retry_failed)

@@ -38,7 +38,8 @@ def read_html(text: str) -> ArticleParts:
         ),
         None,
     )
-    require(container is not None, "no HTML body")
+    if container is None:
+        raise FormatError("no HTML body")
     paragraphs: list[str] = []
     for node in container.css(_TEXT_BLOCKS):
         if _holds_text_blocks(node):  # a list item or quote holding paragraphs: take those instead
@@ -60,8 +61,9 @@ def _date(tree: LexborHTMLParser):
 
 def _title(tree: LexborHTMLParser) -> str | None:
     og = tree.css_first('meta[property="og:title"]')
-    if og is not None and (og.attributes.get("content") or "").strip():
-        return " ".join(og.attributes["content"].split())
+    content = (og.attributes.get("content") or "") if og is not None else ""
+    if content.strip():
+        return " ".join(content.split())
     for selector in ("h1", "title"):
         node = tree.css_first(selector)
         if node is not None and (words := _words(node)):
