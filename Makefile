@@ -27,9 +27,14 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
+# Style, types, the import layers (pyproject: [tool.importlinter]) and no function rated D or worse.
 lint: setup
-	$(BIN)/ruff check pipeline tests
-	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff format --check pipeline tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	@complex="$$($(BIN)/radon cc --min D --show-complexity pipeline)"; \
+	if [ -n "$$complex" ]; then echo "functions rated D or worse (split them):"; echo "$$complex"; exit 1; fi
 
 clean-outputs:
 	find outputs -mindepth 1 -not -name .gitkeep -delete
