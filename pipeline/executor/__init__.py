@@ -1,1 +1,21 @@
-"""Executors run the stages; the local one in this process."""
+"""Executors run the stages; this package is the driver of a run.
+
+Follow one run from ``run.py``:
+
+- ``run.py`` — ``run_job``: read → plan → execute → finish, under the job's lock.
+- ``plan.py`` — ``Planner``: compares each article × language's content keys with the state and
+  says what is up to date, what to redo and why (``ItemPlan``); the plan carries each item's final
+  status to the manifest.
+- ``context.py`` / ``run_report.py`` — what one run shares (``RunContext``) and reports
+  (``RunReport``, ``RunOptions``).
+- ``worker.py`` — the base of the two executors; ``local.py`` (``LocalWorker``: translation in this
+  process) and ``ray_executor.py`` (``RayWorker``: the same stages as ``ray.data`` actor pools).
+- ``narration.py`` — ``NarrationQueue``: speech in worker threads beside translation, each
+  segment recorded as it arrives.
+- ``recorder.py`` — ``Recorder``: the driver's publishing and recording, shared by both executors
+  (the only writer of ``outputs/`` and the state).
+- ``evaluate.py`` — ``pipeline eval``: the translate stage over a test set, scored by sacrebleu.
+
+The stages themselves live in ``pipeline/stages/``: ingest (``ingest.py``), segment
+(``segment.py``), translate (``translate.py``), narrate (``narrate.py``), publish (``publish.py``).
+"""
