@@ -14,6 +14,11 @@ from typing import Any
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (mode 644), creating its folder if needed.
+
+    Raises:
+        OSError: the folder or the file cannot be written; ``path`` is then left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -30,6 +35,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """``atomic_write_bytes`` of ``text`` in UTF-8."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -51,6 +57,7 @@ def json_bytes(data: Any) -> bytes:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
+    """``atomic_write_bytes`` of ``data`` encoded as ``json_bytes`` encodes it."""
     atomic_write_bytes(path, json_bytes(data))
 
 

@@ -30,6 +30,7 @@ class Failure:
 
     @property
     def message(self) -> str:
+        """The error's one-line message."""
         return str(self.error)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Language:
+    """A language the pipeline can translate into; a default left None must come from the config."""
+
     code: str  # ISO 639-1, as used in the config and in output paths
     iso639_2: str  # ISO 639-2/T, as ID3 TLAN wants
     name: str

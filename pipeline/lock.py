@@ -12,6 +12,15 @@ from pipeline.errors import LockedError
 
 
 class JobLock:
+    """The job's lock, held for the ``with`` block; the lock file names the holder's PID.
+
+    Args:
+        path: the lock file (``JobConfig.lock_path``); its folder is created when needed.
+
+    Raises:
+        LockedError: on entering, when another process holds the lock.
+    """
+
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None

@@ -10,12 +10,15 @@ from contextlib import contextmanager
 
 
 class Timings:
+    """Seconds per phase (``seconds``: phase → total), added up by ``measure``."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
 
     @contextmanager
     def measure(self, phase: str) -> Iterator[None]:
+        """Context manager: add the wall-clock time of the ``with`` block to ``phase``, even if it raises."""
         started = time.perf_counter()
         try:
             yield

@@ -12,6 +12,8 @@ from pipeline.audio.mp3 import FrameFormat
 
 @dataclass(frozen=True)
 class Chapter:
+    """Where one segment plays in a narration: its title, its start and its end."""
+
     title: str
     start: float  # seconds
     end: float
@@ -28,7 +30,13 @@ class Assembled:
 
 
 def assemble(segments: list[tuple[str, bytes]], pause: float) -> Assembled:
-    """``segments``: (chapter title, MP3 bytes) in order. Frames must share one format."""
+    """Join MP3 segments into one stream, ``pause`` seconds of silence between them (none if <= 0).
+
+    ``segments``: (chapter title, MP3 bytes) in order. Frames must share one format.
+
+    Raises:
+        Mp3Error: there are no segments, a segment holds no audio frames, or formats differ.
+    """
     parsed = [(title, mp3.audio_frames(data)) for title, data in segments]
     fmt = mp3.common_format(frame for _, frames in parsed for frame in frames)
     # The silence takes the segments' most common bitrate, so a CBR narration stays CBR.

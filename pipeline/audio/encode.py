@@ -10,7 +10,7 @@ QUALITY = 2  # LAME's -q 2: near-best quality, still fast
 
 
 def encode_pcm(pcm: bytes, sample_rate: int, channels: int, bitrate: int) -> bytes:
-    """16-bit little-endian PCM → constant-bitrate MP3 at the same sample rate."""
+    """16-bit little-endian PCM → constant-bitrate MP3 (``bitrate`` in kbps) at the same sample rate."""
     import lameenc
 
     encoder = lameenc.Encoder()
@@ -24,7 +24,11 @@ def encode_pcm(pcm: bytes, sample_rate: int, channels: int, bitrate: int) -> byt
 
 @lru_cache(maxsize=32)
 def silence(fmt: FrameFormat, bitrate: int, seconds: float) -> tuple[Frame, ...]:
-    """Frames of silence encoded with the same parameters as the audio they go between."""
+    """Frames of silence encoded with the same parameters as the audio they go between.
+
+    Raises:
+        ValueError: LAME made the silence in another format than ``fmt`` (a guard; not expected).
+    """
     channels = 1 if fmt.mono else 2
     samples = round(seconds * fmt.sample_rate)
     frames = audio_frames(encode_pcm(bytes(2 * channels * samples), fmt.sample_rate, channels, bitrate))

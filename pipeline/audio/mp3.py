@@ -35,10 +35,12 @@ class FrameFormat:
 
     @property
     def samples_per_frame(self) -> int:
+        """1152 for MPEG-1, 576 for MPEG-2 and 2.5."""
         return 1152 if self.version == "1" else 576
 
     @property
     def frame_seconds(self) -> float:
+        """How long one frame plays, in seconds."""
         return self.samples_per_frame / self.sample_rate
 
     def __str__(self) -> str:
@@ -47,6 +49,8 @@ class FrameFormat:
 
 @dataclass(frozen=True)
 class Frame:
+    """One audio frame: its format, its bitrate and its bytes, header included."""
+
     format: FrameFormat
     bitrate: int  # kbps
     data: bytes
@@ -107,7 +111,11 @@ def _is_info_frame(frame: bytes, header: _Header) -> bool:
 
 
 def audio_frames(data: bytes) -> list[Frame]:
-    """Every audio frame in ``data``, in order; tags, junk and header frames are left out."""
+    """Every audio frame in ``data``, in order; tags, junk and header frames are left out.
+
+    Raises:
+        Mp3Error: ``data`` holds no MPEG Layer III audio frame.
+    """
     offset = _skip_id3v2(data)
     end = len(data) - (128 if data[-128:-125] == b"TAG" else 0)
     frames: list[Frame] = []
@@ -137,6 +145,11 @@ def audio_frames(data: bytes) -> list[Frame]:
 
 
 def common_format(frames: Iterable[Frame]) -> FrameFormat:
+    """The one format all ``frames`` share.
+
+    Raises:
+        Mp3Error: the frames are of different formats, or there are none.
+    """
     # Frames of one stream share FrameFormat objects (headers are cached): compare by identity first.
     formats = set({id(frame.format): frame.format for frame in frames}.values())
     if len(formats) != 1:
@@ -145,11 +158,16 @@ def common_format(frames: Iterable[Frame]) -> FrameFormat:
 
 
 def duration(frames: list[Frame]) -> float:
+    """How long ``frames`` play, in seconds."""
     return sum(frame.format.frame_seconds for frame in frames)
 
 
 def info_frame(frames: list[Frame]) -> bytes:
-    """A Xing ("Info" when every frame has one bitrate) frame giving the frame and byte counts."""
+    """A Xing ("Info" when every frame has one bitrate) frame giving the frame and byte counts.
+
+    Raises:
+        Mp3Error: the frames are of different formats, or there are none.
+    """
     fmt = common_format(frames)
     first = frames[0].data
     table = "1" if fmt.version == "1" else "2"
@@ -178,7 +196,11 @@ def info_frame(frames: list[Frame]) -> bytes:
 
 
 def join(frames: list[Frame]) -> bytes:
-    """One MP3 stream: the Info/Xing frame, then the audio frames."""
+    """One MP3 stream: the Info/Xing frame, then the audio frames.
+
+    Raises:
+        Mp3Error: the frames are of different formats, or there are none.
+    """
     return info_frame(frames) + b"".join(frame.data for frame in frames)
 
 

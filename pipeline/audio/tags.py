@@ -19,6 +19,8 @@ MAX_CHILDREN = 255
 
 @dataclass(frozen=True)
 class NarrationTags:
+    """What a narration's ID3 tag says: title, artist, language, date, disclosure and chapters."""
+
     title: str
     artist: str
     language: str  # ISO 639-2 (sqi, ukr)

@@ -55,6 +55,8 @@ class TargetConfig:
 
 @dataclass(frozen=True)
 class JobConfig:
+    """A validated job config: every path absolute, every target language resolved."""
+
     path: Path
     job: str
     input_patterns: tuple[str, ...]  # absolute globs
@@ -71,15 +73,28 @@ class JobConfig:
 
     @property
     def job_dir(self) -> Path:
+        """``<output_dir>/<job>``: the folder that holds every output of the job."""
         return self.output_root / self.job
 
     @property
     def lock_path(self) -> Path:
+        """The lock file that keeps two runs of the job apart."""
         return self.job_dir / LOCK_FILE
 
 
 def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None = None) -> JobConfig:
-    """Read, override, validate and resolve; raise ``ConfigError`` listing every problem."""
+    """Read, override, validate and resolve; raise ``ConfigError`` listing every problem.
+
+    Args:
+        path: the YAML file; relative paths in it are taken from its folder.
+        overrides: ``KEY.PATH=VALUE`` strings (``--set``), applied in order.
+        cwd: where relative paths in ``overrides`` are taken from; the current directory when None.
+
+    Raises:
+        ConfigError: the file cannot be read or is not a YAML mapping, an override is malformed, or
+            values are invalid (unknown key or language, an input glob that matches nothing, a
+            missing local model directory...).
+    """
     path = Path(path)
     source = read_yaml(path)
     data, overridden = apply_overrides(source.data, list(overrides or []), cwd or Path.cwd())

@@ -75,7 +75,10 @@ def apply_overrides(
 
 
 def looks_like_local_path(value: str, base: Path) -> bool:
-    """A model value that names a directory rather than a hub id."""
+    """A model value that names a directory rather than a hub id.
+
+    True if it starts like a path (``/``, ``./``, ``../``, ``~``) or names a folder under ``base``.
+    """
     return value.startswith(("/", "./", "../", "~", ".\\")) or (base / value).is_dir()
 
 

@@ -20,6 +20,11 @@ def reports_missing(config: JobConfig) -> bool:
 
 
 def write_reports(config: JobConfig, manifest: dict[str, Any]) -> None:
+    """Write the review pages, and the feeds when ``feeds.base_url`` is set, from ``manifest``.
+
+    Raises:
+        OSError: a page or feed cannot be written.
+    """
     write_review(config, manifest)
     if config.feeds.base_url:
         write_feeds(config, manifest)

@@ -23,6 +23,14 @@ ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 
 
 def write_feeds(config: JobConfig, manifest: dict[str, Any]) -> None:
+    """Write ``feeds/<lang>.xml`` for each language: its narrated articles, newest date first.
+
+    The items are the manifest's ``ok`` items with audio; each one's ``article.json`` gives its
+    date, lead and narration, and an item whose ``article.json`` is missing or damaged is left out.
+
+    Raises:
+        OSError: a feed cannot be written.
+    """
     ET.register_namespace("itunes", ITUNES)
     for target in config.targets:
         items = [i for i in manifest["items"] if i["language"] == target.code and i["status"] == "ok"]

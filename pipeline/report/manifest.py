@@ -82,7 +82,11 @@ def _unreadable(failure: Failure, language: str) -> dict[str, Any]:
 def write_manifest(
     config: JobConfig, ingest_failures: list[Failure], outcomes: list[ItemOutcome], interrupted: bool
 ) -> dict[str, Any]:
-    """Write ``<job>/manifest.json`` atomically and return its data."""
+    """Write ``<job>/manifest.json`` atomically and return its data (see ``manifest_data``).
+
+    Raises:
+        OSError: the file cannot be written.
+    """
     data = manifest_data(config, ingest_failures, outcomes, interrupted)
     atomic_write_json(config.job_dir / MANIFEST_FILE, data)
     return data

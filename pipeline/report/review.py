@@ -29,6 +29,15 @@ def _environment() -> Any:
 
 
 def write_review(config: JobConfig, manifest: dict[str, Any]) -> None:
+    """Write the job's ``index.html`` and each article's ``<article-id>/index.html``.
+
+    Articles and their languages come from ``manifest``, their text from each ``article.json`` (one
+    that is missing or damaged shows as no translation yet). Pages whose HTML is unchanged are not
+    rewritten.
+
+    Raises:
+        OSError: a page cannot be written.
+    """
     environment = _environment()
     languages = [(t.code, t.language.name) for t in config.targets]
     by_article: dict[str, list[dict[str, Any]]] = {}

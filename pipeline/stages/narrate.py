@@ -34,6 +34,8 @@ CHAPTER_TITLE_WORDS = 8
 
 @dataclass(frozen=True)
 class Segment:
+    """One piece of a narration: a block's text, or the disclosure, and its chapter title."""
+
     title: str  # the chapter title
     text: str  # what the engine is given (lexicon applied)
     block: int | None = None  # the article block it speaks; None for the disclosure
@@ -41,6 +43,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Narration:
+    """One article's narration in one language: the tagged MP3, its length and its chapters."""
+
     article_id: str
     language: str
     engine: str
@@ -53,9 +57,11 @@ class Narration:
 
     @property
     def sha256(self) -> str:
+        """The sha256 of the MP3 bytes, in hex."""
         return hashlib.sha256(self.mp3).hexdigest()
 
     def summary(self) -> dict[str, object]:
+        """What ``article.json`` says of the narration: engine, voice, length, size, hash, chapters."""
         return {
             "engine": self.engine,
             "voice": self.voice,
@@ -71,6 +77,17 @@ class Narration:
 
 
 class Narrate:
+    """The narrate stage: builds each language's TTS engine once, then speaks text segments.
+
+    Args:
+        tts: the ``tts`` settings (concurrency, engine options).
+        targets: the job's languages; those with ``tts.engine: none`` are not narrated.
+
+    An engine that fails to build (a ``PipelineError``) or cannot speak a language's voice is not
+    raised: it is kept as that language's error (see ``engine_error``) and returned for each of its
+    segments.
+    """
+
     name = "narrate"
 
     def __init__(self, tts: TtsConfig, targets: tuple[TargetConfig, ...]):
@@ -91,14 +108,19 @@ class Narrate:
             self.engines[target.code] = engine
 
     def wants(self, target: TargetConfig) -> bool:
+        """True if ``target`` is narrated (its engine is not ``none``), even by an engine that failed."""
         return target.code in self.engines
 
     def engine_error(self, target: TargetConfig) -> PipelineError | None:
+        """Why ``target``'s engine cannot work (a ``SpeechError``, say), or None if it can or is unused."""
         engine = self.engines.get(target.code)
         return engine if isinstance(engine, PipelineError) else None
 
     def cache_params(self, target: TargetConfig) -> dict[str, object]:
-        """The engine settings that change its audio (part of every segment's cache key)."""
+        """The engine settings that change its audio (part of every segment's cache key).
+
+        ``target`` must be narrated (see ``wants``); {} when its engine failed.
+        """
         engine = self.engines[target.code]
         return {} if isinstance(engine, PipelineError) else dict(engine.params)
 
@@ -108,7 +130,13 @@ class Narrate:
             return list(pool.map(lambda job: self.speak(*job), batch))
 
     def speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
-        """One segment; thread-safe. Errors are returned, so a pool never loses them."""
+        """One segment; thread-safe. Errors are returned, so a pool never loses them.
+
+        Returns:
+            The MP3 bytes, or the error: the engine's build or voice error, the engine's
+            ``SpeechError`` or ``SpeechUnavailableError``, ``SpeechUnavailableError`` for bytes
+            that are not playable MP3, or ``UnexpectedError`` for anything else.
+        """
         engine = self.engines[target.code]
         if isinstance(engine, PipelineError):
             return engine
@@ -149,6 +177,11 @@ def segment_keys(target: TargetConfig, params: dict[str, object], segments: list
 
 
 def script_segments(block_texts: list[str], target: TargetConfig, disclosure: str) -> list[Segment]:
+    """One segment per non-empty block text, lexicon applied, numbered by its block.
+
+    ``disclosure`` (``tts.disclosure``) is ``start`` or ``end`` to speak ``target.disclosure``
+    first or last; anything else (``none``) leaves it out.
+    """
     lexicon = target.lexicon
     segments = [
         Segment(chapter_title(text), apply_lexicon(text, lexicon), index)
@@ -166,7 +199,16 @@ def script_segments(block_texts: list[str], target: TargetConfig, disclosure: st
 def build_narration(
     item: TranslatedArticle, segments: list[Segment], audio: list[bytes], tts: TtsConfig, artist: str
 ) -> Narration:
-    """Join the segments' audio with pauses and tag it; raises ``SpeechError`` on unjoinable audio."""
+    """Join the segments' audio with pauses and tag it; raises ``SpeechError`` on unjoinable audio.
+
+    Args:
+        audio: each segment's MP3, parallel to ``segments``.
+        tts: the ``tts`` settings (``pause`` between segments).
+        artist: the ID3 artist.
+
+    Raises:
+        SpeechError: the segments hold no MP3 frames or are in different formats.
+    """
     target = item.target
     try:
         assembled = assemble([(s.title, data) for s, data in zip(segments, audio, strict=True)], tts.pause)
@@ -195,12 +237,14 @@ def build_narration(
 
 
 def chapter_title(text: str) -> str:
+    """The first ``CHAPTER_TITLE_WORDS`` words of ``text``, with "…" when there are more."""
     words = text.split()
     return " ".join(words[:CHAPTER_TITLE_WORDS]) + ("…" if len(words) > CHAPTER_TITLE_WORDS else "")
 
 
 def narration_title(item: TranslatedArticle) -> str:
-    """The translated title, or else the translated lead's first sentence."""
+    """The translated title, or else the translated lead's first sentence (at most 200 characters);
+    the article id when nothing was translated."""
     for block in item.blocks:
         for translation in block:
             if translation.target:

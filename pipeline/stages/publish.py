@@ -54,13 +54,22 @@ class _Writer:
 
 
 class PublishText(_Writer):
-    """``article.txt`` and ``article.json`` of each translated article."""
+    """``article.txt`` and ``article.json`` of each translated article.
+
+    Args:
+        job_dir: the job's folder; files go to ``<job_dir>/<article-id>/<lang>/``.
+    """
 
     def __call__(
         self, batch: list[TranslatedArticle], narrations: list[dict[str, Any] | None] | None = None
     ) -> list[Written | Failure]:
         """``narrations``: per item, the summary of its narration when that is already published
-        and up to date (``article.json`` keeps describing it), else None."""
+        and up to date (``article.json`` keeps describing it), else None.
+
+        Returns:
+            Per item, the files written, or a ``Failure`` holding a ``PermanentError`` when they
+            cannot be written; never raises for one item.
+        """
         return [
             self._publish(item, narration)
             for item, narration in zip(batch, narrations or [None] * len(batch), strict=True)
@@ -82,9 +91,19 @@ class PublishText(_Writer):
 
 
 class PublishAudio(_Writer):
-    """Each narration, with ``article.json`` updated to describe it (or why there is none)."""
+    """Each narration, with ``article.json`` updated to describe it (or why there is none).
+
+    Args:
+        job_dir: the job's folder; files go to ``<job_dir>/<article-id>/<lang>/``.
+    """
 
     def __call__(self, batch: list[tuple[TranslatedArticle, Narration | Failure]]) -> list[Written | Failure]:
+        """Per (item, narration or its failure): the files written, or a ``Failure``.
+
+        A failed narration is recorded in ``article.json`` and its ``Failure`` returned as it is;
+        files that cannot be written give a ``Failure`` holding a ``PermanentError``. Never raises
+        for one item.
+        """
         return [self._publish(item, narration) for item, narration in batch]
 
     def _publish(self, item: TranslatedArticle, narration: Narration | Failure) -> Written | Failure:
@@ -112,6 +131,10 @@ def render_text(item: TranslatedArticle) -> str:
 
 
 def render_json(item: TranslatedArticle, narration: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``article.json`` record: source, model, settings, sentences with their flags, warnings.
+
+    ``narration`` is the record of the narration (``status``, ``file`` or ``error``...), or None.
+    """
     article = item.segmented.article
     return {
         "schema": JSON_SCHEMA_VERSION,

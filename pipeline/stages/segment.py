@@ -12,18 +12,24 @@ from pipeline.text.sentences import split_sentences
 
 @dataclass(frozen=True)
 class SegmentedArticle:
+    """An article with the sentences of each of its blocks, in block order."""
+
     article: Article
     sentences: tuple[tuple[str, ...], ...]  # one tuple per block of ``article.blocks``
 
     @property
     def sentence_count(self) -> int:
+        """How many sentences the article has, over all its blocks."""
         return sum(len(block) for block in self.sentences)
 
     def all_sentences(self) -> list[str]:
+        """Every sentence of the article in reading order, repeats included."""
         return [sentence for block in self.sentences for sentence in block]
 
 
 class Segment:
+    """The segment stage: each block (title, paragraphs) of an article split into sentences."""
+
     name = "segment"
 
     def __call__(self, articles: list[Article]) -> list[SegmentedArticle | Failure]:

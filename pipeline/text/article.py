@@ -31,6 +31,11 @@ class ArticleParts:
 
 @dataclass(frozen=True)
 class Article:
+    """One article file as read: its id, its file (format, sha256, encoding) and its parts.
+
+    ``warnings`` are for the operator (a file read as Windows-1252, say).
+    """
+
     id: str
     source: Path
     format: str
@@ -41,10 +46,12 @@ class Article:
 
     @property
     def date(self) -> dt.date:
+        """The article's date, as its file gives it."""
         return self.parts.date
 
     @property
     def title(self) -> str | None:
+        """The title, or None when the file has none."""
         return self.parts.title
 
     @property

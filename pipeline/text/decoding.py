@@ -30,12 +30,24 @@ _TEXT_CONTROLS = {"\n", "\r", "\t", "\f", "\v"}
 
 @dataclass(frozen=True)
 class DecodedText:
+    """An article file's text (NFC, Unix line ends), its encoding, and the fallback's warning."""
+
     text: str
     encoding: str
     warning: str | None = None
 
 
 def decode_article(path: Path, data: bytes) -> DecodedText:
+    """The text of an article file's bytes (see the module docstring for the fallback).
+
+    Args:
+        path: the file, named in errors only.
+        data: the file's bytes.
+
+    Raises:
+        InputError: the file is empty or blank, binary (a known signature, NUL bytes, many control
+            characters), or broken after its UTF-8 or UTF-16 byte-order mark.
+    """
     if not data.strip():
         raise InputError(path, "empty file (only whitespace)" if data else "empty file")
     for bom, encoding in _BOMS:

@@ -13,6 +13,14 @@ from pipeline.text.slug import article_id
 
 
 def read_article(path: Path) -> Article:
+    """The article in ``path``, read by the reader for its suffix.
+
+    Its id is the slug of the id the file declares, else of the file name.
+
+    Raises:
+        InputError: no reader for the suffix, the file cannot be read, it is not text (see
+            ``decode_article``), or its reader rejects the content (a ``FormatError``, reworded).
+    """
     suffix = path.suffix.lower()
     if suffix not in READERS:
         supported = ", ".join(sorted(READERS))

@@ -19,6 +19,7 @@ def _segmenter():
 
 
 def split_sentences(paragraph: str) -> list[str]:
+    """The sentences of an English paragraph in order, whitespace runs folded; [] for a blank one."""
     text = " ".join(paragraph.split())
     if not text:
         return []

@@ -12,7 +12,15 @@ ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
 def parse_date(value: object, what: str) -> dt.date:
-    """An ISO date (``2024-02-28``, or the date part of an ISO timestamp)."""
+    """An ISO date (``2024-02-28``, or the date part of an ISO timestamp).
+
+    Args:
+        value: a date or datetime (as YAML gives them), or text that starts with the date.
+        what: where the value came from (``'date'``, ``first line``), named in the error.
+
+    Raises:
+        FormatError: ``value`` does not start like 2024-02-28, or is not a real date.
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -27,7 +35,13 @@ def parse_date(value: object, what: str) -> dt.date:
 
 
 def split_date_line(text: str) -> tuple[dt.date, str, str] | None:
-    """``date YYYY-MM-DD note`` on the first non-blank line → (date, note, rest of the text)."""
+    """``date YYYY-MM-DD note`` on the first non-blank line → (date, note, rest of the text).
+
+    None when that line is not a date line; the note is '' when there is none.
+
+    Raises:
+        FormatError: the date line's date is not like 2024-02-28, or is not a real date.
+    """
     stripped = text.lstrip("\n")
     first, _, rest = stripped.partition("\n")
     match = DATE_LINE.match(first)
@@ -43,6 +57,11 @@ def paragraphs_of(text: str) -> tuple[str, ...]:
 
 
 def require(condition: bool, message: str) -> None:
+    """A reader's check: raise ``FormatError(message)`` unless ``condition`` holds.
+
+    Raises:
+        FormatError: ``condition`` is false.
+    """
     if not condition:
         raise FormatError(message)
 

@@ -25,6 +25,12 @@ _DATE_SOURCES = (
 
 
 def read_html(text: str) -> ArticleParts:
+    """The article in an HTML page (the module docstring says which parts are taken).
+
+    Raises:
+        FormatError: the page has no date or a date that is not ISO, no body, or no paragraphs of
+            text in its main content.
+    """
     tree = LexborHTMLParser(text)
     date = _date(tree)
     title = _title(tree)

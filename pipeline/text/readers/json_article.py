@@ -10,6 +10,12 @@ from pipeline.text.readers.common import paragraphs_of, parse_date, require
 
 
 def read_json(text: str) -> ArticleParts:
+    """The article in a JSON object: ``date`` and ``body`` required, ``title`` and ``id`` optional.
+
+    Raises:
+        FormatError: the text is not JSON or not an object, ``date`` or ``body`` is missing, a key
+            has the wrong type, the body has no text, or the date is not ISO.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -18,6 +18,15 @@ _BLOCKS_READ = {"paragraph_open", "heading_open"}
 
 
 def read_markdown(text: str) -> ArticleParts:
+    """The article in a Markdown file.
+
+    Date from the front matter, else from a first ``date`` line (whose note becomes the audio
+    note); title from the front matter, else the first ``#`` heading; id from the front matter.
+
+    Raises:
+        FormatError: no date or a date that is not ISO, front matter that is never closed, not
+            YAML or not a mapping, or no paragraphs of text.
+    """
     meta, body = _front_matter(text)
     note = None
     if "date" in meta:

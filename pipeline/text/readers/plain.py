@@ -8,6 +8,12 @@ from pipeline.text.readers.common import paragraphs_of, require, split_date_line
 
 
 def read_plain(text: str) -> ArticleParts:
+    """The article in a ``.txt`` file; the date line's note becomes the audio note. No title.
+
+    Raises:
+        FormatError: the first line is not a date line, its date is not real, or no paragraphs
+            follow it.
+    """
     dated = split_date_line(text)
     if dated is None:
         first = text.strip().splitlines()[0][:60]
