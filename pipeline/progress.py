@@ -15,11 +15,19 @@ log = logging.getLogger("pipeline.progress")
 
 
 class Task(Protocol):
-    def advance(self, amount: float) -> None: ...
+    """One unit of long work: ``total`` items, each either done (``advance``) or failed (``fail``)."""
 
-    def add_total(self, amount: int) -> None: ...
+    def advance(self, amount: float) -> None:
+        """``amount`` more items done."""
 
-    def close(self) -> None: ...
+    def fail(self, amount: int) -> None:
+        """``amount`` more items failed: they count towards the total but apart from those done."""
+
+    def add_total(self, amount: int) -> None:
+        """The work grew (or, negative, shrank) by ``amount`` items."""
+
+    def close(self) -> None:
+        """The work is over (finished, or stopped)."""
 
 
 class Progress(Protocol):
@@ -28,6 +36,9 @@ class Progress(Protocol):
 
 class _NullTask:
     def advance(self, amount: float) -> None:
+        pass
+
+    def fail(self, amount: int) -> None:
         pass
 
     def add_total(self, amount: int) -> None:
@@ -47,6 +58,7 @@ class _LogTask:
         self.description, self.total, self.unit, self.interval = description, total, unit, interval
         self.started = self.last = time.monotonic()
         self.completed = 0.0
+        self.failed = 0
 
     def advance(self, amount: float) -> None:
         self.completed += amount
@@ -54,6 +66,10 @@ class _LogTask:
         if now - self.last >= self.interval:
             self.last = now
             self._log(now)
+
+    def fail(self, amount: int) -> None:
+        self.failed += amount
+        self.advance(0)
 
     def add_total(self, amount: int) -> None:
         self.total += amount
@@ -64,10 +80,12 @@ class _LogTask:
 
     def _log(self, now: float) -> None:
         elapsed = max(now - self.started, 1e-9)
-        percent = 100 * self.completed / self.total if self.total else 100.0
+        finished = self.completed + self.failed
+        percent = 100 * finished / self.total if self.total else 100.0
+        failed = f", {self.failed} failed" if self.failed else ""
         log.info(
-            "%s: %d/%d %s (%.0f%%), %.1f %s/s",
-            self.description, self.completed, self.total, self.unit, percent,
+            "%s: %d/%d %s%s (%.0f%%), %.1f %s/s",
+            self.description, self.completed, self.total, self.unit, failed, percent,
             self.completed / elapsed, self.unit,
         )  # fmt: skip
 
@@ -86,6 +104,11 @@ class _RichTask:
 
     def advance(self, amount: float) -> None:
         self.bars.advance(self.task_id, amount)
+
+    def fail(self, amount: int) -> None:
+        task = self.bars.tasks[self.task_id]
+        failed = task.fields.get("failed", 0) + amount
+        self.bars.update(self.task_id, advance=amount, failed=failed, note=f"{failed} failed")
 
     def add_total(self, amount: int) -> None:
         task = self.bars.tasks[self.task_id]
@@ -128,6 +151,7 @@ class RichProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[unit]}"),
+            TextColumn("{task.fields[note]}", style="red"),
             TaskProgressColumn(),
             _rate_column(),
             TimeElapsedColumn(),
@@ -145,5 +169,6 @@ class RichProgress:
     def task(self, description: str, total: int, unit: str) -> Task:
         # a task with nothing to do yet stays hidden until work is added
         return _RichTask(
-            self.bars, self.bars.add_task(description, total=total, unit=unit, visible=total > 0)
+            self.bars,
+            self.bars.add_task(description, total=total, unit=unit, note="", failed=0, visible=total > 0),
         )

@@ -186,6 +186,7 @@ def test_ray_executor_gives_the_local_executor_s_outputs(
     assert invoke("run", str(local)).exit_code == 0
     result = invoke("run", str(distributed))
     assert result.exit_code == 0, result.stderr
+    assert "deprecated" not in result.stderr  # Ray 2.51+: compute=ActorPoolStrategy, not concurrency=
     local_texts, local_items = outputs(local)
     ray_texts, ray_items = outputs(distributed)
     assert len(ray_texts) == 2 * len(SAMPLE_ARTICLES)

@@ -41,6 +41,7 @@ class LocalWorker(Worker):
         self.narration = NarrationQueue(
             self.context, self.recorder, self.progress.task("narrate", 0, "segments")
         )
+        self.narration.expect([plan for plan in self.report.plans if plan.todo])
         try:
             self.run_languages()
         finally:
@@ -77,6 +78,7 @@ class LocalWorker(Worker):
         if not any(plan.missing for plan in plans):
             info = self.state.model_info(plans[0].fingerprint)
             if info is not None:  # same files; the config may name them differently
+                log.debug("%s: every sentence is in the translation memory; no model load", target.code)
                 recorded = ModelInfo.from_state(info)
                 return None, dataclasses.replace(recorded, model=target.model, revision=target.revision)
         log.info("%s: loading model %s", target.code, target.model)
@@ -113,8 +115,11 @@ class LocalWorker(Worker):
             if self.stopped:
                 break
             self.narration.collect()  # narration of earlier articles goes on meanwhile
+            batch = missing[start : start + step]
+            log.debug("%s: translating %d sentences (%d of this chunk's %d were in the memory)",
+                      chunk[0].target.code, len(batch), len(keys) - len(missing), len(keys))  # fmt: skip
             with self.report.timings.measure("translate"):
-                results = translate(missing[start : start + step])
+                results = translate(batch)
             self.state.add_translations(
                 (keys[s], r) for s, r in results.items() if isinstance(r, SentenceTranslation)
             )
@@ -127,6 +132,9 @@ def replan(
     planner: Planner, report: RunReport, target: TargetConfig, plans: list[ItemPlan], fingerprint: str
 ) -> list[ItemPlan]:
     """Plans again under the fingerprint of the model as loaded; returns those still to do."""
+    log.debug(
+        "%s: the model loaded as %s, not %s: planning again", target.code, fingerprint, plans[0].fingerprint
+    )
     fresh = planner.plan([plan.segmented for plan in plans], target, fingerprint)
     by_key = {plan.key: plan for plan in fresh}
     report.plans = [by_key.get(plan.key, plan) for plan in report.plans]

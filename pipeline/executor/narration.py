@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
 from pipeline.config import TargetConfig
 from pipeline.errors import PipelineError, item_error
 from pipeline.executor.context import RunContext
 from pipeline.executor.plan import ItemPlan
-from pipeline.executor.recorder import Recorder
+from pipeline.executor.recorder import NarrationWork, Recorder
 from pipeline.progress import Task
-from pipeline.stages.narrate import Segment, script
+from pipeline.stages.narrate import script
 from pipeline.stages.translate import TranslatedArticle
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5  # how often a stop request is noticed while waiting for speech
-
-
-@dataclass
-class _Job:
-    plan: ItemPlan
-    item: TranslatedArticle
-    segments: list[Segment]
-    keys: list[str]
 
 
 class NarrationQueue:
@@ -45,7 +36,23 @@ class NarrationQueue:
         self.pending: dict[str, Future[bytes | PipelineError]] = {}
         self.audio: dict[str, bytes] = {}
         self.errors: dict[str, PipelineError] = {}
-        self.jobs: list[_Job] = []
+        self.jobs: list[NarrationWork] = []
+        self.expected = self.submitted = 0
+
+    def expect(self, plans: list[ItemPlan]) -> None:
+        """Size the progress up front: the segments these plans will have spoken, that is every
+        uncached segment whose text is known and one per block still to translate."""
+        narrated = [plan for plan in plans if plan.narration_wanted and not plan.narration_done]
+        memory = self.state.translations(k for plan in narrated for k in plan.sentence_keys.values())
+        keys: set[str] = set()
+        waiting = 0
+        for plan in narrated:
+            known, blocks = self.planner.known_segment_keys(plan, memory)
+            keys.update(known)
+            waiting += blocks
+        self.expected = len(keys - self.state.cached_segment_keys(keys)) + waiting
+        self.task.add_total(self.expected)
+        log.debug("narration: about %d segments to synthesise", self.expected)
 
     def submit(self, target: TargetConfig, plan: ItemPlan, item: TranslatedArticle) -> None:
         """Queue the article's narration, unless it is up to date under today's key."""
@@ -55,13 +62,17 @@ class NarrationQueue:
             return
         plan.narration_key, plan.narration_done = key, False
         keys = self.planner.segment_keys(target, segments)
-        self.jobs.append(_Job(plan, item, segments, keys))
+        self.jobs.append(NarrationWork(plan, item, segments, keys))
         wanted = [k for k in dict.fromkeys(keys) if k not in self.audio and k not in self.pending]
         cached = self.state.segments(wanted)
         self.state.touch("segments", cached)
         self.audio.update(cached)
         texts = {k: s.text for k, s in zip(keys, segments, strict=True)}
         engine_error = self.narrate.engine_error(target)
+        log.debug(
+            "%s [%s]: narration of %d segments: %d in hand or cached, %d to synthesise",
+            *plan.key, len(keys), len(keys) - len(wanted) + len(cached), len(wanted) - len(cached),
+        )  # fmt: skip
         for k in wanted:
             if k in cached:
                 continue
@@ -69,7 +80,9 @@ class NarrationQueue:
                 self.errors[k] = engine_error
                 continue
             self.pending[k] = self.pool.submit(self._speak, target, texts[k])
-            self.task.add_total(1)
+            self.submitted += 1
+            if self.submitted > self.expected:  # more than foreseen: grow the total as it comes
+                self.task.add_total(1)
         self.collect()
 
     def _speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
@@ -91,9 +104,11 @@ class NarrationQueue:
             if isinstance(result, bytes):
                 self.state.add_segment(key, result)  # at once: a killed run keeps every reply it had
                 self.audio[key] = result
+                self.task.advance(1)
             else:
+                log.debug("segment %s… failed: %s", key[:12], result)
                 self.errors[key] = result
-            self.task.advance(1)
+                self.task.fail(1)
         ready = [job for job in self.jobs if all(k in self.audio or k in self.errors for k in job.keys)]
         if not ready:
             return
@@ -115,6 +130,8 @@ class NarrationQueue:
             wait(self.pending.values(), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             self.collect()
         self.pool.shutdown(wait=True)
+        if not self.stop.is_set() and self.submitted < self.expected:
+            self.task.add_total(self.submitted - self.expected)  # fewer than foreseen: the bar ends full
 
-    def _finish(self, job: _Job) -> None:
-        self.recorder.narration(job.plan, job.item, job.segments, job.keys, self.audio, self.errors)
+    def _finish(self, job: NarrationWork) -> None:
+        self.recorder.narration(job, self.audio, self.errors)

@@ -176,6 +176,21 @@ class Planner:
             plan.skip = plan.skip or self._skip(plan, NARRATION, plan.narration_key)
         return plan
 
+    def known_segment_keys(
+        self, plan: ItemPlan, memory: dict[str, SentenceTranslation]
+    ) -> tuple[list[str], int]:
+        """Before translating: the keys of the plan's segments whose text the translation memory
+        already gives (the disclosure included), and how many blocks still wait for a translation."""
+        known, waiting = [], 0
+        for block in plan.segmented.sentences:
+            keys = [plan.sentence_keys[s] for s in block]
+            if all(key in memory for key in keys):
+                known.append([memory[key].target for key in keys])
+            else:
+                waiting += 1
+        segments = spoken_script(known, plan.target, self.config.tts.disclosure)
+        return self.segment_keys(plan.target, segments), waiting
+
     def segment_keys(self, target: TargetConfig, segments: list[Segment]) -> list[str]:
         """The segments' cache keys under the engine settings this run uses."""
         return segment_keys(target, self.narrate.cache_params(target), segments)

@@ -28,6 +28,7 @@ from pipeline.errors import (
     item_error,
 )
 from pipeline.executor.plan import ItemPlan
+from pipeline.executor.recorder import NarrationWork
 from pipeline.executor.worker import Worker
 from pipeline.items import TEXT, SentenceTranslation
 from pipeline.mt.marian import ModelInfo
@@ -166,19 +167,19 @@ class RayWorker(Worker):
                     "target": target, "settings": self.config.translation, "quality": self.config.quality,
                 },
                 batch_size=settings.translate.batch_size,
-                concurrency=settings.translate.concurrency,
+                compute=ray.data.ActorPoolStrategy(size=settings.translate.concurrency),
                 num_cpus=settings.translate.num_cpus,
                 num_gpus=settings.translate.num_gpus,
                 batch_format="numpy",
             )  # fmt: skip
         narrated = self.narrate.wants(target)
         if narrated:
-            cached = self._cached_segments(target, plans, memory)
+            cached = self._cached_segments(plans, memory)
             dataset = dataset.map_batches(
                 NarrateActor,
                 fn_constructor_kwargs={"tts": self.config.tts, "target": target, "cached": cached},
                 batch_size=1,
-                concurrency=settings.tts.concurrency,
+                compute=ray.data.ActorPoolStrategy(size=settings.tts.concurrency),
                 num_cpus=settings.tts.num_cpus,
                 batch_format="numpy",
             )
@@ -193,20 +194,9 @@ class RayWorker(Worker):
             if self.stopped:
                 break
 
-    def _cached_segments(
-        self, target: TargetConfig, plans: list[ItemPlan], memory: dict[str, SentenceTranslation]
-    ) -> set[str]:
-        """The keys of this run's segments the cache already holds: every block whose sentences
-        are all in the translation memory, as the actors will key it (not every key ever stored)."""
-        disclosure = self.config.tts.disclosure
-        keys = []
-        for plan in plans:
-            known = [
-                [memory[plan.sentence_keys[s]].target for s in block]
-                for block in plan.segmented.sentences
-                if all(plan.sentence_keys[s] in memory for s in block)
-            ]
-            keys += self.planner.segment_keys(target, spoken_script(known, target, disclosure))
+    def _cached_segments(self, plans: list[ItemPlan], memory: dict[str, SentenceTranslation]) -> set[str]:
+        """The keys of this run's segments the cache already holds (not every key ever stored)."""
+        keys = [key for plan in plans for key in self.planner.known_segment_keys(plan, memory)[0]]
         return self.state.cached_segment_keys(keys)
 
     def _record(
@@ -245,7 +235,7 @@ class RayWorker(Worker):
         if (engine_error := self.narrate.engine_error(target)) is not None:
             speech_errors = dict.fromkeys(keys, engine_error)
         audio = self.state.segments(keys)
-        self.recorder.narration(plan, item, segments, keys, audio, speech_errors)
+        self.recorder.narration(NarrationWork(plan, item, segments, keys), audio, speech_errors)
         return model
 
 
@@ -286,13 +276,20 @@ def _start_ray(config: JobConfig) -> bool:
                 )
             ]
         ) from None
+    level = max(logging.WARNING, _console_level())  # our progress, not Ray's; -q silences its warnings
     for name in ("ray", "ray.data", "ray.data._internal.execution.streaming_executor"):
-        logging.getLogger(name).setLevel(logging.WARNING)  # our progress, not Ray's, on the console
+        logging.getLogger(name).setLevel(level)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     if ray.is_initialized():
         return False
     address = config.ray.address or None
     log.info("starting Ray (%s)", address or "a local cluster")
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
     return True
+
+
+def _console_level() -> int:
+    """The lowest level the console shows (the CLI's -v / -q), not counting the run log file."""
+    handlers = [h for h in logging.getLogger().handlers if not isinstance(h, logging.FileHandler)]
+    return min((h.level for h in handlers), default=logging.WARNING)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pipeline.config import TargetConfig
 from pipeline.errors import PipelineError, QualityError, item_error
@@ -23,6 +24,16 @@ from pipeline.stages.publish import PublishAudio, PublishText
 from pipeline.stages.translate import TranslatedArticle, assemble_translation
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NarrationWork:
+    """One article-language's narration: its plan, its translation, its script and segment keys."""
+
+    plan: ItemPlan
+    item: TranslatedArticle
+    segments: list[Segment]
+    keys: list[str]
 
 
 class Recorder:
@@ -111,33 +122,24 @@ class Recorder:
             "warnings": [*plan.segmented.article.warnings, *item.warnings],
         }
         self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)
+        log.debug("%s [%s]: text written (%s)", *plan.key, ", ".join(written.files.values()))
         plan.done(TEXT, detail)
         return True
 
     def narration(
-        self,
-        plan: ItemPlan,
-        item: TranslatedArticle,
-        segments: list[Segment],
-        keys: list[str],
-        audio: Mapping[str, bytes],
-        errors: Mapping[str, PipelineError],
+        self, work: NarrationWork, audio: Mapping[str, bytes], errors: Mapping[str, PipelineError]
     ) -> None:
         """Join, tag and publish an article's narration from its segments' audio, and record it."""
         try:
-            self._narration(plan, item, segments, keys, audio, errors)
+            self._narration(work, audio, errors)
         except Exception as exc:  # joining, tagging or writing failed in a way no rule foresaw
+            plan = work.plan
             self.failed(plan, NARRATION, plan.narration_key or "", item_error(exc, "making the narration"))
 
     def _narration(
-        self,
-        plan: ItemPlan,
-        item: TranslatedArticle,
-        segments: list[Segment],
-        keys: list[str],
-        audio: Mapping[str, bytes],
-        errors: Mapping[str, PipelineError],
+        self, work: NarrationWork, audio: Mapping[str, bytes], errors: Mapping[str, PipelineError]
     ) -> None:
+        plan, item, segments, keys = work.plan, work.item, work.segments, work.keys
         error = next((errors[k] for k in keys if k in errors), None)
         outcome: Narration | Failure
         if error is None:
@@ -162,6 +164,8 @@ class Recorder:
             "narration": outcome.summary(),
         }
         self.state.record_done(*plan.key, NARRATION, plan.narration_key or "", detail, self.run_id)
+        log.debug("%s [%s]: narration written (%.1f s, %d chapters)", *plan.key, outcome.duration,
+                  len(outcome.chapters))  # fmt: skip
         plan.done(NARRATION, detail)
         self.finished(plan)
 
@@ -170,7 +174,7 @@ class Recorder:
         self.articles.advance(1)
 
     def failed(self, plan: ItemPlan, stage: str, key: str, error: PipelineError, log_it: bool = True) -> None:
-        self.articles.advance(1)
+        self.articles.fail(1)
         failure = Failure(plan.segmented.article.source, plan.key[0], stage, error, plan.key[1])
         if log_it:
             log_failure(failure)

@@ -24,7 +24,7 @@ from pipeline.executor.worker import Worker
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
 from pipeline.progress import NullProgress, Progress
-from pipeline.report import reports_missing, write_reports
+from pipeline.report import write_reports
 from pipeline.report.manifest import write_manifest
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
@@ -117,6 +117,8 @@ def plan(
         "%s: %d articles x %d languages: %d to do, %d up to date%s",
         config.job, len(segmented), len(config.targets), report.todo, report.up_to_date, skipped,
     )  # fmt: skip
+    for item in report.plans:
+        log.debug("%s [%s]: %s", *item.key, "up to date" if item.up_to_date else item.reason())
     for item in report.skipped:
         log.warning("%s [%s]: %s", *item.key, item.skip)
     for repair in (repair for item in report.plans for repair in item.repairs):
@@ -150,14 +152,14 @@ def worker_class(config: JobConfig) -> type[Worker]:
 
 
 def finish(context: RunContext) -> str:
-    """Write the manifest, review pages and feeds when anything they show may have changed (or
-    one is missing), prune old cache entries after a complete run; returns the run's status."""
+    """Write the manifest, review pages and feeds (each only if its content changed: a change of
+    config shows at once, an unchanged job rewrites nothing), prune old cache entries after a
+    complete run; returns the run's status."""
     config, report = context.config, context.report
-    if report.todo or report.failures or reports_missing(config):
-        outcomes = [item.outcome() for item in report.plans]
-        manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted)
-        with report.timings.measure("review pages and feeds"):
-            write_reports(config, manifest)
+    outcomes = [item.outcome() for item in report.plans]
+    manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted)
+    with report.timings.measure("review pages and feeds"):
+        write_reports(config, manifest)  # every run (they are cheap); unchanged files are left as they are
     if report.interrupted:
         return "interrupted"
     context.state.prune(config.state.keep_days)

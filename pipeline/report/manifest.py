@@ -3,30 +3,46 @@
 Rendered from each item's outcome (``ItemOutcome``: what the plan and the run decided, from the
 state), so it describes the job's outputs as they stand, including those an earlier run made, not
 just what the last run touched. Deciding whether an item is done is the planner's job, not this
-module's.
+module's. An article × language the state knows but the input no longer has (its file was
+removed, or its language left the job) is listed as ``retracted``, with the files it left under
+``outputs/<job>/``: they stay there for the record, but leave the public folder and the feeds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pipeline import __version__
 from pipeline.config import JobConfig
 from pipeline.fsio import atomic_write_json
-from pipeline.items import Failure, ItemOutcome
+from pipeline.integrity import read_record
+from pipeline.items import NARRATION, TEXT, Failure, ItemOutcome
 from pipeline.layout import MANIFEST_FILE
+from pipeline.state import ItemState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: items and counts may be "retracted"
 NARRATION_FIELDS = ("engine", "voice", "duration", "size", "sha256")
+STATUSES = ("ok", "failed", "pending", "retracted")
 
 
 def manifest_data(
-    config: JobConfig, ingest_failures: list[Failure], outcomes: list[ItemOutcome], interrupted: bool
+    config: JobConfig,
+    ingest_failures: list[Failure],
+    outcomes: list[ItemOutcome],
+    interrupted: bool,
+    retracted: Iterable[ItemState] = (),
 ) -> dict[str, Any]:
-    """The manifest as a JSON-ready dict: one item per outcome and per unreadable input × language."""
+    """The manifest as a JSON-ready dict: one item per outcome, per unreadable input × language,
+    and per retracted article × language.
+
+    ``retracted``: the state's records (any stage) of the article × language pairs no longer in
+    the input; see ``retracted_states``.
+    """
     items = [_item(outcome) for outcome in outcomes]
     items += [_unreadable(failure, target.code) for failure in ingest_failures for target in config.targets]
+    items += _retracted(config, retracted)
     items.sort(key=lambda item: (item["article_id"], item["language"]))
     statuses = [item["status"] for item in items]
     return {
@@ -40,7 +56,7 @@ def manifest_data(
         "counts": {
             "articles": len({item["article_id"] for item in items}),
             "items": len(items),
-            **{status: statuses.count(status) for status in ("ok", "failed", "pending")},
+            **{status: statuses.count(status) for status in STATUSES},
         },
         "items": items,
     }
@@ -79,14 +95,61 @@ def _unreadable(failure: Failure, language: str) -> dict[str, Any]:
     }
 
 
-def write_manifest(
-    config: JobConfig, ingest_failures: list[Failure], outcomes: list[ItemOutcome], interrupted: bool
+def retracted_states(
+    states: Mapping[tuple[str, str, str], ItemState], current: Collection[tuple[str, str]]
+) -> list[ItemState]:
+    """The records of ``states`` (``StateStore.items()``) whose ``(article_id, language)`` is not in
+    ``current`` (every pair of this run's input and languages, read or unreadable): what
+    ``manifest_data`` lists as retracted."""
+    return [
+        state for (article_id, language, _), state in states.items() if (article_id, language) not in current
+    ]
+
+
+def _retracted(config: JobConfig, states: Iterable[ItemState]) -> list[dict[str, Any]]:
+    by_item: dict[tuple[str, str], dict[str, ItemState]] = {}
+    for state in states:
+        by_item.setdefault((state.article_id, state.language), {})[state.stage] = state
+    return [_retracted_item(config, *key, stages) for key, stages in by_item.items()]
+
+
+def _retracted_item(
+    config: JobConfig, article_id: str, language: str, stages: dict[str, ItemState]
 ) -> dict[str, Any]:
-    """Write ``<job>/manifest.json`` atomically and return its data (see ``manifest_data``).
+    """A retracted item: the files its stages wrote (still under the job folder, for the record)
+    and its narration; its source is the one its ``article.json`` names, when that is readable."""
+    files: dict[str, str] = {}
+    for stage in sorted(stages, key=lambda name: (name != TEXT, name)):  # the text stage's first
+        files.update(stages[stage].detail.get("files", {}))
+    narration = stages[NARRATION].detail.get("narration") if NARRATION in stages else None
+    record = read_record(config.job_dir / files["json"]) if "json" in files else None
+    source = ((record or {}).get("source") or {}).get("path", "")
+    return {
+        "article_id": article_id,
+        "language": language,
+        "status": "retracted",
+        "source": str(source),
+        "files": files,
+        "narration": {k: narration[k] for k in NARRATION_FIELDS if k in narration} if narration else None,
+    }
+
+
+def write_manifest(
+    config: JobConfig,
+    ingest_failures: list[Failure],
+    outcomes: list[ItemOutcome],
+    interrupted: bool,
+    retracted: Iterable[ItemState] = (),
+) -> dict[str, Any]:
+    """Write ``<job>/manifest.json`` atomically, unless only its time would change; return its data
+    (see ``manifest_data``).
 
     Raises:
         OSError: the file cannot be written.
     """
-    data = manifest_data(config, ingest_failures, outcomes, interrupted)
-    atomic_write_json(config.job_dir / MANIFEST_FILE, data)
+    data = manifest_data(config, ingest_failures, outcomes, interrupted, retracted)
+    path = config.job_dir / MANIFEST_FILE
+    previous = read_record(path)
+    if previous is None or {**previous, "updated": data["updated"]} != data:  # its time alone: keep
+        atomic_write_json(path, data)
     return data

@@ -1,0 +1,92 @@
+"""Progress an operator can trust: failures counted apart, totals known before the work starts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.config import load_config
+from pipeline.executor.run import run_job
+
+from .conftest import WriteConfig
+from .test_narration import needs_espeak
+
+
+class RecordingProgress:
+    """A progress display that keeps every call, per task."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[tuple[str, float]]] = {}
+
+    def task(self, description: str, total: int, unit: str) -> RecordingTask:
+        self.events[description] = [("start", total)]
+        return RecordingTask(self.events[description])
+
+
+class RecordingTask:
+    def __init__(self, events: list[tuple[str, float]]) -> None:
+        self.events = events
+
+    def advance(self, amount: float) -> None:
+        self.events.append(("advance", amount))
+
+    def fail(self, amount: int) -> None:
+        self.events.append(("fail", amount))
+
+    def add_total(self, amount: int) -> None:
+        self.events.append(("add_total", amount))
+
+    def close(self) -> None:
+        self.events.append(("close", 0))
+
+
+def test_failed_articles_are_counted_apart_from_done_ones(
+    write_config: WriteConfig, articles: Path, tiny_models: dict[str, Path], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken-model"  # the sq model without its weights: every sq item fails
+    shutil.copytree(tiny_models["sq"], broken)
+    for weights in broken.glob("*.safetensors"):
+        weights.unlink()
+    config = write_config(languages={"sq": {"model": str(broken)}, "uk": {"model": str(tiny_models["uk"])}})
+    result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(config)], catch_exceptions=False)
+    assert result.exit_code == 1, result.stderr
+    progress = [line for line in result.stderr.splitlines() if " articles: " in line]
+    assert progress[-1].endswith("articles: 3/6 articles, 3 failed (100%), " + progress[-1].split(", ")[-1])
+
+
+@needs_espeak
+def test_the_narration_total_is_known_before_any_segment_is_spoken(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = load_config(write_config(tts={"engine": "espeak-ng", "concurrency": 2}))
+    progress = RecordingProgress()
+    report = run_job(config, progress)
+    assert report.failed == 0
+    events = progress.events["narrate"]
+    totals = [amount for kind, amount in events if kind in ("start", "add_total")]
+    spoken = sum(amount for kind, amount in events if kind == "advance")
+    first_advance = next(i for i, (kind, _) in enumerate(events) if kind == "advance")
+    assert sum(totals) == spoken > 20  # the bar ends full...
+    growth = [amount for kind, amount in events[first_advance:] if kind == "add_total" and amount > 0]
+    assert growth == [], events  # ...and never grows once speech has begun: sized up front
+    assert totals[0] + totals[1] <= 1.2 * spoken  # the estimate was close (repeated paragraphs)
+
+
+@pytest.mark.parametrize("edit", [True])
+def test_an_edited_article_sizes_only_its_changed_paragraphs(
+    write_config: WriteConfig, articles: Path, edit: bool
+) -> None:
+    config = load_config(write_config(tts={"engine": "espeak-ng", "concurrency": 2}))
+    run_job(config, RecordingProgress())
+    path = next(articles.glob("*grain*"))
+    path.write_text(path.read_text("utf-8").replace("Ukraine", "Ukraina", 1), "utf-8")
+    progress = RecordingProgress()
+    run_job(config, progress)
+    events = progress.events["narrate"]
+    totals = sum(amount for kind, amount in events if kind in ("start", "add_total"))
+    spoken = sum(amount for kind, amount in events if kind == "advance")
+    assert totals == spoken and 1 <= spoken <= 4  # the changed paragraph (and title), per language
