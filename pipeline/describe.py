@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import platform
+import socket
+import sys
 from pathlib import Path
 
+from pipeline import __version__
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import PipelineError
 from pipeline.items import Failure
@@ -11,6 +15,7 @@ from pipeline.layout import FEEDS_DIR, REVIEW_FILE
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import split_outcomes
+from pipeline.state.keys import cached_commit
 from pipeline.text.discover import discover
 
 
@@ -20,7 +25,7 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
         f"config: {config.path}",
         f"job: {config.job} -> {config.job_dir}",
     ]
-    results = Ingest()(discover(config.input_patterns))
+    results = Ingest(job_dir=config.job_dir)(discover(config.input_patterns))
     ready, failures = split_outcomes(results)
     segmented = {s.article.id: s for s in ready}
     lines.append(f"articles: {len(results)} files, {len(ready)} readable")
@@ -60,7 +65,7 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
     else:
         lines.append("executor: local")
     feeds = (
-        f"{config.feeds.base_url} -> {config.job_dir / FEEDS_DIR}"
+        f"{config.feeds.base_url} -> {config.public_dir / FEEDS_DIR}"
         if config.feeds.base_url
         else "off (no base_url)"
     )
@@ -105,3 +110,48 @@ def _short(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def disclosure_warning(config: JobConfig) -> str | None:
+    """The one-line warning for a job whose MP3s will not say they were made with AI assistance
+    (``tts.disclosure: none`` and a language narrated), or None when there is nothing to warn of."""
+    narrated = [target.code for target in config.targets if target.tts_engine != "none"]
+    if config.tts.disclosure != "none" or not narrated:
+        return None
+    return (
+        f"tts.disclosure is none: the {', '.join(narrated)} narrations will not say they are AI-made; "
+        "set tts.disclosure to start or end unless listeners are told some other way"
+    )
+
+
+def run_log_header(config: JobConfig, overrides: tuple[str, ...] | list[str]) -> list[str]:
+    """The lines that open a run's log: what the run is made of, so a log explains its outputs.
+
+    Takes the loaded config and the ``--set`` overrides as given; returns one line per fact:
+    pipeline version, config path, overrides, each language's model (hub: revision and the commit
+    it resolves to in the local cache; local: the directory), translation settings, host, Python.
+    """
+    t = config.translation
+    return [
+        f"pipeline {__version__}",
+        f"config: {config.path.resolve()}",
+        "overrides: " + (" ".join(f"--set {item}" for item in overrides) if overrides else "none"),
+        *(f"model {target.code}: {_model_origin(target)}" for target in config.targets),
+        f"translation: backend {t.backend}, device {t.device}, compute_type {t.compute_type}, "
+        f"threads {t.threads or 'all'}, beam_size {t.beam_size}",
+        f"executor: {config.executor}; tts: {config.tts.engine}, disclosure {config.tts.disclosure}",
+        f"host: {socket.gethostname()}; Python {platform.python_version()} ({sys.executable})",
+    ]
+
+
+def _model_origin(target: TargetConfig) -> str:
+    """A model as the run will load it: a local directory, or a hub id, revision and cached commit."""
+    if target.model_is_local:
+        return f"local directory {target.model}"
+    revision = target.revision or "main"
+    try:
+        commit = cached_commit(target.model, target.revision)
+    except Exception as exc:  # the header must never stop a run; the load reports real problems
+        return f"{target.model} revision {revision}, cache unreadable ({type(exc).__name__}: {exc})"
+    resolved = f"commit {commit} in the local cache" if commit else "not in the local cache (will download)"
+    return f"{target.model} revision {revision} -> {resolved}"

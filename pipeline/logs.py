@@ -6,6 +6,8 @@ import datetime as dt
 import logging
 import os
 import sys
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
 
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+HEADER_LOGGER = "pipeline.run"  # the name on the lines that open a run log
+RUN_LOG_PREFIX, RUN_LOG_SUFFIX = "run-", ".log"
 
 
 def quiet_third_parties() -> None:
@@ -54,15 +58,47 @@ def configure(verbosity: int, console: Console | None = None) -> None:
     logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
-def add_log_file(path: Path) -> Path:
+def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
+    """Send every log record (debug included) to the file ``path`` too, from now on.
+
+    Takes the file and the ``header`` lines it opens with (written to the file only, not the
+    console); returns ``path``. Raises ``OSError`` if the file cannot be opened.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    for line in header:
+        handler.handle(logging.LogRecord(HEADER_LOGGER, logging.INFO, __file__, 0, "%s", (line,), None))
     logging.getLogger().addHandler(handler)
     return path
 
 
 def default_log_path(log_dir: Path) -> Path:
+    """``<log_dir>/run-<UTC time>.log`` for a run starting now."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return log_dir / f"run-{stamp}.log"
+    return log_dir / f"{RUN_LOG_PREFIX}{stamp}{RUN_LOG_SUFFIX}"
+
+
+def remove_old_logs(log_dir: Path, keep_days: float, keep: Path) -> list[Path]:
+    """Delete the run logs (``run-*.log``) in ``log_dir`` last written more than ``keep_days``
+    days ago, never ``keep`` (the current run's); returns what was removed. A file that cannot be
+    removed is left with a debug line: old logs must never stop a run."""
+    if not log_dir.is_dir():
+        return []
+    cutoff = time.time() - keep_days * 86400
+    removed = []
+    for path in sorted(log_dir.glob(f"{RUN_LOG_PREFIX}*{RUN_LOG_SUFFIX}")):
+        try:
+            if path.resolve() == keep.resolve() or not path.is_file() or path.stat().st_mtime >= cutoff:
+                continue
+            path.unlink()
+        except OSError as exc:
+            logging.getLogger(__name__).debug("old run log %s not removed: %s", path, exc)
+            continue
+        removed.append(path)
+    if removed:
+        logging.getLogger(__name__).debug(
+            "removed %d run logs older than %g days from %s", len(removed), keep_days, log_dir
+        )
+    return removed

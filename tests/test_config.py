@@ -48,7 +48,7 @@ def test_minimal_config_takes_the_documented_defaults(tmp_path: Path, articles: 
     assert sq.disclosure == "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale."
     assert uk.disclosure == "Це аудіо створено за допомогою штучного інтелекту."
     t = config.translation
-    assert (t.backend, t.beam_size, t.max_length, t.min_length) == ("ctranslate2", 4, 512, 0)
+    assert (t.backend, t.beam_size, t.max_length, t.min_length) == ("ctranslate2", 4, "auto", 0)
     assert (t.batch_size, t.batch_tokens, t.device, t.compute_type, t.threads) == (
         32,
         2048,

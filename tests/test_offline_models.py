@@ -74,6 +74,7 @@ def test_cached_hub_model_works_offline_and_a_missing_one_says_how_to_fix_it(
     items = json.loads((tmp_path / "out/offline/manifest.json").read_text())["items"]
     assert {(i["language"], i["status"]) for i in items} == {("sq", "ok"), ("uk", "failed")}
     record = json.loads(next((tmp_path / "out/offline").glob("*/sq/article.json")).read_text())
+    pad = json.loads((tiny_models["sq"] / "config.json").read_text())["pad_token_id"]
     assert record["model"] == {
         "id": "Helsinki-NLP/opus-mt-en-sq",
         "revision": None,
@@ -81,6 +82,7 @@ def test_cached_hub_model_works_offline_and_a_missing_one_says_how_to_fix_it(
         "lang_token": None,
         "backend": "ctranslate2",
         "compute_type": "int8",
+        "decoding": {"renormalize_logits": False, "bad_words_ids": [[pad]]},  # the checkpoint's
     }
 
     overrides = ["--set", "languages={sq: {}}", "--set", f"languages.sq.revision={COMMIT}"]
@@ -105,6 +107,9 @@ def test_models_pull_reports_the_commit_to_pin_and_what_it_could_not_fetch(
         "error: languages.uk.model: 'Helsinki-NLP/opus-mt-tc-big-en-zle' is not in the local cache"
         in result.stderr
     )
+    # the hint fetches the files a model needs, not the whole repo (TensorFlow and Flax copies too)
+    assert "`hf download Helsinki-NLP/opus-mt-tc-big-en-zle --include config.json " in result.stderr
+    assert "--include model.safetensors " in result.stderr and ".h5" not in result.stderr
 
 
 def test_console_script_is_installed() -> None:

@@ -1,13 +1,17 @@
 """Quality flags, protected spans and the glossary: unit tests, then through the CLI."""
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
-from pipeline.quality.flags import QualityRules, flags_for, missing_numbers, repetition
+from pipeline.mt.marian import Hypothesis, ModelInfo
+from pipeline.quality.flags import NUMBER, QualityRules, flags_for, missing_numbers, repetition
 from pipeline.quality.protect import mask, protection_pattern, unmask
 
 from .conftest import WriteConfig
@@ -115,39 +119,135 @@ def test_protected_spans_survive_and_flags_are_recorded(
     assert record["flags"]["glossary_miss"] == 1
 
 
-def repetition_flags(job_dir: Path) -> int:
-    return sum(
-        json.loads(p.read_text())["flags"].get("repetition", 0) for p in job_dir.glob("*/*/article.json")
-    )
+# Text to answer with, in each language: the scripted translators below answer a sentence with
+# as much of it as the sentence is long, plus the sentence's numbers (so no length or number flags).
+TEXT = {
+    "uk": "Уряд оголосив нові заходи підтримки для енергетики після нічної атаки. Інженери працювали "
+    "всю ніч, щоб відновити живлення лікарень і шкіл. Міністр подякував рятувальникам за їхню роботу "
+    "і пообіцяв додаткове фінансування. Компанія повідомила, що ремонт триватиме кілька тижнів. "
+    "Мешканці міста отримали попередження через мобільний застосунок. Партнери з Європи надіслали "
+    "генератори та обладнання для підстанцій. Наступного тижня уряд розгляне нову програму.",
+    "sq": "Qeveria njoftoi masa të reja mbështetjeje për energjinë pas sulmit të natës. Inxhinierët "
+    "punuan gjithë natën për të rikthyer energjinë në spitale dhe shkolla. Ministri falënderoi "
+    "shpëtimtarët për punën e tyre dhe premtoi financim shtesë. Kompania njoftoi se riparimet do të "
+    "zgjasin disa javë. Banorët e qytetit morën paralajmërim përmes aplikacionit celular. Partnerët "
+    "nga Europa dërguan gjeneratorë dhe pajisje për nënstacionet.",
+    "ru": "Правительство объявило новые меры поддержки энергетики после ночной атаки. Инженеры "
+    "работали всю ночь, чтобы восстановить электроснабжение больниц и школ. Министр поблагодарил "
+    "спасателей за их работу и пообещал дополнительное финансирование. Компания сообщила, что ремонт "
+    "продлится несколько недель. Жители города получили предупреждение через мобильное приложение.",
+}
+LOOP = {"uk": "за мир за мир за мир за мир", "sq": "për paqe për paqe për paqe për paqe"}
+
+
+def fluent(language: str, piece: str) -> str:
+    """As much of ``TEXT[language]`` as ``piece`` is long (30 characters at least), then its numbers."""
+    words: list[str] = []
+    for word in TEXT[language].split():
+        if len(" ".join(words)) >= max(30, 0.8 * len(piece)):
+            break
+        words.append(word)
+    return " ".join([*words, *NUMBER.findall(piece)])
+
+
+@dataclass
+class Scripted:
+    """A loaded model whose answers are scripted: ``answer(piece, options)``, ``options`` being the
+    decoding options of the variant asked (``{}`` for the model as loaded)."""
+
+    real: Any
+    answer: Callable[[str, dict[str, object]], str]
+    variants: list[dict[str, object]]
+    options: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.real.info
+
+    def count_tokens(self, sentences: list[str]) -> list[int]:
+        return self.real.count_tokens(sentences)
+
+    def translate(self, sentences: list[str]) -> list[Hypothesis]:
+        return [Hypothesis(self.answer(s, self.options), 8, False) for s in sentences]
+
+    def variant(self, **options: object) -> "Scripted":
+        self.variants.append(options)
+        return replace(self, options={**self.options, **options})
+
+
+def script_translations(
+    monkeypatch: pytest.MonkeyPatch, answer: Callable[[str, str, dict[str, object]], str]
+) -> list[dict[str, object]]:
+    """Every model the run loads answers ``answer(language, piece, options)``; returns the list
+    that collects the options of each variant asked for."""
+    from pipeline.stages import translate as stage
+
+    variants: list[dict[str, object]] = []
+    real = stage.load_translator
+
+    def load(target, settings, pull_command=None):
+        code = target.code
+        return Scripted(real(target, settings, pull_command), lambda p, o: answer(code, p, o), variants)
+
+    monkeypatch.setattr(stage, "load_translator", load)
+    return variants
+
+
+def sentences_of(job_dir: Path, language: str) -> list[dict]:
+    records = [json.loads(p.read_text()) for p in sorted(job_dir.glob(f"*/{language}/article.json"))]
+    return [s for record in records for p in record["paragraphs"] for s in p["sentences"]]
 
 
 def test_retry_translates_flagged_sentences_again_and_keeps_the_better(
     write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.stages import translate as stage
+    """The model loops on every sentence; its retry variant does not: the retries are kept."""
 
-    variants: list[dict] = []
-    real = stage.load_translator
+    def answer(language: str, piece: str, options: dict[str, object]) -> str:
+        clean = fluent(language, piece)
+        return clean if options else f"{clean} {LOOP[language]}"
 
-    def spying(target, settings, pull_command=None):
-        translator = real(target, settings, pull_command)
-        make_variant = translator.variant
-
-        def variant(**options):
-            variants.append(options)
-            return make_variant(**options)
-
-        translator.variant = variant
-        return translator
-
-    monkeypatch.setattr(stage, "load_translator", spying)
+    variants = script_translations(monkeypatch, answer)
     keep = write_config(name="keep.yaml")
     retry = write_config(name="retry.yaml", quality={"on_flag": "retry"}, output_dir="out-retry")
     assert invoke("run", str(keep)).exit_code == 0
     assert variants == []
+    for language in ("uk", "sq"):  # kept as the model answered: every sentence loops
+        kept = sentences_of(keep.parent / "out/test", language)
+        assert kept and all(LOOP[language] in s["target"] for s in kept)
+        assert all("repetition" in [f["type"] for f in s["flags"]] for s in kept)
     assert invoke("run", str(retry)).exit_code == 0
     assert variants == [{"repetition_penalty": 1.3, "no_repeat_ngram_size": 3}] * 2  # once per language
-    assert repetition_flags(retry.parent / "out-retry/test") <= repetition_flags(keep.parent / "out/test")
+    for language in ("uk", "sq"):
+        retried = sentences_of(retry.parent / "out-retry/test", language)
+        assert len(retried) == len(sentences_of(keep.parent / "out/test", language))
+        assert all(LOOP[language] not in s["target"] for s in retried), retried
+        assert all("repetition" not in [f["type"] for f in s.get("flags", [])] for s in retried)
+
+
+def test_a_translation_in_the_wrong_language_is_flagged_in_article_json(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Ukrainian model answers in Russian (as opus-mt-tc-big-en-zle can); Albanian stays Albanian."""
+    script_translations(
+        monkeypatch, lambda language, piece, _: fluent("ru" if language == "uk" else "sq", piece)
+    )
+    config = write_config()
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    job_dir = config.parent / "out/test"
+    russian = sentences_of(job_dir, "uk")
+    judged = [s for s in russian if len(s["target"].split()) >= 4]
+    assert judged and all(
+        any(f["type"] == "wrong_language" and f["detail"].startswith("Russian") for f in s.get("flags", []))
+        for s in judged
+    ), judged
+    assert not any(
+        f["type"] == "wrong_language" for s in sentences_of(job_dir, "sq") for f in s.get("flags", [])
+    )
+    items = json.loads((job_dir / "manifest.json").read_text())["items"]
+    assert all(i["flags"].get("wrong_language", 0) >= 1 for i in items if i["language"] == "uk")
+    assert not any("wrong_language" in i["flags"] for i in items if i["language"] == "sq")
 
 
 def test_on_flag_fail_fails_flagged_articles_but_writes_them_for_review(

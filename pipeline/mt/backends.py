@@ -44,11 +44,18 @@ def load_translator(
 
 
 def result_signature(settings: TranslationConfig) -> list[object]:
-    """Settings besides the model that change translations: part of every translation key."""
+    """Settings besides the model that change translations: part of every translation key.
+
+    The checkpoint's own decoding settings (``generation_config.json``: ``renormalize_logits``,
+    ``bad_words_ids``) are covered by the model's fingerprint, which changes with its files.
+    """
+    from pipeline.mt.marian import LENGTH_SLACK
+
+    lengths = [settings.max_length, settings.min_length, settings.max_length_ratio, LENGTH_SLACK]
     if settings.backend == "transformers":
-        return ["transformers", "float32", settings.beam_size, settings.max_length, settings.min_length]
+        return ["transformers", "float32", settings.beam_size, *lengths]
     from pipeline.mt.ctranslate2_backend import resolve_compute_type
     from pipeline.mt.device import resolve_device
 
     compute_type = resolve_compute_type(settings.compute_type, resolve_device(settings.device, "ctranslate2"))
-    return ["ctranslate2", compute_type, settings.beam_size, settings.max_length, settings.min_length]
+    return ["ctranslate2", compute_type, settings.beam_size, *lengths]

@@ -5,8 +5,9 @@ into the cache folder, keyed by the model's fingerprint and the quantization. Th
 written to a ``.convert-<pid>@<host>@*`` work folder, loaded once on the CPU to check it, flushed
 to disk and renamed into place, so a killed or damaged conversion is never used. A cached
 conversion that does not load is converted again (with a warning naming it), and work folders
-left by killed conversions are removed. Tokens come from the same ``MarianTokenizer`` as the
-transformers backend.
+left by killed conversions are removed. Each use of a conversion touches its ``.last-used`` file;
+``prune_conversions`` removes the conversions unused for a number of days. Tokens come from the
+same ``MarianTokenizer`` as the transformers backend.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import TargetConfig, TranslationConfig
+from pipeline.config import JobConfig, TargetConfig, TranslationConfig
 from pipeline.errors import ModelError
 from pipeline.mt.marian import Hypothesis, ModelInfo, batch_error, cpu_threads, first_line, open_checkpoint
 
@@ -34,6 +35,7 @@ WORK_PREFIX = ".convert-"
 # A work folder this old is left over, whoever made it, unless its owner runs on this host and lives.
 STALE_WORK_SECONDS = 3600
 _WORK_OWNER = re.compile(r"^\.convert-(\d+)@([^@]+)@[^@]*$")
+LAST_USED = ".last-used"  # in a conversion folder: touched each time the conversion is used
 
 
 def resolve_compute_type(setting: str, device: str) -> str:
@@ -63,16 +65,88 @@ def converted_model(
     Takes the checkpoint folder, its fingerprint, the quantization and the cache folder; returns
     the conversion's folder. A cached conversion is used unless ``force``; with ``check_cached``
     it is first loaded on the CPU, and converted again if it does not load (a WARNING names it).
-    Work folders of killed conversions are removed on the way. Raises ``ModelError`` when the
-    checkpoint cannot be converted or its conversion does not load.
+    Work folders of killed conversions are removed on the way, and the conversion is marked used
+    (``LAST_USED``). Raises ``ModelError`` when the checkpoint cannot be converted or its conversion
+    does not load.
     """
     target = conversion_folder(fingerprint, quantization, cache_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_work(target.parent)
-    if not force and _cached(target, check_cached):
-        return target
-    _convert(directory, quantization, target)
+    if force or not _cached(target, check_cached):
+        _convert(directory, quantization, target)
+    mark_used(target)
     return target
+
+
+def mark_used(folder: Path) -> None:
+    """Touch ``folder``'s ``LAST_USED`` file, so ``prune_conversions`` keeps it; a read-only cache
+    is left as it is (a DEBUG line says so)."""
+    try:
+        (folder / LAST_USED).touch()
+    except OSError as exc:
+        log.debug("cannot mark %s as used: %s", folder, exc)
+
+
+def prune_conversions(cache_dir: Path, keep_days: int, in_use: set[Path]) -> list[Path]:
+    """Remove the conversions in ``<cache_dir>/ctranslate2/`` unused for ``keep_days`` days.
+
+    Takes the cache folder (``translation.cache_dir``), the days to keep (``state.keep_days``) and
+    the conversion folders the job uses (kept whatever their age: an up-to-date run loads no model);
+    returns the folders removed. Last use is the time of the folder's ``LAST_USED`` file, or of the
+    folder when it has none. Work folders (``.convert-*``) are left to ``remove_stale_work``.
+    Raises nothing: a folder that cannot be removed is logged and kept.
+    """
+    parent = cache_dir / "ctranslate2"
+    if not parent.is_dir():
+        return []
+    keep = {path.resolve() for path in in_use}
+    cutoff = time.time() - keep_days * 86400
+    removed = []
+    for folder in sorted(parent.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir() or folder.resolve() in keep:
+            continue
+        if _last_used(folder) < cutoff and _remove(folder):
+            removed.append(folder)
+    return removed
+
+
+def conversions_in_use(config: JobConfig) -> set[Path]:
+    """The conversion folders ``config``'s languages load, at its quantization, known without
+    loading or converting anything (for ``prune_conversions``)."""
+    from pipeline.mt.device import resolve_device
+    from pipeline.state.keys import model_fingerprint
+
+    settings = config.translation
+    quantization = resolve_compute_type(settings.compute_type, resolve_device(settings.device, "ctranslate2"))
+    cache_dir = Path(settings.cache_dir or ".")
+    return {
+        conversion_folder(model_fingerprint(t.model, t.revision, t.model_is_local), quantization, cache_dir)
+        for t in config.targets
+    }
+
+
+def _last_used(folder: Path) -> float:
+    """When ``folder`` was last used: its ``LAST_USED`` file's time, else its own (a conversion made
+    before the marker existed). A folder gone meanwhile counts as used now."""
+    for path in (folder / LAST_USED, folder):
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+    return time.time()
+
+
+def _remove(folder: Path) -> bool:
+    """Remove the conversion ``folder``; whether it is gone. Failures are logged as a WARNING."""
+    log.info("removing the CTranslate2 conversion %s, unused for longer than state.keep_days", folder)
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        log.warning("cannot remove the unused CTranslate2 conversion %s: %s", folder, exc)
+        return False
+    return True
 
 
 def load_problem(folder: Path) -> str | None:
@@ -255,14 +329,27 @@ class CTranslate2Translator:
         self.info = checkpoint.info(target, self.backend, compute_type)
         self.decoding_options: dict[str, Any] = {
             "beam_size": settings.beam_size,
-            "max_decoding_length": self.info.max_output_tokens,
-            "min_decoding_length": min(settings.min_length, self.info.max_output_tokens),
+            "max_decoding_length": self.info.max_output_tokens,  # bounded per batch in translate
+            "min_decoding_length": self.vocabulary.min_output_tokens,
             "length_penalty": 1.0,
             "repetition_penalty": 1.0,
             "no_repeat_ngram_size": 0,
             "num_hypotheses": 1,
             "max_input_length": 0,  # inputs are split to fit beforehand; never truncate
-        }  # <pad> is not in a converted Marian vocabulary, so it can never be generated
+            **self._suppressed(checkpoint.tokens["pad_token_id"]),
+        }
+
+    def _suppressed(self, pad: int) -> dict[str, Any]:
+        """``suppress_sequences`` for the checkpoint's ``bad_words_ids`` other than <pad>, or {}.
+
+        <pad> is not in a converted Marian vocabulary, so it can never be generated; and the scores
+        are normalised without it, which is what the checkpoint's ``renormalize_logits`` asks for.
+        """
+        tokenizer = self.vocabulary.tokenizer
+        banned = [ids for ids in self.info.decoding["bad_words_ids"] if pad not in ids]
+        if not banned:
+            return {}
+        return {"suppress_sequences": [tokenizer.convert_ids_to_tokens(ids) for ids in banned]}
 
     def variant(self, **options: object) -> CTranslate2Translator:
         """The same loaded model with other decoding options (``repetition_penalty``, ...)."""
@@ -283,13 +370,15 @@ class CTranslate2Translator:
         if not sentences:
             return []
         source = [self.vocabulary.source_pieces(s) for s in sentences]
+        limit = self.vocabulary.output_limit(max(len(pieces) for pieces in source))
+        options = {**self.decoding_options, "max_decoding_length": limit}
         try:
-            results = self.engine.translate_batch(source, **self.decoding_options)
+            results = self.engine.translate_batch(source, **options)
         except RuntimeError as exc:
             raise batch_error(exc, self.info.model, len(sentences)) from exc
         hypotheses = []
         for result in results:
             pieces = result.hypotheses[0]
-            hit_limit = len(pieces) >= self.info.max_output_tokens
+            hit_limit = len(pieces) >= limit
             hypotheses.append(Hypothesis(self.vocabulary.decode_pieces(pieces), len(pieces), hit_limit))
         return hypotheses

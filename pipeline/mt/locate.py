@@ -8,6 +8,7 @@ actionable ``ModelError`` naming the model and the command that fixes it.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,19 @@ def locate_model(
 
 
 def download_hint(model: str, revision: str | None, pull_command: str | None = None) -> str:
-    pinned = f" --revision {revision}" if revision else ""
-    command = pull_command or f"hf download {model}{pinned}"
+    """What to run to put ``model`` in the hub cache: ``pull_command`` (``pipeline models pull
+    CONFIG``) when given, else ``hf download`` of the files ``locate_model`` may fetch (weights in
+    safetensors or PyTorch format, not the repo's TensorFlow, Flax or Rust copies)."""
+    command = pull_command or hf_download_command(model, revision)
     return f"run `{command}` with network access and the same HF_HOME, or set the model to a local directory"
+
+
+def hf_download_command(model: str, revision: str | None) -> str:
+    """``hf download`` of ``model`` (at ``revision``) limited to the files this tool reads."""
+    words = ["hf", "download", model, *(["--revision", revision] if revision else [])]
+    for pattern in TOKENIZER_FILES + SAFETENSORS_FILES + PYTORCH_FILES:
+        words += ["--include", pattern]
+    return shlex.join(words)
 
 
 def _snapshot(model: str, revision: str | None, patterns: list[str], key: str, hint: str) -> Path:

@@ -8,8 +8,10 @@ Both backends (transformers, CTranslate2) take their source tokens from the same
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,9 @@ from pipeline.mt.locate import ModelFiles
 log = logging.getLogger(__name__)
 
 POSITION_LIMIT = 512  # Opus-MT models are trained on sentences well inside 512 tokens
+# Tokens allowed beyond translation.max_length_ratio x source tokens (Marian's max-length-factor),
+# so that a short sentence (a name, a number, "Yes.") still has room to come out longer.
+LENGTH_SLACK = 10
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,9 @@ class ModelInfo:
     max_output_tokens: int
     backend: str = "transformers"
     compute_type: str = "float32"
+    # renormalize_logits and bad_words_ids, as the checkpoint declares them (see checkpoint_decoding)
+    decoding: dict[str, Any] = field(default_factory=dict, hash=False)
+    max_length_ratio: float = 0.0  # output bound per source token; 0: only max_output_tokens
 
     def state(self) -> dict[str, Any]:
         """Everything, for the state store (so outputs can be re-published without loading)."""
@@ -59,6 +67,7 @@ class ModelInfo:
             "lang_token": self.lang_token,
             "backend": self.backend,
             "compute_type": self.compute_type,
+            "decoding": self.decoding,
         }
 
 
@@ -80,13 +89,21 @@ class MarianVocabulary:
         self.max_input_tokens = min(
             positions, int(self.tokenizer.model_max_length or positions), POSITION_LIMIT
         )
-        self.max_output_tokens = min(settings.max_length, positions - 1)
-        if self.max_output_tokens < settings.max_length:
-            log.warning(
-                "%s: translation.max_length %d exceeds the model's %d positions; using %d",
-                self.key, settings.max_length, positions, self.max_output_tokens,
-            )  # fmt: skip
+        self.max_output_tokens = output_cap(settings.max_length, positions, self.key)
+        self.min_output_tokens = min(settings.min_length, self.max_output_tokens)
+        self.length_ratio = settings.max_length_ratio
         self.special = set(self.tokenizer.all_special_tokens)
+
+    def output_limit(self, longest_source: int) -> int:
+        """Most tokens to generate for a batch whose longest source has ``longest_source`` tokens.
+
+        ``max_length_ratio`` x those tokens + ``LENGTH_SLACK`` (never under ``min_length``), within
+        ``max_output_tokens``; just ``max_output_tokens`` when the ratio is 0.
+        """
+        if not self.length_ratio:
+            return self.max_output_tokens
+        bound = math.ceil(self.length_ratio * longest_source) + LENGTH_SLACK
+        return min(self.max_output_tokens, max(bound, self.min_output_tokens))
 
     def count_tokens(self, sentences: list[str]) -> list[int]:
         """Source tokens of each sentence as the model will see it (language token and </s> included)."""
@@ -110,6 +127,8 @@ class Checkpoint:
     files: ModelFiles
     device: str
     vocabulary: MarianVocabulary
+    decoding: dict[str, Any]  # see checkpoint_decoding
+    tokens: dict[str, int]  # decoder_start_token_id, eos_token_id, pad_token_id (see special_token_ids)
 
     def info(self, target: TargetConfig, backend: str, compute_type: str) -> ModelInfo:
         return ModelInfo(
@@ -122,6 +141,8 @@ class Checkpoint:
             max_output_tokens=self.vocabulary.max_output_tokens,
             backend=backend,
             compute_type=compute_type,
+            decoding=self.decoding,
+            max_length_ratio=self.vocabulary.length_ratio,
         )
 
 
@@ -137,8 +158,77 @@ def open_checkpoint(
         target.model, target.revision, local=target.model_is_local, key=key, pull_command=pull_command
     )
     device = resolve_device(settings.device, backend)
-    vocabulary = MarianVocabulary(files.directory, target, settings, model_positions(files.directory))
-    return Checkpoint(key, files, device, vocabulary)
+    config = read_json(files.directory / "config.json", key)
+    declared = read_json(files.directory / "generation_config.json", key)
+    vocabulary = MarianVocabulary(files.directory, target, settings, model_positions(config))
+    tokens = special_token_ids(config, declared, key)
+    return Checkpoint(key, files, device, vocabulary, checkpoint_decoding(declared, tokens), tokens)
+
+
+def read_json(path: Path, key: str) -> dict[str, Any]:
+    """The JSON object in ``path`` ({} when there is no such file). Raises ``ModelError`` when it is
+    not readable JSON."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{key}.model: cannot read {path}: {first_line(exc)}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{key}.model: {path} is not a JSON object")
+    return data
+
+
+def special_token_ids(config: dict[str, Any], declared: dict[str, Any], key: str) -> dict[str, int]:
+    """``decoder_start_token_id``, ``eos_token_id`` and ``pad_token_id``: as the checkpoint's
+    generation_config.json (``declared``) gives them, else as its config.json does.
+
+    They name the model's own tokens, so they come from the checkpoint, as transformers takes them.
+    Raises ``ModelError`` when one is missing or not a single id.
+    """
+    tokens = {}
+    for name in ("decoder_start_token_id", "eos_token_id", "pad_token_id"):
+        value = declared.get(name, config.get(name))
+        if not isinstance(value, int):
+            raise ModelError(f"{key}.model: its config.json gives no single {name}; is it a MarianMT model?")
+        tokens[name] = value
+    return tokens
+
+
+def checkpoint_decoding(declared: dict[str, Any], tokens: dict[str, int]) -> dict[str, Any]:
+    """The decoding settings of the checkpoint's generation_config.json (``declared``) that a
+    backend honours because they change results; ``tokens`` from ``special_token_ids``.
+
+    - ``renormalize_logits``: log-probabilities normalised again after <pad> is banned (Marian's
+      own scoring; transformers PR 25459): changes beam search scores. False when not declared.
+    - ``bad_words_ids``: token sequences never generated; <pad> is always one of them.
+
+    Settings the checkpoint suggests for choices this tool makes itself (``num_beams``,
+    ``max_length``, ``forced_eos_token_id``...) are not taken: ``translation.*`` sets those.
+    """
+    pad = [tokens["pad_token_id"]]
+    bad = [list(ids) for ids in declared.get("bad_words_ids") or []]
+    return {
+        "renormalize_logits": bool(declared.get("renormalize_logits", False)),
+        "bad_words_ids": bad if pad in bad else [pad, *bad],
+    }
+
+
+def output_cap(max_length: int | str, positions: int, key: str) -> int:
+    """``translation.max_length`` as the model allows it: ``auto`` is its positions less the decoder
+    start token; a larger number is cut to that, with a warning naming the key."""
+    fits = positions - 1
+    if max_length == "auto":
+        return fits
+    limit = int(max_length)
+    if limit > fits:
+        log.warning(
+            "%s: translation.max_length %d exceeds the model's %d positions; using %d "
+            "(or set max_length: auto)",
+            key, limit, positions, fits,
+        )  # fmt: skip
+        return fits
+    return limit
 
 
 def choose_lang_token(target: TargetConfig, tokenizer: Any, key: str) -> str | None:
@@ -172,11 +262,8 @@ def batch_error(exc: BaseException, model: str, size: int) -> PipelineError:
     return TranslationError(f"{model} failed on a batch: {exc}")
 
 
-def model_positions(directory: Path) -> int:
-    """``max_position_embeddings`` from the checkpoint's config.json."""
-    import json
-
-    config = json.loads((directory / "config.json").read_text("utf-8"))
+def model_positions(config: dict[str, Any]) -> int:
+    """``max_position_embeddings`` from the checkpoint's config.json (as a dict)."""
     return int(config.get("max_position_embeddings") or POSITION_LIMIT)
 
 

@@ -1,7 +1,8 @@
 """MarianMT with Hugging Face transformers: the reference backend.
 
-Generation parameters are set explicitly (never taken from the checkpoint's
-``generation_config.json``), so results do not change when a model repo does.
+Generation parameters are set explicitly: of the checkpoint's ``generation_config.json`` only
+what describes the model is kept (its special tokens, ``bad_words_ids``, ``renormalize_logits``:
+see ``marian.checkpoint_decoding``), never its suggested beam size or lengths.
 """
 
 from __future__ import annotations
@@ -50,30 +51,31 @@ class TransformersTranslator:
         self.tokenizer = self.vocabulary.tokenizer
         self.lang_token = self.vocabulary.lang_token
         self.info = checkpoint.info(target, self.backend, "float32")
+        self.eos_token_id = checkpoint.tokens["eos_token_id"]
+        self.pad_token_id = checkpoint.tokens["pad_token_id"]
         # Replace the checkpoint's generation_config.json: transformers fills every unset value
-        # from it (forced_eos_token_id, max_length...), and we want no setting we did not choose.
-        self.model.generation_config = self._generation_config(settings)
+        # from it (forced_eos_token_id, max_length...), and we want no setting we did not choose
+        # beyond what describes the model (checkpoint.tokens, checkpoint.decoding).
+        self.model.generation_config = self._generation_config(settings, checkpoint.tokens)
         self.generation = self.model.generation_config
 
-    def _generation_config(self, settings: TranslationConfig) -> Any:
+    def _generation_config(self, settings: TranslationConfig, tokens: dict[str, int]) -> Any:
+        """The GenerationConfig of every batch (``max_new_tokens`` is then set per batch)."""
         from transformers import GenerationConfig
 
-        config = self.model.config
         beams = settings.beam_size
         beam_settings = {"early_stopping": True, "length_penalty": 1.0} if beams > 1 else {}
         return GenerationConfig(
             num_beams=beams,
             do_sample=False,
             max_new_tokens=self.info.max_output_tokens,
-            min_new_tokens=min(settings.min_length, self.info.max_output_tokens) or None,
+            min_new_tokens=self.vocabulary.min_output_tokens or None,
             num_return_sequences=1,
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,
             **beam_settings,
-            decoder_start_token_id=config.decoder_start_token_id,
-            eos_token_id=config.eos_token_id,
-            pad_token_id=config.pad_token_id,
-            bad_words_ids=[[config.pad_token_id]],
+            **tokens,
+            **self.info.decoding,
         )
 
     def variant(self, **options: object) -> TransformersTranslator:
@@ -101,17 +103,20 @@ class TransformersTranslator:
         batch = self.tokenizer([prefix + s for s in sentences], return_tensors="pt", padding=True).to(
             self.info.device
         )
+        limit = self.vocabulary.output_limit(batch["input_ids"].shape[1])  # padded to the longest
+        generation = copy.deepcopy(self.generation)
+        generation.max_new_tokens = limit
         try:
             with torch.inference_mode():
-                output = self.model.generate(**batch, generation_config=self.generation)
+                output = self.model.generate(**batch, generation_config=generation)
         except (RuntimeError, IndexError, ValueError) as exc:  # torch.OutOfMemoryError is a RuntimeError
             raise batch_error(exc, self.info.model, len(sentences)) from exc
         texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
-        config = self.model.config
-        hypotheses = []
-        for text, row in zip(texts, output[:, 1:].tolist(), strict=True):  # [:, 1:] drops the start token
-            content = [t for t in row if t not in (config.pad_token_id, config.eos_token_id)]
-            finished = config.eos_token_id in row
-            hit_limit = not finished and len(content) >= self.info.max_output_tokens
-            hypotheses.append(Hypothesis(text.strip(), len(content), hit_limit))
-        return hypotheses
+        rows = output[:, 1:].tolist()  # [:, 1:] drops the start token
+        return [self._hypothesis(text, row, limit) for text, row in zip(texts, rows, strict=True)]
+
+    def _hypothesis(self, text: str, row: list[int], limit: int) -> Hypothesis:
+        """One output ``row`` (start token dropped) decoded as ``text``; ``limit``: the batch's bound."""
+        content = [t for t in row if t not in (self.pad_token_id, self.eos_token_id)]
+        finished = self.eos_token_id in row
+        return Hypothesis(text.strip(), len(content), not finished and len(content) >= limit)

@@ -1,9 +1,10 @@
 """Quality flags for one translated sentence.
 
 Each check looks for a known failure of sentence-level NMT: repetition loops, a translation much
-shorter or longer than its source, a source copied through untranslated, the wrong script,
-numbers lost on the way, empty output, a glossary term not used, a protected span that the model
-moved. A flag is a small dict (``{"type": ..., "detail": ...}``) recorded in ``article.json``.
+shorter or longer than its source, a source copied through untranslated, the wrong script, the
+wrong language (a neighbour's: see ``language_id``), numbers lost on the way, empty output, a
+glossary term not used, a protected span that the model moved. A flag is a small dict
+(``{"type": ..., "detail": ...}``) recorded in ``article.json``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from pipeline.quality.language_id import wrong_language
 
 NUMBER = re.compile(r"\d(?:[\d.,\u00a0\u202f ]*\d)?")
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -24,6 +27,8 @@ class QualityRules:
     max_length_ratio: float = 2.5
     min_script_share: float = 0.6  # share of letters in the target language's script
     script: str | None = None  # "Latin", "Cyrillic", ... (Unicode script name prefix)
+    language: str | None = None  # ISO 639-1 code of the target; None: no wrong_language check
+    min_language_confidence: float = 0.6  # the detector's confidence in another language that flags
 
 
 def flags_for(
@@ -47,6 +52,8 @@ def flags_for(
     share = script_share(target, rules.script) if rules.script else None
     if share is not None and share < rules.min_script_share:
         found.append({"type": "wrong_script", "detail": f"{share:.0%} {rules.script} letters"})
+    if (other := _other_language(target, rules)) is not None:
+        found.append({"type": "wrong_language", "detail": other})
     if missing := missing_numbers(source, target):
         found.append({"type": "missing_number", "detail": ", ".join(missing)})
     for term, required in (glossary or {}).items():
@@ -87,6 +94,13 @@ def missing_numbers(source: str, target: str) -> list[str]:
         if digits not in target_digits and digits not in target_joined:
             missing.append(match.strip())
     return missing
+
+
+def _other_language(target: str, rules: QualityRules) -> str | None:
+    """The ``wrong_language`` detail for ``target``, or None (always, when ``rules`` name no language)."""
+    if rules.language is None:
+        return None
+    return wrong_language(target, rules.language, rules.script, rules.min_language_confidence)
 
 
 def _digits(number: str) -> str:

@@ -34,6 +34,11 @@ Flags = tuple[dict[str, str], ...]
 
 @dataclass(frozen=True)
 class TranslatedArticle:
+    """An article translated into one target language: each sentence's translation and flags.
+
+    ``warnings`` are for the operator (sentences cut short at ``translation.max_length``).
+    """
+
     segmented: SegmentedArticle
     target: TargetConfig
     model: ModelInfo
@@ -44,9 +49,11 @@ class TranslatedArticle:
 
     @property
     def article_id(self) -> str:
+        """The source article's id."""
         return self.segmented.article.id
 
     def flag_counts(self) -> dict[str, int]:
+        """How many flags of each type (``repetition``, ``empty``...) the sentences carry."""
         counts: dict[str, int] = {}
         for block in self.flags:
             for sentence in block:
@@ -56,16 +63,24 @@ class TranslatedArticle:
 
 
 def quality_rules(target: TargetConfig, quality: QualityConfig) -> QualityRules:
+    """The ``quality`` thresholds, with ``target``'s language and the script it is written in."""
     return QualityRules(
         max_repeats=quality.max_repeats,
         min_length_ratio=quality.min_length_ratio,
         max_length_ratio=quality.max_length_ratio,
         min_script_share=quality.min_script_share,
         script=target.language.script,
+        language=target.language.code,
+        min_language_confidence=quality.min_language_confidence,
     )
 
 
 def sentence_flags(translation: SentenceTranslation, target: TargetConfig, quality: QualityConfig) -> Flags:
+    """The quality flags of one sentence's translation (each a ``type`` and a ``detail``); () if none.
+
+    ``target`` gives the script and the glossary; ``translation.moved``, the protected spans that
+    the model dropped.
+    """
     rules = quality_rules(target, quality)
     return tuple(
         flags_for(translation.source, translation.target, rules, dict(target.glossary), translation.moved)
@@ -83,6 +98,7 @@ class Translate:
 
     Raises:
         ModelError: the model or its tokenizer cannot be found or loaded.
+        ModelUnavailableError: a hub model is not cached and the hub cannot be reached.
         ConfigError: ``translation.device`` is ``cuda`` and the backend sees no CUDA device.
     """
 
@@ -103,13 +119,24 @@ class Translate:
 
     @property
     def info(self) -> ModelInfo:
+        """What translates: the model, its revision, language token, device and token limits."""
         return self.translator.info
 
     def __call__(
         self, sentences: list[str], on_progress: Callable[[int, int], None] | None = None
     ) -> dict[str, SentenceTranslation | PipelineError]:
         """Each sentence's translation, or the error that stopped it; never raises for one sentence:
-        if the batch as a whole fails unexpectedly, each sentence is tried on its own."""
+        if the batch as a whole fails unexpectedly, each sentence is tried on its own.
+
+        Args:
+            sentences: the source sentences; repeats are translated once.
+            on_progress: called as ``on_progress(done, total)`` after each batch of the first pass,
+                counting sentence parts (a long sentence may be split).
+
+        Returns:
+            Sentence → its ``SentenceTranslation``, or its error as a value: ``OutOfMemoryError``
+            (too big even on its own), ``TranslationError`` or ``UnexpectedError``.
+        """
         try:
             return self._translate_and_retry(sentences, on_progress)
         except Exception as exc:
@@ -175,7 +202,11 @@ def assemble_translation(
     translations: Mapping[str, SentenceTranslation],
     quality: QualityConfig | None = None,
 ) -> TranslatedArticle:
-    """The article's translation from its sentences' (every sentence must be in ``translations``)."""
+    """The article's translation from its sentences' (every sentence must be in ``translations``).
+
+    Each sentence is flagged with the ``quality`` thresholds (the defaults when None), and a warning
+    counts the sentences that reached ``translation.max_length``.
+    """
     quality = quality or QualityConfig()
     blocks = tuple(tuple(translations[s] for s in block) for block in segmented.sentences)
     flags = tuple(tuple(sentence_flags(t, target, quality) for t in block) for block in blocks)

@@ -15,7 +15,7 @@ from typing import Any
 
 # Bump when a stage's output for the same inputs changes, so old results are redone.
 TRANSLATION_VERSION = 1
-TEXT_VERSION = 1
+TEXT_VERSION = 2  # 2: the wrong_language flag is recorded in article.json
 SEGMENT_VERSION = 1
 NARRATION_VERSION = 1
 

@@ -1,17 +1,27 @@
 """The job's state: one SQLite file (WAL), written only by the driver process.
 
-Tables: ``runs`` (one row per run), ``items`` (article × language × stage: content key, status,
-attempts, last error, what was written), ``translations`` (the sentence translation memory),
-``segments`` (narrated paragraphs, as MP3) and ``models`` (what each model fingerprint loaded as).
-Every write is its own transaction, so a process killed at any moment leaves the file consistent;
-the next run picks up from what was recorded.
+Tables: ``runs`` (one row per run, with the exit code the CLI chose), ``items`` (article ×
+language × stage: content key, status, attempts, last error, what was written), ``translations``
+(the sentence translation memory), ``segments`` (narrated paragraphs: key → sha256 of the MP3) and
+``models`` (what each model fingerprint loaded as). Every write is its own transaction, so a process
+killed at any moment leaves the file consistent; the next run picks up from what was recorded.
+
+The segments' audio lives beside the state, not in it: ``<state file>-segments/<aa>/<sha256>.mp3``,
+content-addressed and written atomically before its row, so the SQLite file stays small. A file
+that is missing or does not hash to its name counts as not cached (its row is dropped; the segment
+is synthesised again). Pruning removes the files no row refers to and vacuums the file.
+
+Schema versions: 1 kept the MP3s as BLOBs and had no exit code; opening a version-1 file migrates
+it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, the file is vacuumed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,24 +30,27 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import StateError
+from pipeline.fsio import atomic_write_bytes
 from pipeline.items import SentenceTranslation
+from pipeline.layout import SEGMENTS_SUFFIX
 
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     started TEXT NOT NULL,
     finished TEXT,
-    status TEXT NOT NULL,            -- running, finished, interrupted, crashed
+    status TEXT NOT NULL,            -- running, finished, failed, interrupted, crashed
     pid INTEGER NOT NULL,
     todo INTEGER NOT NULL DEFAULT 0,
     up_to_date INTEGER NOT NULL DEFAULT 0,
     done INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0
+    failed INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER                -- what `pipeline run` exited with (NULL: not known)
 );
 CREATE TABLE items (
     article_id TEXT NOT NULL,
@@ -61,16 +74,21 @@ CREATE TABLE translations (
     moved TEXT NOT NULL DEFAULT '[]',  -- JSON: protected spans put back at the end
     last_used TEXT NOT NULL
 );
-CREATE TABLE segments (
-    key TEXT PRIMARY KEY,            -- text + engine + voice + engine parameters
-    mp3 BLOB NOT NULL,
-    last_used TEXT NOT NULL
-);
+{segments}
 CREATE TABLE models (
     fingerprint TEXT PRIMARY KEY,
     info TEXT NOT NULL               -- JSON of what loading the model reported
 );
 """
+_SEGMENTS_TABLE = """
+CREATE TABLE {name} (
+    key TEXT PRIMARY KEY,            -- text + engine + voice + engine parameters
+    sha256 TEXT NOT NULL,            -- of the MP3, which is <state file>-segments/<aa>/<sha256>.mp3
+    size INTEGER NOT NULL,           -- its length in bytes
+    last_used TEXT NOT NULL
+);
+"""
+_SCHEMA = _SCHEMA.replace("{segments}", _SEGMENTS_TABLE.format(name="segments"))
 
 
 def move_aside_hint(path: Path) -> str:
@@ -100,10 +118,81 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def segments_dir(state_path: Path) -> Path:
+    """Where the segment audio of the state file ``state_path`` lives: ``<state file>-segments``."""
+    return state_path.with_name(state_path.name + SEGMENTS_SUFFIX)
+
+
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_AUDIO_FILE = re.compile(r"([0-9a-f]{64})\.mp3")
+
+
+class SegmentFiles:
+    """Narrated-segment audio as content-addressed files: ``<folder>/<aa>/<sha256>.mp3``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, sha256: str) -> Path:
+        """The file that holds the audio whose sha256 is ``sha256``."""
+        return self.folder / sha256[:2] / f"{sha256}.mp3"
+
+    def write(self, data: bytes) -> str:
+        """Store ``data`` (atomically; kept if already there whole) and return its sha256.
+
+        Raises:
+            OSError: the file cannot be written (disk full, permissions).
+        """
+        sha256 = hashlib.sha256(data).hexdigest()
+        if not self.has(sha256, len(data)):
+            atomic_write_bytes(self.path(sha256), data)
+        return sha256
+
+    def has(self, sha256: str, size: int) -> bool:
+        """True if the file is there with ``size`` bytes (its content is not read)."""
+        try:
+            return self.path(sha256).stat().st_size == size
+        except OSError:
+            return False
+
+    def read(self, sha256: str) -> bytes | None:
+        """The audio, or None if its file is missing, unreadable or does not hash to its name."""
+        try:
+            data = self.path(sha256).read_bytes()
+        except OSError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+    def remove_unreferenced(self, referenced: set[str]) -> int:
+        """Delete every audio file whose sha256 is not in ``referenced``, and leftover temporary
+        files (call it only under the job's lock); returns how many files were removed."""
+        if not self.folder.is_dir():
+            return 0
+        removed = 0
+        for shard in self.folder.iterdir():
+            if shard.is_dir() and _SHARD.fullmatch(shard.name):
+                removed += self._clean_shard(shard, referenced)
+        return removed
+
+    @staticmethod
+    def _clean_shard(shard: Path, referenced: set[str]) -> int:
+        removed = 0
+        for file in shard.iterdir():
+            audio = _AUDIO_FILE.fullmatch(file.name)
+            left_over = file.name.startswith(".") and file.name.endswith(".tmp")
+            if left_over or (audio is not None and audio.group(1) not in referenced):
+                file.unlink(missing_ok=True)
+                removed += 1
+        if not any(shard.iterdir()):
+            shard.rmdir()
+        return removed
+
+
 class StateStore:
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self.db = connection
+        self.files = SegmentFiles(segments_dir(path))
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> StateStore:
@@ -138,7 +227,10 @@ class StateStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        return cls(path, db)
+        store = cls(path, db)
+        if app_id == APPLICATION_ID and version < SCHEMA_VERSION:
+            store._migrate()
+        return store
 
     @staticmethod
     def _create(db: sqlite3.Connection) -> None:
@@ -146,6 +238,50 @@ class StateStore:
             f"BEGIN; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
             f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
         )
+
+    def _migrate(self) -> None:
+        """Bring an older state file up to ``SCHEMA_VERSION`` in place (once: a second process
+        that opens it meanwhile waits for the first, then finds nothing to do).
+
+        Raises:
+            StateError: the segment files cannot be written (the file is left as it was).
+        """
+        try:
+            with self.transaction() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version >= SCHEMA_VERSION:
+                    return
+                log.info("state file %s: upgrading schema %d to %d", self.path, version, SCHEMA_VERSION)
+                if version < 2:
+                    self._migrate_to_2(db)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except OSError as exc:
+            raise StateError(
+                f"cannot move the narrated segments out of the state file into {self.files.folder} ({exc}); "
+                "free some space or fix the folder's permissions, then run again"
+            ) from None
+        self._vacuum()
+
+    def _migrate_to_2(self, db: sqlite3.Connection) -> None:
+        """Schema 1 → 2: the runs' exit code; each segment BLOB written out to its file."""
+        db.execute("ALTER TABLE runs ADD COLUMN exit_code INTEGER")
+        db.execute(_SEGMENTS_TABLE.format(name="segments_v2"))
+        moved = 0
+        for key, mp3, last_used in db.execute("SELECT key, mp3, last_used FROM segments"):
+            data = bytes(mp3)
+            db.execute(
+                "INSERT INTO segments_v2 (key, sha256, size, last_used) VALUES (?, ?, ?, ?)",
+                (key, self.files.write(data), len(data), last_used),
+            )
+            moved += 1
+        db.execute("DROP TABLE segments")
+        db.execute("ALTER TABLE segments_v2 RENAME TO segments")
+        log.info("state file %s: %d narrated segments moved to %s", self.path, moved, self.files.folder)
+
+    def _vacuum(self) -> None:
+        """Give the space of deleted rows back to the file system (and empty the WAL)."""
+        self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self.db.close()
@@ -186,14 +322,40 @@ class StateStore:
                 ),
             )
 
+    def set_exit_code(self, run_id: int, code: int) -> None:
+        """Record the exit code ``pipeline run`` chose for run ``run_id``; a run that finished but
+        exits non-zero (items failed) is marked ``failed``, so it never reads as finished cleanly."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET exit_code=?,"
+                " status=CASE WHEN status='finished' AND ?<>0 THEN 'failed' ELSE status END WHERE id=?",
+                (code, code, run_id),
+            )
+
+    def unrecorded_run(self, pid: int, since: str) -> int | None:
+        """The newest run that process ``pid`` began at or after ``since`` (ISO time, UTC) and
+        whose exit code is not recorded yet, or None (the run stopped before it began one)."""
+        row = self.db.execute(
+            "SELECT id FROM runs WHERE pid=? AND started>=? AND exit_code IS NULL ORDER BY id DESC LIMIT 1",
+            (pid, since),
+        ).fetchone()
+        return int(row[0]) if row else None
+
     def runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT id, started, finished, status, pid, todo, up_to_date, done, failed "
-            "FROM runs ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        names = ("id", "started", "finished", "status", "pid", "todo", "up_to_date", "done", "failed")
+        """The ``limit`` newest runs, newest first: id, started, finished, status, pid, counts
+        (todo, up_to_date, done, failed) and exit_code (None when not recorded)."""
+        names = (
+            "id", "started", "finished", "status", "exit_code", "pid", "todo", "up_to_date", "done", "failed",
+        )  # fmt: skip
+        rows = self.db.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def item_counts(self) -> dict[str, int]:
+        """How many article × language × stage items are ``done`` and how many ``failed``."""
+        counts = dict.fromkeys(("done", "failed"), 0)
+        for status, count in self.db.execute("SELECT status, count(*) FROM items GROUP BY status"):
+            counts[status] = count
+        return counts
 
     # Items ----------------------------------------------------------------------------------
 
@@ -281,7 +443,30 @@ class StateStore:
             )
 
     def segments(self, keys: Iterable[str]) -> dict[str, bytes]:
-        return {key: bytes(data) for key, data in self._rows_by_key("SELECT key, mp3 FROM segments", keys)}
+        """The cached audio of those of ``keys`` the cache holds whole. A segment whose file is
+        missing or damaged is dropped from the cache (one warning), so it is synthesised again."""
+        found: dict[str, bytes] = {}
+        damaged: dict[str, str] = {}
+        for key, sha256 in self._rows_by_key("SELECT key, sha256 FROM segments", keys):
+            data = self.files.read(sha256)
+            if data is None:
+                damaged[key] = sha256
+            else:
+                found[key] = data
+        if damaged:
+            log.warning(
+                "%d cached narrated segment(s) are missing or damaged in %s; they will be synthesised again",
+                len(damaged), self.files.folder,
+            )  # fmt: skip
+            self._forget_segments(damaged)
+        return found
+
+    def _forget_segments(self, damaged: dict[str, str]) -> None:
+        """Drop the rows of ``damaged`` (key → sha256) and their files, so they are made anew."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM segments WHERE key=?", [(key,) for key in damaged])
+        for sha256 in set(damaged.values()):
+            self.files.path(sha256).unlink(missing_ok=True)
 
     def _rows_by_key(self, select: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of ``select`` whose key is one of ``keys``, asked in chunks under SQLite's variable limit."""
@@ -291,13 +476,22 @@ class StateStore:
             yield from self.db.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
 
     def cached_segment_keys(self, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` the segment cache holds (without reading their audio)."""
-        return {row[0] for row in self._rows_by_key("SELECT key FROM segments", keys)}
+        """Which of ``keys`` the segment cache holds: a row, and its file at the recorded size
+        (the audio itself is not read)."""
+        rows = self._rows_by_key("SELECT key, sha256, size FROM segments", keys)
+        return {key for key, sha256, size in rows if self.files.has(sha256, size)}
 
     def add_segment(self, key: str, mp3: bytes) -> None:
+        """Cache a segment's audio: its file first (atomically), then the row that names it.
+
+        Raises:
+            OSError: the file cannot be written.
+        """
+        sha256 = self.files.write(mp3)
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO segments (key, mp3, last_used) VALUES (?, ?, ?)", (key, mp3, _now())
+                "INSERT OR REPLACE INTO segments (key, sha256, size, last_used) VALUES (?, ?, ?, ?)",
+                (key, sha256, len(mp3), _now()),
             )
 
     def touch(self, table: str, keys: Iterable[str]) -> None:
@@ -308,10 +502,18 @@ class StateStore:
             db.executemany(f"UPDATE {table} SET last_used=? WHERE key=?", [(now, key) for key in keys])
 
     def prune(self, older_than_days: int) -> int:
+        """Remove cache entries unused for ``older_than_days`` days, then the segment files no entry
+        refers to; vacuum the file when rows went. Call it under the job's lock. Returns the rows removed."""
         cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)).isoformat(timespec="seconds")
         with self.transaction() as db:
             removed = db.execute("DELETE FROM translations WHERE last_used < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM segments WHERE last_used < ?", (cutoff,)).rowcount
+        referenced = {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM segments")}
+        files = self.files.remove_unreferenced(referenced)
+        if removed:
+            self._vacuum()
+        log.debug("pruned %d cache entries and %d segment files unused for %d days", removed, files,
+                  older_than_days)  # fmt: skip
         return removed
 
     # Models ---------------------------------------------------------------------------------
