@@ -8,15 +8,23 @@ from pathlib import Path
 TEXT_FILE = "article.txt"
 JSON_FILE = "article.json"
 AUDIO_FILE = "narration.mp3"
+TRANSCRIPT_FILE = "transcript.vtt"  # WebVTT, one cue per sentence, beside the narration
 MANIFEST_FILE = "manifest.json"
 REVIEW_FILE = "index.html"
 FEEDS_DIR = "feeds"
+PUBLIC_DIR = "public"  # <job>/public/: the only folder meant to be served
 STATE_FILE = "state.sqlite"
+SEGMENTS_SUFFIX = "-segments"  # <state file>-segments/<aa>/<sha256>.mp3: the narrated-segment cache
 LOCK_FILE = ".lock"
 LOG_DIR = "logs"
 
 
 def item_dir(job_dir: Path, article_id: str, language: str) -> Path:
+    """``<job_dir>/<article_id>/<language>``: the folder of one article's outputs in one language.
+
+    Raises:
+        ValueError: the folder would not be inside ``job_dir`` (a guard; slug ids never do that).
+    """
     directory = job_dir / article_id / language
     # Ids are slugs, so this holds by construction; checked anyway because it guards the disk.
     if job_dir.resolve() not in directory.resolve().parents:

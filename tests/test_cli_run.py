@@ -2,8 +2,11 @@
 
 import contextlib
 import json
+import os
 import shutil
 import sqlite3
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +43,7 @@ def test_run_writes_text_json_and_manifest_for_every_article_and_language(
     assert result.exit_code == 0, result.stderr
     job_dir = config.parent / "out" / "test"
     data = manifest(config)
-    assert data["counts"] == {"articles": 3, "items": 6, "ok": 6, "failed": 0, "pending": 0}
+    assert data["counts"] == {"articles": 3, "items": 6, "ok": 6, "failed": 0, "pending": 0, "retracted": 0}
 
     for source in SAMPLE_ARTICLES:
         article = read_article(source)
@@ -168,7 +171,7 @@ def test_bad_inputs_fail_alone_with_one_line_each(write_config: WriteConfig, art
     for name in BAD_INPUTS:
         for lang in ("sq", "uk"):
             assert status[(Path(name).stem, lang)] == "failed"
-    assert data["counts"] == {"articles": 9, "items": 18, "ok": 8, "failed": 10, "pending": 0}
+    assert data["counts"] == {"articles": 9, "items": 18, "ok": 8, "failed": 10, "pending": 0, "retracted": 0}
     latin = json.loads((config.parent / "out/test/latin1/sq/article.json").read_text())
     assert latin["source"]["encoding"] == "cp1252"
     assert "not valid UTF-8" in latin["warnings"][0]
@@ -273,3 +276,222 @@ def test_models_convert_makes_the_ctranslate2_models_ahead_of_time(
     folders = [Path(line.split(": ", 1)[1]) for line in result.stdout.splitlines()]
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["sq", "uk"]
     assert all((folder / "model.bin").is_file() and model_cache in folder.parents for folder in folders)
+
+
+# -v / -q after the subcommand, -n, eval's positional CONFIG
+
+
+def debug_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if " DEBUG " in line]
+
+
+def below_warning(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if " DEBUG " in line or " INFO " in line]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbosity_options_work_before_and_after_the_subcommand(
+    write_config: WriteConfig, articles: Path, where: str
+) -> None:
+    config = str(write_config())
+
+    def args(option: str, command: str, *rest: str) -> list[str]:
+        return [option, command, *rest] if where == "before" else [command, option, *rest]
+
+    verbose = invoke(*args("-v", "run", config))
+    assert verbose.exit_code == 0, verbose.stderr
+    assert debug_lines(verbose.stderr)
+    assert "test: 0 to do, 6 up to date" in invoke("run", config).stderr
+    quiet = invoke(*args("-q", "run", config))
+    assert quiet.exit_code == 0, quiet.stderr
+    assert quiet.stderr == ""  # nothing to warn of, and not even the summary line
+    for command in ("validate", "status"):
+        result = invoke(*args("-v", command, config))
+        assert result.exit_code == 0, result.stderr
+    assert invoke("models", "convert", "-q", config).exit_code == 0
+
+
+def test_quiet_wins_over_verbose_wherever_each_is_given(write_config: WriteConfig, articles: Path) -> None:
+    result = invoke("-v", "run", "-q", str(write_config()))
+    assert result.exit_code == 0, result.stderr
+    assert " WARNING " in result.stderr and below_warning(result.stderr) == []
+
+
+def test_n_is_dry_run(write_config: WriteConfig, articles: Path) -> None:
+    config = write_config()
+    result = invoke("run", "-n", str(config))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "6 to do, 0 up to date, 0 failed (not retried)"
+    assert not (config.parent / "out").exists()
+
+
+@pytest.fixture
+def test_set(tmp_path: Path) -> tuple[Path, Path]:
+    source, reference = tmp_path / "test.en", tmp_path / "test.sq"
+    source.write_text("The ministers met in Tirana.\nShips carried grain.\n", "utf-8")
+    reference.write_text("Ministrat u takuan në Tiranë.\nAnijet mbanin grurë.\n", "utf-8")
+    return source, reference
+
+
+def test_eval_takes_config_positionally_and_with_the_older_option(
+    write_config: WriteConfig, articles: Path, test_set: tuple[Path, Path]
+) -> None:
+    config, (source, reference) = str(write_config()), test_set
+    rest = ("--lang", "sq", "--src", str(source), "--ref", str(reference))
+    positional = invoke("eval", config, *rest)
+    assert positional.exit_code == 0, positional.stderr
+    assert "2 lines, hypotheses in" in positional.stdout and "BLEU" in positional.stdout
+    older = invoke("eval", "--config", config, *rest)
+    assert older.exit_code == 0, older.stderr
+    assert older.stdout == positional.stdout
+    missing = invoke("eval", *rest)
+    assert missing.exit_code == 2
+    assert "Missing argument 'CONFIG'" in missing.stderr
+    twice = invoke("eval", config, "--config", str(Path(config).with_name("other.yaml")), *rest)
+    assert twice.exit_code == 2
+    assert "CONFIG given twice" in twice.stderr
+
+
+# tts.disclosure: none is warned of
+
+
+class SilentEngine:
+    """A speech engine that answers every segment with a short tone (no espeak, no network)."""
+
+    name = "silent"
+    params: dict[str, object] = {}  # noqa: RUF012
+
+    def __init__(self, tts: object) -> None:
+        pass
+
+    def check_voice(self, voice: str) -> None:
+        pass
+
+    def synthesize(self, text: str, voice: str) -> bytes:
+        from .fakes import tone_mp3
+
+        return tone_mp3(0.05)
+
+
+DISCLOSURE_WARNING = "will not say they are AI-made"
+
+
+@pytest.mark.parametrize(
+    ("tts", "warned"),
+    [
+        ({"engine": "silent", "disclosure": "none"}, True),
+        ({"engine": "silent", "disclosure": "end"}, False),
+        ({"engine": "none", "disclosure": "none"}, False),  # no MP3s: nothing to disclose
+    ],
+)
+def test_narrations_without_the_spoken_disclosure_are_warned_of_once(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch, tts: dict, warned: bool
+) -> None:
+    from pipeline.tts import ENGINES
+
+    monkeypatch.setitem(ENGINES, "silent", SilentEngine)
+    config = write_config(tts=tts)
+    for command in ("validate", "run"):
+        result = invoke(command, str(config))
+        assert result.exit_code == 0, result.stderr
+        warnings = [line for line in result.stderr.splitlines() if DISCLOSURE_WARNING in line]
+        assert len(warnings) == warned, (command, result.stderr)
+        if warned:
+            assert (
+                " WARNING " in warnings[0] and "tts.disclosure is none: the sq, uk narrations" in warnings[0]
+            )
+
+
+# The run log: what the run is made of, first; old run logs removed
+
+
+def test_the_run_log_starts_with_what_the_run_is_made_of(
+    write_config: WriteConfig, articles: Path, tiny_models: dict
+) -> None:
+    import platform
+    import socket
+
+    from pipeline import __version__
+
+    config = write_config()
+    result = invoke("run", str(config), "--set", "translation.beam_size=2", "--set", "tts.pause=0.5")
+    assert result.exit_code == 0, result.stderr
+    (log,) = (config.parent / "out/test/logs").glob("run-*.log")
+    lines = log.read_text("utf-8").splitlines()
+    header = [line.split(" pipeline.run: ", 1)[1] for line in lines[:8]]
+    assert header == [
+        f"pipeline {__version__}",
+        f"config: {config}",
+        "overrides: --set translation.beam_size=2 --set tts.pause=0.5",
+        f"model sq: local directory {tiny_models['sq']}",
+        f"model uk: local directory {tiny_models['uk']}",
+        "translation: backend ctranslate2, device cpu, compute_type auto, threads all, beam_size 2",
+        "executor: local; tts: none, disclosure start",
+        f"host: {socket.gethostname()}; Python {platform.python_version()} ({sys.executable})",
+    ]
+    assert "pipeline.run" not in result.stderr  # the header is for the log file, not the console
+
+
+def test_the_header_names_the_commit_a_hub_revision_resolves_to(
+    write_config: WriteConfig,
+    articles: Path,
+    tiny_models: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huggingface_hub import constants
+
+    from pipeline.config import load_config
+    from pipeline.describe import run_log_header
+
+    from .test_offline_models import COMMIT, cache_as_hub_model
+
+    cache_as_hub_model(tmp_path / "hf", "Helsinki-NLP/opus-mt-en-sq", tiny_models["sq"])
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    overrides = [
+        "languages.sq.model=Helsinki-NLP/opus-mt-en-sq",
+        "languages.uk.model=Helsinki-NLP/opus-mt-en-uk",
+    ]
+    header = run_log_header(load_config(write_config(), overrides), overrides)
+    assert (
+        f"model sq: Helsinki-NLP/opus-mt-en-sq revision main -> commit {COMMIT} in the local cache" in header
+    )
+    assert (
+        "model uk: Helsinki-NLP/opus-mt-en-uk revision main -> not in the local cache (will download)"
+        in header
+    )
+
+
+def test_run_logs_older_than_keep_days_are_removed_at_the_start_of_a_run(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = write_config(state={"keep_days": 30})
+    log_dir = config.parent / "out/test/logs"
+    log_dir.mkdir(parents=True)
+    day = 86400
+    ages = {"run-20240101T020000Z.log": 31, "run-20240120T020000Z.log": 29, "notes.log": 400}
+    for name, days in ages.items():
+        (log_dir / name).write_text("old\n", "utf-8")
+        stamp = time.time() - days * day
+        os.utime(log_dir / name, (stamp, stamp))
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    left = sorted(path.name for path in log_dir.iterdir())
+    assert "run-20240101T020000Z.log" not in left  # 31 days: gone
+    assert {"run-20240120T020000Z.log", "notes.log"} <= set(left)  # 29 days; not a run log
+    (current,) = set(left) - set(ages)
+    assert current.startswith("run-")
+    dry = invoke("run", "--dry-run", str(config))  # a dry run writes no log and removes none
+    assert dry.exit_code == 0 and sorted(path.name for path in log_dir.iterdir()) == left
+
+
+def test_removing_old_logs_never_removes_the_current_one(tmp_path: Path) -> None:
+    from pipeline.logs import remove_old_logs
+
+    current, old = tmp_path / "run-1.log", tmp_path / "run-2.log"
+    for path in (current, old):
+        path.write_text("x\n", "utf-8")
+        os.utime(path, (0, 0))  # 1970
+    assert remove_old_logs(tmp_path, 1, keep=current) == [old]
+    assert current.exists()
+    assert remove_old_logs(tmp_path / "missing", 1, keep=current) == []

@@ -127,7 +127,14 @@ def assert_job_delivered(job_dir: Path) -> None:
     state and the manifest recorded for it."""
     manifest = json.loads((job_dir / "manifest.json").read_text("utf-8"))
     assert manifest["interrupted"] is False
-    assert manifest["counts"] == {"articles": 3, "items": 6, "ok": 6, "failed": 0, "pending": 0}
+    assert manifest["counts"] == {
+        "articles": 3,
+        "items": 6,
+        "ok": 6,
+        "failed": 0,
+        "pending": 0,
+        "retracted": 0,
+    }
     items = manifest["items"]
     assert [(i["article_id"], i["language"]) for i in items] == [
         (a, c) for a in ARTICLE_IDS for c in LANGUAGES
@@ -184,7 +191,7 @@ def assert_job_delivered(job_dir: Path) -> None:
                     assert " ".join(sentence["target"].split()) in page.words
 
     for code in LANGUAGES:
-        feed = feedparser.parse((job_dir / "feeds" / f"{code}.xml").read_bytes())
+        feed = feedparser.parse((job_dir / "public" / "feeds" / f"{code}.xml").read_bytes())
         assert not feed.bozo, feed.bozo_exception
         ours = {FEEDS_URL + i["files"]["audio"]: i for i in items if i["language"] == code}
         assert sorted(entry.enclosures[0].href for entry in feed.entries) == sorted(ours)
@@ -199,7 +206,7 @@ def job(write_config: WriteConfig, articles: Path) -> Path:
     return write_config(
         translation={"beam_size": 1, "max_length": 8, "batch_size": 2, "device": "cpu"},
         tts={"engine": "espeak-ng", "concurrency": 2, "pause": 0.2},
-        feeds={"base_url": FEEDS_URL},
+        feeds={"base_url": FEEDS_URL, "image": FEEDS_URL + "cover.jpg"},
     )
 
 
@@ -210,7 +217,7 @@ def job(write_config: WriteConfig, articles: Path) -> Path:
         ["translate", 6],
         ["synthesize", 9],
         ["replace", 7],
-        ["replace", "feeds/sq.xml"],  # every item is recorded done and index.html is written
+        ["replace", "public/feeds/sq.xml"],  # every item is recorded done and index.html is written
     ],
 )
 def test_a_killed_run_is_finished_by_the_next_without_redoing_recorded_work(

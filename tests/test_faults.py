@@ -125,7 +125,7 @@ def test_an_unexpected_exception_at_any_step_fails_that_item_only(
 ) -> None:
     config = write_config(
         tts={"engine": "espeak-ng", "concurrency": 2},
-        feeds={"base_url": "https://news.example/audio/"},
+        feeds={"base_url": "https://news.example/audio/", "image": "https://news.example/cover.jpg"},
     )
     inject(step, monkeypatch)
     log_file = tmp_path / "run.log"
@@ -153,7 +153,7 @@ def test_an_unexpected_exception_at_any_step_fails_that_item_only(
     index = (job_dir / "index.html").read_text("utf-8")
     assert all(path.stem in index for path in SAMPLE_ARTICLES)
     for language in ("sq", "uk"):
-        feed = (job_dir / "feeds" / f"{language}.xml").read_text("utf-8")
+        feed = (job_dir / "public" / "feeds" / f"{language}.xml").read_text("utf-8")
         assert feed.count("<item>") == 2 and VICTIM not in feed
 
     monkeypatch.undo()  # the fault is gone: the next run heals the item

@@ -70,11 +70,15 @@ def invoke(*args: str) -> Result:
 
 
 def output_files(job_dir: Path) -> dict[Path, tuple[int, bytes]]:
-    """Every output under the job folder (not logs or state), with its mtime and content."""
+    """Every output under the job folder (not logs, the state or its segment files), with its mtime
+    and content."""
     return {
         path: (path.stat().st_mtime_ns, path.read_bytes())
         for path in sorted(job_dir.rglob("*"))
-        if path.is_file() and "logs" not in path.parts and not path.name.startswith(("state.sqlite", "."))
+        if path.is_file()
+        and "logs" not in path.parts
+        and not any(part.startswith("state.sqlite") for part in path.relative_to(job_dir).parts)
+        and not path.name.startswith(".")
     }
 
 
@@ -90,7 +94,9 @@ def test_second_run_of_an_unchanged_job_does_nothing(
     assert spy.loads == ["sq", "uk"] and spy.translated and spy.spoken
     job_dir = config.parent / "out/test"
     before = output_files(job_dir)
-    assert len(before) == 3 * (2 * 3 + 1) + 2  # txt, json, mp3 per item, a page per article, manifest, index
+    # per item: txt, json, mp3, transcript and the public txt, mp3, transcript; a page per article,
+    # the manifest and the index
+    assert len(before) == 3 * (2 * 7 + 1) + 2
 
     spy.reset()
     result = invoke("run", str(config))
@@ -141,7 +147,12 @@ def test_editing_one_sentence_redoes_that_sentence_and_its_paragraph_only(
     expected = {job_dir / "manifest.json", job_dir / "index.html", job_dir / path.stem / "index.html"}
     for lang in ("sq", "uk"):
         expected |= {
-            job_dir / path.stem / lang / name for name in ("article.txt", "article.json", "narration.mp3")
+            job_dir / path.stem / lang / name
+            for name in ("article.txt", "article.json", "narration.mp3", "transcript.vtt")
+        }
+        expected |= {
+            job_dir / "public" / path.stem / lang / name
+            for name in ("article.txt", "narration.mp3", "transcript.vtt")
         }
     assert changed == expected
 
@@ -158,7 +169,7 @@ def test_a_changed_setting_redoes_what_it_affects_and_nothing_else(
     assert invoke("run", str(config), "--set", "tts.pause=0.5").exit_code == 0
     assert (spy.loads, spy.translated, spy.spoken) == ([], [], [])
     changed = {p.name for p, v in output_files(job_dir).items() if before.get(p) != v}
-    assert changed == {"narration.mp3", "article.json", "manifest.json", "index.html"}
+    assert changed == {"narration.mp3", "article.json", "transcript.vtt", "manifest.json", "index.html"}
 
     spy.reset()  # a generation parameter of one language: that language is translated again
     result = invoke("run", str(config), "--set", "tts.pause=0.5", "--set", "languages.uk.lang_token=>>ukr<<")
@@ -202,8 +213,10 @@ def test_failed_items_are_retried_up_to_the_limit_then_wait_for_retry_failed(
     assert retry.exit_code == 0, retry.stderr
     status = json.loads(invoke("status", str(config), "--json").stdout)
     assert status["failures"] == []
-    assert [r["status"] for r in status["runs"]][:2] == ["finished", "finished"]
+    # the retry finished cleanly; the run before it, with items still failed, says so (exit code 1)
+    assert [(r["status"], r["exit_code"]) for r in status["runs"]][:2] == [("finished", 0), ("failed", 1)]
     assert status["runs"][0]["done"] == 6
+    assert status["last_exit_code"] == 0
 
 
 def test_status_shows_runs_and_failures(write_config: WriteConfig, articles: Path, spy: Spy) -> None:
@@ -213,10 +226,13 @@ def test_status_shows_runs_and_failures(write_config: WriteConfig, articles: Pat
     assert invoke("run", str(config), "--set", "languages.uk.lang_token=>>xx<<").exit_code == 1
     out = invoke("status", str(config)).stdout.splitlines()
     assert out[0] == f"job test: state {config.parent / 'out/test/state.sqlite'}"
-    assert out[2].startswith("  #2 ") and out[2].endswith("finished: 0 to do, 3 up to date, 0 done, 5 failed")
-    assert out[3].startswith("  #1 ") and out[3].endswith("finished: 6 to do, 0 up to date, 3 done, 5 failed")
-    assert out[4] == "failed items: 3"
-    assert out[5].startswith(
+    assert out[2].startswith("  #2 ")
+    assert out[2].endswith("failed (exit 1): 0 to do, 3 up to date, 0 done, 5 failed")
+    assert out[3].startswith("  #1 ")
+    assert out[3].endswith("failed (exit 1): 6 to do, 0 up to date, 3 done, 5 failed")
+    assert out[4] == "items: 6 done, 3 failed"  # article x language x stage
+    assert out[5] == "failed items: 3"
+    assert out[6].startswith(
         "  2024-02-28-albania-ukraine-treaty [uk] text (permanent, 1x): languages.uk.lang_token:"
     )
 

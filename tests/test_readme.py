@@ -373,6 +373,7 @@ DESCRIBED_DEFAULTS = {
     "languages.<code>.tts.engine": "`tts.engine`",
     "translation.cache_dir": "`$XDG_CACHE_HOME/newsroom-pipeline`",
     "state.path": "`<output_dir>/<job>/state.sqlite`",
+    "publish.dir": "`<output_dir>/<job>/public`",
 }
 REQUIRED = "required"
 
@@ -507,6 +508,7 @@ def test_described_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (tmp_path / "job.yaml").write_text("job: j\ninput: {paths: [a.txt]}\n", "utf-8")
     job = load_config(tmp_path / "job.yaml")
     assert job.state_path == tmp_path / "outputs" / "j" / "state.sqlite"  # <output_dir>/<job>/state.sqlite
+    assert job.public_dir == tmp_path / "outputs" / "j" / "public"  # <output_dir>/<job>/public
     assert job.translation.cache_dir == str(tmp_path / "xdg" / "newsroom-pipeline")
     for target in job.targets:
         assert target.tts_engine == job.tts.engine  # languages.<code>.tts.engine: `tts.engine`

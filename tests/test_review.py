@@ -35,7 +35,11 @@ def narrated_job(write_config: WriteConfig, articles: Path) -> Path:
     (articles / "hostile.txt").write_text(HOSTILE, "utf-8")
     config = write_config(
         tts={"engine": "espeak-ng", "pause": 0.3},
-        feeds={"base_url": "https://news.example/audio", "title": "Night desk"},
+        feeds={
+            "base_url": "https://news.example/audio",
+            "title": "Night desk",
+            "image": "https://news.example/a.jpg",
+        },
     )
     result = invoke("run", str(config))
     assert result.exit_code == 0, result.stderr
@@ -100,7 +104,7 @@ def test_podcast_feeds_parse_back_with_every_item(narrated_job: Path) -> None:
         ("sq", "Albanian", "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale."),
         ("uk", "Ukrainian", "Це аудіо створено за допомогою штучного інтелекту."),
     ):
-        feed = feedparser.parse((narrated_job / "feeds" / f"{code}.xml").read_bytes())
+        feed = feedparser.parse((narrated_job / "public" / "feeds" / f"{code}.xml").read_bytes())
         assert not feed.bozo, feed.bozo_exception
         assert feed.version == "rss20"
         assert feed.feed.title == f"Night desk ({name})"
@@ -130,6 +134,7 @@ def test_podcast_feeds_parse_back_with_every_item(narrated_job: Path) -> None:
 def test_feeds_need_a_base_url(write_config: WriteConfig, articles: Path) -> None:
     config = write_config()
     assert invoke("run", str(config)).exit_code == 0
+    assert not (config.parent / "out/test/public/feeds").exists()
     assert not (config.parent / "out/test/feeds").exists()
     assert (config.parent / "out/test/index.html").is_file()
 

@@ -20,6 +20,7 @@ from pipeline.config.schema import (
     ConfigFile,
     FeedsConfig,
     LanguageConfig,
+    NotifyConfig,
     QualityConfig,
     RayConfig,
     StateConfig,
@@ -29,7 +30,7 @@ from pipeline.config.schema import (
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
-from pipeline.layout import LOCK_FILE, STATE_FILE
+from pipeline.layout import LOCK_FILE, PUBLIC_DIR, STATE_FILE
 from pipeline.text.discover import expand_glob
 
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -68,8 +69,10 @@ class JobConfig:
     feeds: FeedsConfig
     state: StateConfig
     state_path: Path
+    public_dir: Path  # what may be served, and only that
     executor: str = "local"
     ray: RayConfig = field(default_factory=RayConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     @property
     def job_dir(self) -> Path:
@@ -192,10 +195,19 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
     for code in parsed.tts.lexicon:
         if code not in parsed.languages:
             errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
+    if parsed.feeds.base_url and not parsed.feeds.image:
+        errors.add(
+            ("feeds", "image"),
+            "podcast feeds (feeds.base_url is set) need the show's artwork: set feeds.image to the URL "
+            "of a square JPEG or PNG, 1400-3000 px",
+        )
 
     output_root = _absolute(parsed.output_dir, base)
     state_path = (
         _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / STATE_FILE
+    )
+    public_dir = (
+        _absolute(parsed.publish.dir, base) if parsed.publish.dir else output_root / parsed.job / PUBLIC_DIR
     )
     cache_dir = (
         _absolute(parsed.translation.cache_dir, base) if parsed.translation.cache_dir else default_cache_dir()
@@ -212,8 +224,10 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         feeds=parsed.feeds,
         state=parsed.state,
         state_path=state_path,
+        public_dir=public_dir,
         executor=parsed.executor,
         ray=parsed.ray,
+        notify=parsed.notify,
     )
 
 

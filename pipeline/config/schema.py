@@ -6,9 +6,19 @@ Paths are strings at this level; ``loader.py`` resolves them against the config 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import difflib
+import string
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.languages import DEFAULT_TARGETS
 
@@ -69,8 +79,12 @@ class TranslationConfig(StrictModel):
     backend: Literal["ctranslate2", "transformers"] = "ctranslate2"
     """CTranslate2 (fast; the checkpoint is converted once and cached) or transformers (reference)."""
     beam_size: Annotated[int, Field(ge=1, le=32)] = 4
-    max_length: Annotated[int, Field(ge=1, le=1024)] = 512
-    """Most tokens generated for one sentence (capped at the model's position limit)."""
+    max_length: Literal["auto"] | int = "auto"
+    """Most tokens generated for one sentence (1 to 1024); auto: what the model's positions allow
+    (positions - 1); a larger number is capped there, with a warning."""
+    max_length_ratio: Annotated[float, Field(ge=0, le=100)] = 3.0
+    """Most tokens generated per source token, plus 10 (Marian's max-length-factor), per batch from
+    its longest sentence and within max_length; stops a sentence the model never ends. 0: no bound."""
     min_length: Annotated[int, Field(ge=0, le=1024)] = 0
     """Fewest tokens generated for one sentence; 0 for none (benchmarks force a fixed length)."""
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
@@ -86,6 +100,14 @@ class TranslationConfig(StrictModel):
     """CPU threads for one translation; 0 uses every core this process may run on."""
     cache_dir: Annotated[str, Field(min_length=1)] | None = None
     """Where converted models are kept; default ``$XDG_CACHE_HOME/newsroom-pipeline`` (~/.cache)."""
+
+    @field_validator("max_length", mode="before")
+    @classmethod
+    def _auto_or_tokens(cls, value: object) -> object:
+        """One clear error for a ``max_length`` that is neither ``auto`` nor 1 to 1024 tokens."""
+        if value == "auto" or (type(value) is int and 1 <= value <= 1024):
+            return value
+        raise ValueError(f"must be auto or a number of tokens from 1 to 1024 (got {value!r})")
 
 
 class GttsConfig(StrictModel):
@@ -140,14 +162,155 @@ class QualityConfig(StrictModel):
     max_length_ratio: Annotated[float, Field(gt=0, le=10)] = 2.5
     min_script_share: Annotated[float, Field(ge=0, le=1)] = 0.6
     """Share of a translation's letters that must be in the target language's script."""
+    min_language_confidence: Annotated[float, Field(gt=0, le=1)] = 0.6
+    """The language identifier's confidence that a translation (4+ words in the target's script) is
+    in a neighbouring language (Russian, Belarusian, Italian...) that flags it ``wrong_language``."""
 
 
 class FeedsConfig(StrictModel):
+    APPLE_CATEGORIES: ClassVar[dict[str, tuple[str, ...]]] = {
+        # Apple Podcasts categories and their subcategories, as Apple lists them for itunes:category
+        # (podcasters.apple.com/support/1691-apple-podcasts-categories); the first one counts.
+        "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+        "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"),
+        "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+        "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+        "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+        "Government": (),
+        "History": (),
+        "Health & Fitness": (
+            "Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality",
+        ),
+        "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+        "Leisure": (
+            "Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies", "Home & Garden",
+            "Video Games",
+        ),
+        "Music": ("Music Commentary", "Music History", "Music Interviews"),
+        "News": (
+            "Business News", "Daily News", "Entertainment News", "News Commentary", "Politics",
+            "Sports News", "Tech News",
+        ),
+        "Religion & Spirituality": (
+            "Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion", "Spirituality",
+        ),
+        "Science": (
+            "Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics", "Natural Sciences",
+            "Nature", "Physics", "Social Sciences",
+        ),
+        "Society & Culture": (
+            "Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships",
+        ),
+        "Sports": (
+            "Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
+            "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling",
+        ),
+        "Technology": (),
+        "True Crime": (),
+        "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
+    }  # fmt: skip
+    RENAMED_CATEGORIES: ClassVar[dict[str, str]] = {  # Apple's names before 2019 → today's
+        "Games & Hobbies": "Leisure",
+        "Government & Organizations": "Government",
+        "Health": "Health & Fitness",
+        "News & Politics": "News",
+        "Science & Medicine": "Science",
+        "Sports & Recreation": "Sports",
+    }
+    ITEM_LINK_FIELDS: ClassVar[tuple[str, ...]] = ("article_id", "language")
+
     base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
-    """Where ``outputs/<job>/`` is published; feeds are written only when it is set."""
+    """Where the public folder (``publish.dir``) is served; feeds are written only when it is set."""
     title: Annotated[str, Field(min_length=1)] | None = None
     """Feed title; default: the job name and the language."""
     description: Annotated[str, Field(min_length=1)] | None = None
+    """Feed description; default: the language's disclosure."""
+    image: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    """itunes:image: the URL of the show's artwork (Apple: a square JPEG or PNG, 1400-3000 px);
+    required when ``base_url`` is set (the loader says so)."""
+    category: str = "News"
+    """itunes:category: one of Apple's categories (``APPLE_CATEGORIES``)."""
+    subcategory: str | None = None
+    """A subcategory of ``category`` in Apple's list (``Politics`` for ``News``)."""
+    explicit: bool = False
+    """itunes:explicit."""
+    author: Annotated[str, Field(min_length=1)] | None = None
+    """itunes:author; default ``tts.artist``, else the job name."""
+    owner_name: Annotated[str, Field(min_length=1)] | None = None
+    """itunes:owner's name; default: the author."""
+    owner_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    """itunes:owner's e-mail (directories send the ownership check there); without it no itunes:owner."""
+    copyright: Annotated[str, Field(min_length=1)] | None = None
+    """Channel copyright; default ``© <author>``."""
+    limit: Annotated[int, Field(ge=1, le=100_000)] = 100
+    """The newest this many articles are a feed's items."""
+    item_link: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    """Each item's link, a pattern with ``{article_id}`` and ``{language}``
+    (``https://news.example/{article_id}``); default: its ``article.txt`` in the public folder."""
+
+    @field_validator("category")
+    @classmethod
+    def _apple_category(cls, value: str) -> str:
+        if value in cls.RENAMED_CATEGORIES:
+            raise ValueError(f"Apple renamed {value!r} to {cls.RENAMED_CATEGORIES[value]!r} in 2019")
+        if value not in cls.APPLE_CATEGORIES:
+            raise ValueError(
+                cls._not_in_list("an Apple Podcasts category", value, list(cls.APPLE_CATEGORIES))
+            )
+        return value
+
+    @field_validator("subcategory")
+    @classmethod
+    def _apple_subcategory(cls, value: str | None, info: ValidationInfo) -> str | None:
+        category = info.data.get("category")  # absent when the category itself is wrong
+        if value is None or category is None:
+            return value
+        allowed = cls.APPLE_CATEGORIES[category]
+        if value not in allowed:
+            if not allowed:
+                raise ValueError(f"Apple's category {category!r} has no subcategories: leave it out")
+            owner = next((c for c, subs in cls.APPLE_CATEGORIES.items() if value in subs), None)
+            if owner is not None:
+                raise ValueError(f"{value!r} is a subcategory of {owner!r}, not of {category!r}")
+            raise ValueError(cls._not_in_list(f"a subcategory of {category!r}", value, list(allowed)))
+        return value
+
+    @field_validator("item_link")
+    @classmethod
+    def _item_link_placeholders(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        known = ", ".join("{" + name + "}" for name in cls.ITEM_LINK_FIELDS)
+        try:
+            fields = [
+                (name, spec, conversion)
+                for _, name, spec, conversion in string.Formatter().parse(value)
+                if name is not None
+            ]
+        except ValueError as exc:
+            raise ValueError(f"not a valid pattern ({exc}); placeholders are {known}") from None
+        for name, spec, conversion in fields:
+            if name not in cls.ITEM_LINK_FIELDS:
+                raise ValueError(f"unknown placeholder {{{name}}} (known: {known})")
+            if spec or conversion:
+                raise ValueError(f"placeholder {{{name}}} takes no conversion or format spec")
+        if "article_id" not in {name for name, _, _ in fields}:
+            raise ValueError(f"every item would get the same link: put {{article_id}} in it (known: {known})")
+        return value
+
+    @staticmethod
+    def _not_in_list(what: str, value: str, valid: list[str]) -> str:
+        """``'X' is not <what> (did you mean 'Y'? valid: ...)``, Y the most alike, ignoring case."""
+        folded = {name.casefold(): name for name in valid}
+        close = difflib.get_close_matches(value.casefold(), list(folded), n=1, cutoff=0)
+        hint = f"did you mean {folded[close[0]]!r}? " if close else ""
+        return f"{value!r} is not {what} ({hint}valid: {', '.join(valid)})"
+
+
+class PublishConfig(StrictModel):
+    dir: Annotated[str, Field(min_length=1)] | None = None
+    """The public folder: only what may be served (MP3s, transcripts, texts, feeds); default
+    ``<output_dir>/<job>/public``. Relative to the config file. ``feeds.base_url`` is where it is served."""
 
 
 class RayTranslateConfig(StrictModel):
@@ -181,6 +344,23 @@ class StateConfig(StrictModel):
     """Cached translations and narrated segments unused for this long are removed."""
 
 
+class NotifyConfig(StrictModel):
+    webhook: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    """URL that gets a JSON summary of the run (POST) after a run with failures; none: no alert."""
+    on: Literal["failures", "always"] = "failures"
+    """``failures``: only after a run that exits non-zero or has failed items; ``always``: every run."""
+    timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """Seconds the whole exchange may take (connect, send, reply); a slow webhook never holds the run."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on_is_a_key(cls, value: object) -> object:
+        """YAML 1.1 reads a bare ``on:`` key as the boolean true: take it as ``on``."""
+        if isinstance(value, dict) and True in value and "on" not in value:
+            return {("on" if key is True else key): item for key, item in value.items()}
+        return value
+
+
 def _default_languages() -> dict[str, LanguageConfig | None]:
     return {code: None for code in DEFAULT_TARGETS}
 
@@ -197,7 +377,10 @@ class ConfigFile(StrictModel):
     tts: TtsConfig = Field(default_factory=TtsConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     executor: Literal["local", "ray"] = "local"
     """Where the stages run: in this process, or on a Ray cluster (``pip install '.[ray]'``)."""
     ray: RayConfig = Field(default_factory=RayConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    """Alerts: a webhook called after a run (see ``pipeline/notify.py``)."""

@@ -23,9 +23,10 @@ from pipeline.executor.run_report import RunOptions, RunReport
 from pipeline.executor.worker import Worker
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
+from pipeline.mt.ctranslate2_backend import conversions_in_use, prune_conversions
 from pipeline.progress import NullProgress, Progress
 from pipeline.report import write_reports
-from pipeline.report.manifest import write_manifest
+from pipeline.report.manifest import retracted_states, write_manifest
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import SegmentedArticle, split_outcomes
@@ -67,7 +68,7 @@ def run_job(
     with JobLock(config.lock_path):
         _remove_temp_files(config.job_dir)
         state = StateStore.open(config.state_path)
-        run_id = state.begin_run(os.getpid())
+        run_id = report.run_id = state.begin_run(os.getpid())
         status = "crashed"
         try:
             planner = plan(config, state, narrate, segmented, report, options)
@@ -90,7 +91,7 @@ def read(config: JobConfig, report: RunReport) -> list[SegmentedArticle]:
     if not paths:
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
     with report.timings.measure("read"):
-        segmented, report.ingest_failures = split_outcomes(Ingest()(paths))
+        segmented, report.ingest_failures = split_outcomes(Ingest(job_dir=config.job_dir)(paths))
     for failure in report.ingest_failures:
         log_failure(failure)
     return segmented
@@ -157,12 +158,18 @@ def finish(context: RunContext) -> str:
     complete run; returns the run's status."""
     config, report = context.config, context.report
     outcomes = [item.outcome() for item in report.plans]
-    manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted)
+    current = {(o.article_id, o.language) for o in outcomes}
+    current |= {(f.article_id, t.code) for f in report.ingest_failures for t in config.targets}
+    retracted = retracted_states(context.state.items(), current)  # gone from the input: off the public
+    manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted, retracted)
     with report.timings.measure("review pages and feeds"):
         write_reports(config, manifest)  # every run (they are cheap); unchanged files are left as they are
     if report.interrupted:
         return "interrupted"
     context.state.prune(config.state.keep_days)
+    prune_conversions(
+        Path(config.translation.cache_dir or "."), config.state.keep_days, conversions_in_use(config)
+    )
     return "finished"
 
 

@@ -24,6 +24,7 @@ class RunReport:
 
     job_dir: Path
     manifest_path: Path
+    run_id: int | None = None  # the state's id of this run (None for a dry run)
     plans: list[ItemPlan] = field(default_factory=list)
     ingest_failures: list[Failure] = field(default_factory=list)
     todo: int = 0  # as planned, before the work

@@ -1,94 +1,190 @@
-"""Podcast feeds: ``outputs/<job>/feeds/<lang>.xml``, RSS 2.0 with the iTunes extension.
+"""Podcast feeds: ``<public>/feeds/<lang>.xml``, one RSS 2.0 podcast per language.
 
-One item per narrated article: the MP3 as enclosure (absolute URL under ``feeds.base_url``, byte
-length, ``audio/mpeg``), its duration, the article date as pubDate, and the AI-assistance note in
-the description. Written only when ``feeds.base_url`` is set, since enclosures need real URLs.
+Built with lxml, every namespace declared on ``<rss>``: Apple's ``itunes:`` tags (image, category,
+explicit, author, owner, type), ``atom:link rel=self`` and the Podcasting 2.0
+``podcast:transcript``. One item per narrated article, the newest ``feeds.limit``: its MP3 as
+enclosure (absolute URL under ``feeds.base_url``, exact byte length, ``audio/mpeg``), its duration,
+its WebVTT transcript (when it has one), the article date as pubDate and the AI-assistance note in
+the description.
+The guid ``<job>:<article_id>:<lang>`` never changes, so subscribers never see an episode twice.
+
+The feeds are regenerated on every run and hold nothing that changes from run to run by itself
+(``lastBuildDate`` is the newest item's date, not the clock): an unchanged job rewrites none of them.
+A language with no narrated article gets no feed (and loses the one it had).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import logging
 import urllib.parse
-import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import Any
 
-from pipeline import __version__
-from pipeline.config import JobConfig
-from pipeline.fsio import atomic_write_bytes
+from lxml import etree
+
+from pipeline.config import JobConfig, TargetConfig
+from pipeline.fsio import write_if_changed
 from pipeline.integrity import read_record
-from pipeline.layout import FEEDS_DIR
+from pipeline.layout import AUDIO_FILE, FEEDS_DIR, TEXT_FILE, TRANSCRIPT_FILE
+from pipeline.report.transcripts import transcript
+
+log = logging.getLogger(__name__)
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+ATOM = "http://www.w3.org/2005/Atom"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+NAMESPACES = {"itunes": ITUNES, "atom": ATOM, "podcast": PODCAST}
+AUDIO_TYPE = "audio/mpeg"
+TRANSCRIPT_TYPE = "text/vtt"
+RSS_TYPE = "application/rss+xml"
+PUBLISHED_AT = dt.time(6, tzinfo=dt.UTC)  # the time given to an article that has only a date
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One narrated article in one language, as its feed item shows it."""
+
+    article_id: str
+    title: str
+    published: dt.datetime
+    description: str
+    size: int  # bytes of the MP3
+    duration: float  # seconds
+    transcript: bool  # a transcript.vtt goes with the narration
 
 
 def write_feeds(config: JobConfig, manifest: dict[str, Any]) -> None:
-    """Write ``feeds/<lang>.xml`` for each language: its narrated articles, newest date first.
+    """Write ``<public>/feeds/<lang>.xml`` for each language with a narrated article, newest first.
 
     The items are the manifest's ``ok`` items with audio; each one's ``article.json`` gives its
-    date, lead and narration, and an item whose ``article.json`` is missing or damaged is left out.
+    title, date, lead, narration and disclosure, and an item whose ``article.json`` is missing or
+    damaged is left out. A language with no such item has no feed: one left from before is removed.
 
     Raises:
-        OSError: a feed cannot be written.
+        OSError: a feed cannot be written or removed.
     """
-    ET.register_namespace("itunes", ITUNES)
     for target in config.targets:
-        items = [i for i in manifest["items"] if i["language"] == target.code and i["status"] == "ok"]
-        records = [
-            (item, record)
-            for item in items
-            if "audio" in item["files"]
-            and (record := read_record(config.job_dir / item["files"]["json"])) is not None
-        ]
-        records.sort(key=lambda pair: pair[1]["source"]["date"], reverse=True)
-        xml = _feed(config, target.code, target.language.name, target.disclosure, records)
-        atomic_write_bytes(config.job_dir / FEEDS_DIR / f"{target.code}.xml", xml)
+        episodes = _episodes(config, manifest, target.code)
+        path = config.public_dir / FEEDS_DIR / f"{target.code}.xml"
+        if not episodes:
+            if path.exists():
+                path.unlink()
+                log.info("%s: no narrated article, feed %s removed", target.code, path)
+            continue
+        if write_if_changed(path, feed_xml(config, target, episodes)):
+            log.debug("wrote %s (%d items)", path, len(episodes))
 
 
-def _feed(
-    config: JobConfig,
-    code: str,
-    name: str,
-    disclosure: str,
-    records: list[tuple[dict[str, Any], dict[str, Any]]],
-) -> bytes:
-    base = (config.feeds.base_url or "").rstrip("/") + "/"
-    rss = ET.Element("rss", {"version": "2.0"})
-    channel = ET.SubElement(rss, "channel")
-    title = f"{config.feeds.title} ({name})" if config.feeds.title else f"{config.job} ({name})"
-    _text(channel, "title", title)
+def _episodes(config: JobConfig, manifest: dict[str, Any], code: str) -> list[Episode]:
+    """The language's narrated articles, newest first (then by id), at most ``feeds.limit``."""
+    episodes = []
+    for item in manifest["items"]:
+        if item["language"] != code or item["status"] != "ok" or "audio" not in item["files"]:
+            continue
+        record = read_record(config.job_dir / item["files"]["json"])
+        if record is None or not isinstance(record.get("narration"), dict):
+            continue
+        episodes.append(_episode(item["article_id"], record))
+    episodes.sort(key=lambda e: (e.published, e.article_id), reverse=True)
+    return episodes[: config.feeds.limit]
+
+
+def _episode(article_id: str, record: dict[str, Any]) -> Episode:
+    narration = record["narration"]
+    paragraphs = record.get("paragraphs") or []
+    lead = " ".join(s["target"] for s in paragraphs[0]["sentences"]) if paragraphs else ""
+    return Episode(
+        article_id=article_id,
+        title=narration.get("title") or record["source"].get("title") or article_id,
+        published=published(record["source"]["date"]),
+        description=f"{lead}\n\n{record['disclosure']}".strip(),
+        size=int(narration["size"]),
+        duration=float(narration["duration"]),
+        transcript=transcript(record) is not None,
+    )
+
+
+def published(date: str) -> dt.datetime:
+    """An article's publication time: its date and time where the input has one (an ISO timestamp;
+    UTC when it names no zone), else 06:00 UTC on its date."""
+    if len(date) <= len("2024-02-28"):
+        return dt.datetime.combine(dt.date.fromisoformat(date), PUBLISHED_AT)
+    moment = dt.datetime.fromisoformat(date)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def feed_xml(config: JobConfig, target: TargetConfig, episodes: list[Episode]) -> bytes:
+    """The feed of ``episodes`` (newest first, at least one) as UTF-8 bytes."""
+    feeds, code = config.feeds, target.code
+    base = (feeds.base_url or "").rstrip("/") + "/"
+    author = feeds.author or config.tts.artist or config.job
+    rss = etree.Element("rss", {"version": "2.0"}, nsmap=NAMESPACES)
+    channel = etree.SubElement(rss, "channel")
+    _text(channel, "title", f"{feeds.title or config.job} ({target.language.name})")
     _text(channel, "link", base)
-    _text(channel, "description", config.feeds.description or disclosure)
+    _text(channel, "description", feeds.description or target.disclosure)
     _text(channel, "language", code)
-    _text(channel, "generator", f"newsroom-pipeline {__version__}")
-    _text(channel, "lastBuildDate", email.utils.format_datetime(dt.datetime.now(dt.UTC)))
-    _text(channel, f"{{{ITUNES}}}explicit", "false")
-    _text(channel, f"{{{ITUNES}}}author", config.tts.artist or config.job)
-    for item, record in records:
-        narration = record["narration"]
-        entry = ET.SubElement(channel, "item")
-        _text(entry, "title", narration.get("title") or item["article_id"])
-        lead = (
-            " ".join(s["target"] for s in record["paragraphs"][0]["sentences"])
-            if record["paragraphs"]
-            else ""
-        )
-        _text(entry, "description", f"{lead}\n\n{record['disclosure']}".strip())
-        url = base + urllib.parse.quote(item["files"]["audio"])
-        ET.SubElement(
-            entry, "enclosure", {"url": url, "length": str(narration["size"]), "type": "audio/mpeg"}
-        )
-        _text(entry, "guid", f"{config.job}:{item['article_id']}:{code}", isPermaLink="false")
-        published = dt.datetime.combine(dt.date.fromisoformat(record["source"]["date"]), dt.time(6), dt.UTC)
-        _text(entry, "pubDate", email.utils.format_datetime(published))
-        _text(entry, f"{{{ITUNES}}}duration", _duration(narration["duration"]))
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    _text(channel, "copyright", feeds.copyright or f"© {author}")
+    _text(channel, "lastBuildDate", _rfc822(episodes[0].published))
+    _text(channel, "generator", "newsroom-pipeline")
+    etree.SubElement(
+        channel,
+        f"{{{ATOM}}}link",
+        {"href": base + f"{FEEDS_DIR}/{code}.xml", "rel": "self", "type": RSS_TYPE},
+    )
+    _text(channel, f"{{{ITUNES}}}author", author)
+    if feeds.owner_email:
+        owner = etree.SubElement(channel, f"{{{ITUNES}}}owner")
+        _text(owner, f"{{{ITUNES}}}name", feeds.owner_name or author)
+        _text(owner, f"{{{ITUNES}}}email", feeds.owner_email)
+    etree.SubElement(channel, f"{{{ITUNES}}}image", {"href": feeds.image or ""})
+    category = etree.SubElement(channel, f"{{{ITUNES}}}category", {"text": feeds.category})
+    if feeds.subcategory:
+        etree.SubElement(category, f"{{{ITUNES}}}category", {"text": feeds.subcategory})
+    _text(channel, f"{{{ITUNES}}}explicit", "true" if feeds.explicit else "false")
+    _text(channel, f"{{{ITUNES}}}type", "episodic")
+    for episode in episodes:
+        _item(channel, config, code, base, episode)
+    return etree.tostring(rss, encoding="UTF-8", xml_declaration=True, pretty_print=True)
 
 
-def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attributes)
+def _item(channel: Any, config: JobConfig, code: str, base: str, episode: Episode) -> None:
+    folder = f"{urllib.parse.quote(episode.article_id)}/{urllib.parse.quote(code)}/"
+    pattern = config.feeds.item_link
+    link = (
+        pattern.format(article_id=episode.article_id, language=code) if pattern else base + folder + TEXT_FILE
+    )
+    item = etree.SubElement(channel, "item")
+    _text(item, "title", episode.title)
+    _text(item, "link", link)
+    _text(item, "guid", f"{config.job}:{episode.article_id}:{code}", isPermaLink="false")
+    _text(item, "pubDate", _rfc822(episode.published))
+    _text(item, "description", episode.description)
+    etree.SubElement(
+        item,
+        "enclosure",
+        {"url": base + folder + AUDIO_FILE, "length": str(episode.size), "type": AUDIO_TYPE},
+    )
+    _text(item, f"{{{ITUNES}}}duration", _duration(episode.duration))
+    _text(item, f"{{{ITUNES}}}episodeType", "full")
+    if episode.transcript:
+        etree.SubElement(
+            item,
+            f"{{{PODCAST}}}transcript",
+            {"url": base + folder + TRANSCRIPT_FILE, "type": TRANSCRIPT_TYPE, "language": code},
+        )
+
+
+def _text(parent: Any, tag: str, text: str, **attributes: str) -> Any:
+    element = etree.SubElement(parent, tag, attributes)
     element.text = text
     return element
+
+
+def _rfc822(moment: dt.datetime) -> str:
+    return email.utils.format_datetime(moment.astimezone(dt.UTC))
 
 
 def _duration(seconds: float) -> str:

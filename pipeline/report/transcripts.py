@@ -1,0 +1,153 @@
+"""WebVTT transcripts: ``<article-id>/<lang>/transcript.vtt`` beside each narration.
+
+One cue per sentence, timed from the narration's measured chapters in ``article.json``: each
+chapter is one spoken segment (a paragraph, or the AI disclosure, ``"block": null``) with its
+start and end in the MP3. A paragraph's chapter time is split across its sentences in proportion
+to their length in characters (a sentence twice as long gets twice the time); the disclosure is
+one cue of its own; the pauses between chapters belong to no cue. Times are whole milliseconds
+and never pass the end of the audio.
+
+Written at report time, every run, from ``article.json`` alone (no audio is read); a file whose
+content did not change is not rewritten.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import JobConfig
+from pipeline.fsio import write_if_changed
+from pipeline.integrity import read_record
+from pipeline.layout import TRANSCRIPT_FILE
+
+log = logging.getLogger(__name__)
+
+HEADER = "WEBVTT"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One sentence of a transcript: when it is spoken, in whole milliseconds, and its text."""
+
+    start: int
+    end: int
+    text: str
+
+
+def write_transcripts(config: JobConfig, manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """Write ``transcript.vtt`` beside the narration of each listed article × language (retracted
+    ones are left as they are) and return them by ``(article_id, language)``.
+
+    An item whose ``article.json`` is unreadable is skipped; one whose ``article.json`` says there
+    is no narration loses a transcript left by an earlier run.
+
+    Raises:
+        OSError: a transcript cannot be written.
+    """
+    written = {}
+    for item in manifest["items"]:
+        relative = item["files"].get("json")
+        if item["status"] == "retracted" or not relative:
+            continue
+        json_path = config.job_dir / relative
+        record = read_record(json_path)
+        if record is None:
+            continue
+        path = transcript_path(json_path)
+        vtt = transcript(record)
+        if vtt is None:
+            path.unlink(missing_ok=True)
+            continue
+        write_if_changed(path, vtt)
+        written[(item["article_id"], item["language"])] = vtt
+    return written
+
+
+def transcript(record: dict[str, Any]) -> str | None:
+    """The WebVTT text for an ``article.json`` record, or None when it has no usable narration."""
+    found = cues(record)
+    if found is None:
+        return None
+    blocks = [f"{_timestamp(c.start)} --> {_timestamp(c.end)}\n{_escape(c.text)}" for c in found]
+    return "\n\n".join([HEADER, *blocks]) + "\n"
+
+
+def cues(record: dict[str, Any]) -> list[Cue] | None:
+    """Each spoken sentence's cue, in order; None when the narration is not ``ok`` or its
+    chapters do not match the record's paragraphs (a record of another version, say)."""
+    narration = record.get("narration") or {}
+    if narration.get("status") != "ok":
+        return None
+    try:
+        limit = round(float(narration["duration"]) * 1000) - 1  # the duration is rounded to 1 ms
+        found = [cue for chapter in narration["chapters"] for cue in _chapter_cues(record, chapter, limit)]
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        log.warning("%s: no transcript: the narration record does not match the text (%r)",
+                    record.get("source", {}).get("path", "?"), exc)  # fmt: skip
+        return None
+    return found
+
+
+def _chapter_cues(record: dict[str, Any], chapter: dict[str, Any], limit: int) -> list[Cue]:
+    texts = _chapter_texts(record, chapter["block"])
+    spans = _split(round(float(chapter["start"]) * 1000), round(float(chapter["end"]) * 1000), texts)
+    return [Cue(min(a, limit), min(b, limit), text) for (a, b), text in zip(spans, texts, strict=True)]
+
+
+def _chapter_texts(record: dict[str, Any], block: int | None) -> list[str]:
+    """What a chapter says, one entry per cue: the disclosure, or its paragraph's sentences."""
+    if block is None:
+        texts = [_one_line(record["disclosure"])]
+    else:
+        if not isinstance(block, int) or block < 0:
+            raise ValueError(f"chapter block {block!r}")
+        texts = [_one_line(sentence["target"]) for sentence in record["paragraphs"][block]["sentences"]]
+    return [text for text in texts if text]
+
+
+def _split(start: int, end: int, texts: list[str]) -> list[tuple[int, int]]:
+    """``[start, end)`` cut at each text's share of the characters; every cue at least 1 ms long
+    when the chapter is long enough for that."""
+    if not texts:
+        return []
+    total = sum(len(text) for text in texts)
+    cuts, done = [start], 0
+    for text in texts:
+        done += len(text)
+        cuts.append(start + math.floor((end - start) * done / total))
+    cuts[-1] = end
+    if end - start >= len(texts):  # nudge empty cues apart, within the chapter
+        for i in range(1, len(cuts) - 1):
+            cuts[i] = max(cuts[i], cuts[i - 1] + 1)
+        for i in range(len(cuts) - 2, 0, -1):
+            cuts[i] = min(cuts[i], cuts[i + 1] - 1)
+    return list(itertools.pairwise(cuts))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _escape(text: str) -> str:
+    """Cue text: ``&``, ``<`` and ``>`` as character references (so ``-->`` cannot end a cue)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _timestamp(milliseconds: int) -> str:
+    seconds, ms = divmod(max(milliseconds, 0), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}"
+
+
+def transcript_path(json_path: Path) -> Path:
+    """Where the transcript of the narration that ``json_path`` (an ``article.json``) describes goes."""
+    return json_path.parent / TRANSCRIPT_FILE
+
+
+__all__ = ["Cue", "cues", "transcript", "transcript_path", "write_transcripts"]
