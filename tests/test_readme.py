@@ -565,11 +565,11 @@ def test_exit_code_table() -> None:
     }
     expected = set(constants.values()) | {128 + number for number in SIGNALS}
     assert set(documented) == expected, (
-        f"README.md exit codes {sorted(documented)}; pipeline/cli.py has {constants} and "
+        f"README.md exit codes {sorted(documented)}; pipeline.cli has {constants} and "
         f"128 + {', '.join(s.name for s in SIGNALS)}"
     )
     for name, word in EXIT_CODE_WORDS.items():
-        assert name in constants, f"pipeline/cli.py has no {name} any more; update EXIT_CODE_WORDS"
+        assert name in constants, f"pipeline.cli has no {name} any more; update EXIT_CODE_WORDS"
         line, meaning = documented[constants[name]]
         assert word in meaning, f"{line.where()}: code {constants[name]} is {name}; expected {word!r} in it"
     for number in SIGNALS:

@@ -18,10 +18,8 @@ it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, th
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -30,65 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import StateError
-from pipeline.fsio import atomic_write_bytes
 from pipeline.items import SentenceTranslation
-from pipeline.layout import SEGMENTS_SUFFIX
+from pipeline.state.schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, SEGMENTS_TABLE
+from pipeline.state.segment_files import SegmentFiles, segments_dir
 
 log = logging.getLogger(__name__)
-
-APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 2
-
-_SCHEMA = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    started TEXT NOT NULL,
-    finished TEXT,
-    status TEXT NOT NULL,            -- running, finished, failed, interrupted, crashed
-    pid INTEGER NOT NULL,
-    todo INTEGER NOT NULL DEFAULT 0,
-    up_to_date INTEGER NOT NULL DEFAULT 0,
-    done INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0,
-    exit_code INTEGER                -- what `pipeline run` exited with (NULL: not known)
-);
-CREATE TABLE items (
-    article_id TEXT NOT NULL,
-    language TEXT NOT NULL,
-    stage TEXT NOT NULL,             -- text, narration
-    key TEXT NOT NULL,               -- content key of what the stage was asked to produce
-    status TEXT NOT NULL,            -- done, failed
-    attempts INTEGER NOT NULL DEFAULT 0,
-    transient INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    detail TEXT,                     -- JSON: files written, their hashes, narration summary
-    run_id INTEGER,
-    updated TEXT NOT NULL,
-    PRIMARY KEY (article_id, language, stage)
-);
-CREATE TABLE translations (
-    key TEXT PRIMARY KEY,            -- sentence + model fingerprint + parameters
-    target TEXT NOT NULL,
-    parts INTEGER NOT NULL,
-    hit_limit INTEGER NOT NULL,
-    moved TEXT NOT NULL DEFAULT '[]',  -- JSON: protected spans put back at the end
-    last_used TEXT NOT NULL
-);
-{segments}
-CREATE TABLE models (
-    fingerprint TEXT PRIMARY KEY,
-    info TEXT NOT NULL               -- JSON of what loading the model reported
-);
-"""
-_SEGMENTS_TABLE = """
-CREATE TABLE {name} (
-    key TEXT PRIMARY KEY,            -- text + engine + voice + engine parameters
-    sha256 TEXT NOT NULL,            -- of the MP3, which is <state file>-segments/<aa>/<sha256>.mp3
-    size INTEGER NOT NULL,           -- its length in bytes
-    last_used TEXT NOT NULL
-);
-"""
-_SCHEMA = _SCHEMA.replace("{segments}", _SEGMENTS_TABLE.format(name="segments"))
 
 
 def move_aside_hint(path: Path) -> str:
@@ -116,76 +60,6 @@ class ItemState:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def segments_dir(state_path: Path) -> Path:
-    """Where the segment audio of the state file ``state_path`` lives: ``<state file>-segments``."""
-    return state_path.with_name(state_path.name + SEGMENTS_SUFFIX)
-
-
-_SHARD = re.compile(r"[0-9a-f]{2}")
-_AUDIO_FILE = re.compile(r"([0-9a-f]{64})\.mp3")
-
-
-class SegmentFiles:
-    """Narrated-segment audio as content-addressed files: ``<folder>/<aa>/<sha256>.mp3``."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def path(self, sha256: str) -> Path:
-        """The file that holds the audio whose sha256 is ``sha256``."""
-        return self.folder / sha256[:2] / f"{sha256}.mp3"
-
-    def write(self, data: bytes) -> str:
-        """Store ``data`` (atomically; kept if already there whole) and return its sha256.
-
-        Raises:
-            OSError: the file cannot be written (disk full, permissions).
-        """
-        sha256 = hashlib.sha256(data).hexdigest()
-        if not self.has(sha256, len(data)):
-            atomic_write_bytes(self.path(sha256), data)
-        return sha256
-
-    def has(self, sha256: str, size: int) -> bool:
-        """True if the file is there with ``size`` bytes (its content is not read)."""
-        try:
-            return self.path(sha256).stat().st_size == size
-        except OSError:
-            return False
-
-    def read(self, sha256: str) -> bytes | None:
-        """The audio, or None if its file is missing, unreadable or does not hash to its name."""
-        try:
-            data = self.path(sha256).read_bytes()
-        except OSError:
-            return None
-        return data if hashlib.sha256(data).hexdigest() == sha256 else None
-
-    def remove_unreferenced(self, referenced: set[str]) -> int:
-        """Delete every audio file whose sha256 is not in ``referenced``, and leftover temporary
-        files (call it only under the job's lock); returns how many files were removed."""
-        if not self.folder.is_dir():
-            return 0
-        removed = 0
-        for shard in self.folder.iterdir():
-            if shard.is_dir() and _SHARD.fullmatch(shard.name):
-                removed += self._clean_shard(shard, referenced)
-        return removed
-
-    @staticmethod
-    def _clean_shard(shard: Path, referenced: set[str]) -> int:
-        removed = 0
-        for file in shard.iterdir():
-            audio = _AUDIO_FILE.fullmatch(file.name)
-            left_over = file.name.startswith(".") and file.name.endswith(".tmp")
-            if left_over or (audio is not None and audio.group(1) not in referenced):
-                file.unlink(missing_ok=True)
-                removed += 1
-        if not any(shard.iterdir()):
-            shard.rmdir()
-        return removed
 
 
 class StateStore:
@@ -235,7 +109,7 @@ class StateStore:
     @staticmethod
     def _create(db: sqlite3.Connection) -> None:
         db.executescript(
-            f"BEGIN; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
+            f"BEGIN; {SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
             f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
         )
 
@@ -265,7 +139,7 @@ class StateStore:
     def _migrate_to_2(self, db: sqlite3.Connection) -> None:
         """Schema 1 → 2: the runs' exit code; each segment BLOB written out to its file."""
         db.execute("ALTER TABLE runs ADD COLUMN exit_code INTEGER")
-        db.execute(_SEGMENTS_TABLE.format(name="segments_v2"))
+        db.execute(SEGMENTS_TABLE.format(name="segments_v2"))
         moved = 0
         for key, mp3, last_used in db.execute("SELECT key, mp3, last_used FROM segments"):
             data = bytes(mp3)

@@ -1,0 +1,57 @@
+"""The state file's SQL schema, its SQLite application id and its version."""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
+SCHEMA_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,            -- running, finished, failed, interrupted, crashed
+    pid INTEGER NOT NULL,
+    todo INTEGER NOT NULL DEFAULT 0,
+    up_to_date INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER                -- what `pipeline run` exited with (NULL: not known)
+);
+CREATE TABLE items (
+    article_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    stage TEXT NOT NULL,             -- text, narration
+    key TEXT NOT NULL,               -- content key of what the stage was asked to produce
+    status TEXT NOT NULL,            -- done, failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    transient INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    detail TEXT,                     -- JSON: files written, their hashes, narration summary
+    run_id INTEGER,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (article_id, language, stage)
+);
+CREATE TABLE translations (
+    key TEXT PRIMARY KEY,            -- sentence + model fingerprint + parameters
+    target TEXT NOT NULL,
+    parts INTEGER NOT NULL,
+    hit_limit INTEGER NOT NULL,
+    moved TEXT NOT NULL DEFAULT '[]',  -- JSON: protected spans put back at the end
+    last_used TEXT NOT NULL
+);
+{segments}
+CREATE TABLE models (
+    fingerprint TEXT PRIMARY KEY,
+    info TEXT NOT NULL               -- JSON of what loading the model reported
+);
+"""
+SEGMENTS_TABLE = """
+CREATE TABLE {name} (
+    key TEXT PRIMARY KEY,            -- text + engine + voice + engine parameters
+    sha256 TEXT NOT NULL,            -- of the MP3, which is <state file>-segments/<aa>/<sha256>.mp3
+    size INTEGER NOT NULL,           -- its length in bytes
+    last_used TEXT NOT NULL
+);
+"""
+SCHEMA = SCHEMA.replace("{segments}", SEGMENTS_TABLE.format(name="segments"))
