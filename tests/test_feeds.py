@@ -212,7 +212,10 @@ def test_feeds_are_rewritten_only_when_their_content_changes(
     run(config)  # nothing changed: not a byte, not the mtime
     assert [path.stat().st_mtime_ns for path in paths] == before
 
+    everything = output_files(config.parent / "out")
     run(config, "--set", "feeds.base_url=https://cdn.example/news")  # an up-to-date job, a new URL
+    changed = {path for path, stat in output_files(config.parent / "out").items() if everything[path] != stat}
+    assert changed == set(paths)  # the feeds, and nothing else
     after = [path.stat().st_mtime_ns for path in paths]
     assert all(a != b for a, b in zip(after, before, strict=True))
     for path in paths:
@@ -221,6 +224,15 @@ def test_feeds_are_rewritten_only_when_their_content_changes(
         assert b'url="https://cdn.example/news/2024-03-05-grain-corridor/' in data
     run(config, "--set", "feeds.base_url=https://cdn.example/news")
     assert [path.stat().st_mtime_ns for path in paths] == after
+
+
+def output_files(root: Path) -> dict[Path, int]:
+    """Every output a run leaves with its mtime (not its logs, lock or state, which every run updates)."""
+    return {
+        path: path.stat().st_mtime_ns
+        for path in root.rglob("*")
+        if path.is_file() and "logs" not in path.parts and not path.name.startswith((".lock", "state.sqlite"))
+    }
 
 
 def one_error_line(config: Path) -> str:

@@ -90,3 +90,22 @@ def test_an_edited_article_sizes_only_its_changed_paragraphs(
     totals = sum(amount for kind, amount in events if kind in ("start", "add_total"))
     spoken = sum(amount for kind, amount in events if kind == "advance")
     assert totals == spoken and 1 <= spoken <= 4  # the changed paragraph (and title), per language
+
+
+def test_decisions_are_logged_at_debug_on_stderr_with_v_and_always_in_the_run_log(
+    write_config: WriteConfig, articles: Path, tmp_path: Path
+) -> None:
+    config = write_config()
+    log_file = tmp_path / "run.log"
+    result = CliRunner(mix_stderr=False).invoke(
+        cli, ["run", "-v", str(config), "--log-file", str(log_file)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    for text in (result.stderr, log_file.read_text("utf-8")):
+        assert "2024-03-05-grain-corridor [sq]: translate 8 of 8 sentences" in text  # what and why
+        assert "sq: translating 26 sentences (0 of this chunk's 26 were in the memory)" in text
+        assert "2024-03-05-grain-corridor [uk]: text written" in text
+
+    again = CliRunner(mix_stderr=False).invoke(cli, ["run", str(config), "--log-file", str(log_file)])
+    assert "DEBUG" not in again.stderr  # without -v the console stays quiet...
+    assert "2024-03-05-grain-corridor [sq]: up to date" in log_file.read_text("utf-8")  # ...the log does not
