@@ -17,6 +17,8 @@ STATE_FILE = "state.sqlite"
 SEGMENTS_SUFFIX = "-segments"  # <state file>-segments/<aa>/<sha256>.mp3: the narrated-segment cache
 LOCK_FILE = ".lock"
 LOG_DIR = "logs"
+# Folders of the job's own beside the article folders: no article may take one of these ids.
+JOB_FOLDER_NAMES = frozenset({LOG_DIR, PUBLIC_DIR, FEEDS_DIR})
 
 
 def item_dir(job_dir: Path, article_id: str, language: str) -> Path:

@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from pipeline.cli import cli
 from pipeline.config import TranslationConfig, load_config
 from pipeline.errors import ConfigError
 from pipeline.languages import LANGUAGES
@@ -186,3 +188,14 @@ def test_local_model_fixture_config(write_config: WriteConfig, articles: Path, t
         ("sq", str(tiny_models["sq"]), True),
         ("uk", str(tiny_models["uk"]), True),
     ]
+
+
+@pytest.mark.parametrize("folder", [".", "out", "out/test"])
+def test_a_public_dir_over_the_jobs_own_files_is_a_config_error(
+    write_config: WriteConfig, articles: Path, folder: str
+) -> None:
+    config = write_config(publish={"dir": folder})
+    result = CliRunner(mix_stderr=False).invoke(cli, ["validate", str(config)])
+    assert result.exit_code == 2
+    assert "publish.dir:" in result.stderr and "would serve (and prune) the job's own files" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -195,7 +195,10 @@ def test_pruning_spares_the_feeds_and_folders_it_did_not_make(
 
 
 def test_a_public_dir_over_the_jobs_own_files_is_refused(write_config: WriteConfig, articles: Path) -> None:
-    for folder in ("out/test", "out", ".", "articles"):
+    for folder in ("out/test", "out", "."):  # known from the config alone: refused before any work
+        result = invoke("run", str(write_config(tts={"engine": "none"}, publish={"dir": folder})))
+        assert result.exit_code == 2 and "publish.dir:" in result.stderr, result.stderr
+    for folder in ("articles",):  # known once the inputs are read: the run goes on without it
         config = write_config(tts={"engine": "none"}, publish={"dir": folder})
         result = invoke("run", str(config))
         assert result.exit_code == 0, result.stderr

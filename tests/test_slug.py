@@ -148,3 +148,11 @@ def test_ids_that_were_made_unique_stay_so(tmp_path: Path) -> None:
 def test_a_file_that_fails_to_read_gets_the_new_id_too(tmp_path: Path) -> None:
     (path,) = inputs(tmp_path / "in", "Зеленський.pdf")
     assert ids(Ingest(job_dir=tmp_path / "job")([path])) == ["zelenskii"]
+
+
+def test_an_article_never_takes_a_folder_of_the_job() -> None:
+    """``logs/``, ``public/`` and ``feeds/`` beside the article folders belong to the job."""
+    assert article_id("logs") == "logs-article"
+    assert article_id("Public") == "public-article"
+    assert article_id("feeds") == "feeds-article"
+    assert article_id("logs-2024") == "logs-2024"

@@ -209,6 +209,14 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
     public_dir = (
         _absolute(parsed.publish.dir, base) if parsed.publish.dir else output_root / parsed.job / PUBLIC_DIR
     )
+    for guarded in (output_root / parsed.job, output_root, state_path.parent, base):
+        if public_dir == guarded or public_dir in guarded.parents:
+            errors.add(
+                ("publish", "dir"),
+                f"{public_dir} would serve (and prune) the job's own files ({guarded} is in it): "
+                "use a folder of its own, e.g. the default <output_dir>/<job>/public",
+            )
+            break
     cache_dir = (
         _absolute(parsed.translation.cache_dir, base) if parsed.translation.cache_dir else default_cache_dir()
     )

@@ -28,6 +28,7 @@ from pipeline.config import JobConfig, TargetConfig
 from pipeline.fsio import write_if_changed
 from pipeline.integrity import read_record
 from pipeline.layout import AUDIO_FILE, FEEDS_DIR, TEXT_FILE, TRANSCRIPT_FILE
+from pipeline.report.public import servable
 from pipeline.report.transcripts import transcript
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def _episodes(config: JobConfig, manifest: dict[str, Any], code: str) -> list[Ep
     """The language's narrated articles, newest first (then by id), at most ``feeds.limit``."""
     episodes = []
     for item in manifest["items"]:
-        if item["language"] != code or item["status"] != "ok" or "audio" not in item["files"]:
+        if item["language"] != code or not servable(item) or "audio" not in item["files"]:
             continue
         record = read_record(config.job_dir / item["files"]["json"])
         if record is None or not isinstance(record.get("narration"), dict):

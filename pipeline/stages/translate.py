@@ -214,7 +214,8 @@ def assemble_translation(
     warnings = []
     if cut:
         warnings.append(
-            f"{cut} of {segmented.sentence_count} sentences reached translation.max_length "
-            f"({model.max_output_tokens} tokens) and may be cut short"
+            f"{cut} of {segmented.sentence_count} sentences reached the output limit "
+            f"(translation.max_length, {model.max_output_tokens} tokens, or max_length_ratio x their "
+            "length) and may be cut short"
         )
     return TranslatedArticle(segmented, target, model, settings, blocks, flags, tuple(warnings))

@@ -13,6 +13,8 @@ import hashlib
 import re
 import unicodedata
 
+from pipeline.layout import JOB_FOLDER_NAMES
+
 MAX_LENGTH = 80
 
 
@@ -39,9 +41,8 @@ def article_id(name: str) -> str:
     """The id of an article named ``name`` (a file name without suffix, or the id a file declares):
     its slug when its letters are all Latin, else its transliteration; ``article-<hash>`` when
     neither leaves anything (no letters or digits)."""
-    if has_other_scripts(name):
-        return transliterate(name) or legacy_article_id(name)
-    return legacy_article_id(name)
+    slug = (transliterate(name) if has_other_scripts(name) else "") or legacy_article_id(name)
+    return f"{slug}-article" if slug in JOB_FOLDER_NAMES else slug  # never a folder of the job's own
 
 
 def legacy_article_id(name: str) -> str:
