@@ -231,8 +231,9 @@ def test_status_shows_runs_and_failures(write_config: WriteConfig, articles: Pat
     assert out[3].startswith("  #1 ")
     assert out[3].endswith("failed (exit 1): 6 to do, 0 up to date, 3 done, 5 failed")
     assert out[4] == "items: 6 done, 3 failed"  # article x language x stage
-    assert out[5] == "failed items: 3"
-    assert out[6].startswith(
+    assert out[5] == "awaiting review: 3"  # the ok items no editor has approved yet
+    assert out[6] == "failed items: 3"
+    assert out[7].startswith(
         "  2024-02-28-albania-ukraine-treaty [uk] text (permanent, 1x): languages.uk.lang_token:"
     )
 

@@ -160,7 +160,7 @@ def test_an_article_removed_from_the_input_leaves_the_public_folder(
                                  "json": f"{REMOVED}/{item['language']}/article.json"}  # fmt: skip
         assert all((job / path).is_file() for path in item["files"].values())
         assert item["source"].endswith(f"{REMOVED}.txt")
-        assert not servable(item)
+        assert not servable(loaded, item)
 
 
 def test_cli_marks_a_removed_article_retracted(write_config: WriteConfig, articles: Path) -> None:
@@ -216,7 +216,7 @@ def test_only_ok_items_are_servable(write_config: WriteConfig, articles: Path) -
         {"article_id": "a", "language": "sq", "status": status, "files": listed, "narration": narration}
         for status in ("ok", "failed", "pending", "retracted")
     ]
-    assert [servable(item) for item in items] == [True, False, False, False]
     config = load_config(write_config())
+    assert [servable(config, item) for item in items] == [True, False, False, False]
     files = public_files(config, {"items": items}, {("a", "sq"): "WEBVTT\n"})
     assert sorted(map(str, files)) == ["a/sq/article.txt", "a/sq/narration.mp3", "a/sq/transcript.vtt"]

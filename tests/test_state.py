@@ -1,5 +1,5 @@
 """The state file: segment audio kept as content-addressed files beside it, pruning that gives the
-space back, exit codes per run, and old (schema 1) state files migrated in place."""
+space back, exit codes per run, editors' reviews, and old (schema 1 and 2) state files migrated in place."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.state import StateStore
+from pipeline.state.schema import REVIEWS_TABLES, SCHEMA
 from pipeline.state.store import APPLICATION_ID, SCHEMA_VERSION
 
 # The schema of version 1 (pipeline/state/store.py before segment files and exit codes), verbatim.
@@ -84,7 +85,7 @@ def test_segment_audio_is_a_file_beside_the_state_not_a_blob_in_it(tmp_path: Pat
     assert state.cached_segment_keys(["k1", "k3", "nope"]) == {"k1", "k3"}
     state.close()
     assert "mp3" not in columns(tmp_path / "state.sqlite", "segments")
-    assert file_size(tmp_path / "state.sqlite") < 40_000 + 3 * 4096  # not 60 kB of audio
+    assert file_size(tmp_path / "state.sqlite") < 40_000 + 6 * 4096  # empty tables; not 60 kB of audio
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "altered"])
@@ -174,7 +175,7 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
 
     with caplog.at_level(logging.INFO):
         state = StateStore.open(path)
-    assert "upgrading schema 1 to 2" in caplog.text
+    assert f"upgrading schema 1 to {SCHEMA_VERSION}" in caplog.text
     assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert state.segments(old_segments) == old_segments
     assert state.cached_segment_keys(old_segments) == set(old_segments)
@@ -191,6 +192,52 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
     assert again.runs()[0]["exit_code"] == 0
     assert again.segments(["key7"]) == {"key7": old_segments["key7"]}
     again.close()
+
+
+def test_a_schema_2_state_file_gets_the_reviews_tables_in_place(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.sqlite"
+    schema_2 = SCHEMA.replace(REVIEWS_TABLES, "")  # version 2: everything but the reviews
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.executescript(
+            f"BEGIN; {schema_2} PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=2; COMMIT;"
+        )
+        db.execute(
+            "INSERT INTO runs (started, status, pid, exit_code) VALUES ('2025-01-01', 'finished', 7, 0)"
+        )
+    assert "reviews" not in {row for row in tables(path)}
+
+    with caplog.at_level(logging.INFO):
+        state = StateStore.open(path)
+    assert "upgrading schema 2 to 3" in caplog.text
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert state.reviews() == {}
+    assert state.runs()[0]["exit_code"] == 0  # what was there stays
+    state.set_review("a1", "sq", "approved", "ed", "fine", "ab" * 32)
+    state.set_review("a1", "sq", "rejected", "eve", "", "cd" * 32)
+    state.set_review("a1", "uk", "approved", "ed", "", "ef" * 32)
+    state.close()
+
+    again = StateStore.open(path)  # opening it again changes nothing
+    reviews = again.reviews()
+    assert set(reviews) == {("a1", "sq"), ("a1", "uk")}
+    current = reviews[("a1", "sq")]
+    assert (current.status, current.editor, current.text_sha256) == ("rejected", "eve", "cd" * 32)
+    assert [(r.language, r.status) for r in again.review_history()] == [
+        ("sq", "approved"), ("sq", "rejected"), ("uk", "approved"),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown review status"):
+        again.set_review("a1", "sq", "maybe", "ed", "", "ab" * 32)
+    again.close()
+    assert columns(path, "reviews") == [
+        "article_id", "language", "status", "editor", "note", "at", "text_sha256",
+    ]  # fmt: skip
+
+
+def tables(path: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
 def test_a_state_file_of_a_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -66,6 +66,26 @@ def _warn_without_disclosure(job: Any) -> None:
 @click.option("-n", "--dry-run", is_flag=True, help="List what would be done, and do nothing.")
 @click.option("--retry-failed", is_flag=True, help="Try failed items again, however often they failed.")
 @click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="ARTICLE_ID",
+    help="Work on this article only (repeatable); the others stay as they are, and in the manifest.",
+)
+@click.option(
+    "--lang",
+    "languages",
+    multiple=True,
+    metavar="CODE",
+    help="Work on this language only (repeatable).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ignore the caches for the chosen items: translate, narrate and write them again. "
+    "Without --only or --lang, that is every item.",
+)
+@click.option(
     "--log-file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Full debug log (default: <output_dir>/<job>/logs/run-<time>.log).",
@@ -78,13 +98,20 @@ def run(
     overrides: tuple[str, ...],
     dry_run: bool,
     retry_failed: bool,
+    only: tuple[str, ...],
+    languages: tuple[str, ...],
+    force: bool,
     log_file: Path | None,
 ) -> None:
-    """Translate and narrate every article CONFIG's input globs match that is not up to date."""
+    """Translate and narrate every article CONFIG's input globs match that is not up to date.
+
+    --only and --lang choose which articles and languages to work on (an unknown one is an
+    error, exit 2); --force does the chosen ones again even when they are up to date.
+    """
     console = terminal_console()
     logs.configure(verbosity(ctx), console)
     job = load_job(config, overrides)
-    from pipeline.executor.run import RunOptions
+    from pipeline.executor.options import RunOptions
 
     check_outputs(job, log_file)
     log_path = None if dry_run else _start_run_log(job, log_file, overrides)
@@ -92,7 +119,7 @@ def run(
     stop, received = threading.Event(), list[int]()
     _stop_on_signals(stop, received)
     started, since = time.monotonic(), _utc_now()
-    options = RunOptions(dry_run=dry_run, retry_failed=retry_failed)
+    options = RunOptions(dry_run, retry_failed, frozenset(only), frozenset(languages), force)
     report, code, recordable = _run_job(job, console, stop, options, log_path)
     if dry_run and report is not None:
         _print_plan(report)
@@ -183,7 +210,8 @@ def _summarise(job: Any, report: Any, received: list[int], elapsed: float) -> in
                     signal.Signals(received[0]).name, report.done)  # fmt: skip
         return 128 + received[0]
     if report.todo == 0 and report.failed == 0:
-        log.info("%s: 0 to do, %d up to date (%.1f s)", job.job, report.up_to_date, elapsed)
+        left = f", {report.not_chosen} not chosen" if report.not_chosen else ""
+        log.info("%s: 0 to do, %d up to date%s (%.1f s)", job.job, report.up_to_date, left, elapsed)
     else:
         log.info("%s: %d done, %d failed, %d up to date in %.1f s; manifest %s", job.job, report.done,
                  report.failed, report.up_to_date, elapsed, report.manifest_path)  # fmt: skip
@@ -223,7 +251,7 @@ def _print_plan(report: Any) -> None:
         f"{report.todo} to do, {report.up_to_date} up to date, {len(report.skipped)} failed (not retried)"
     )
     for plan in report.plans:
-        if not plan.up_to_date:
+        if plan.chosen and not plan.up_to_date:
             article_id, language = plan.key
             click.echo(f"  {article_id} [{language}]: {plan.reason()}")
     for failure in report.ingest_failures:

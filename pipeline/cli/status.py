@@ -1,4 +1,5 @@
-"""``pipeline status``: the job's recent runs, their exit codes and its failed items (text or JSON)."""
+"""``pipeline status``: the job's recent runs, their exit codes, its failed items and how many items
+await an editor's review (text or JSON)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,23 @@ def _status_data(job: Any, run_count: int) -> dict[str, Any]:
         click.echo(f"error: state file {job.state_path}: {message}", err=True)
         sys.exit(EXIT_CONFIG)
     data["last_exit_code"] = data["runs"][0]["exit_code"] if data["runs"] else None
+    awaiting = _awaiting_review(job)
+    if awaiting is not None:
+        data["awaiting_review"] = awaiting
+        data["require_approval"] = job.review.require_approval
     return data
+
+
+def _awaiting_review(job: Any) -> int | None:
+    """How many ok items of the manifest no editor reviewed as they stand; None without a manifest."""
+    from pipeline.integrity import read_record
+    from pipeline.layout import MANIFEST_FILE
+
+    manifest = read_record(job.job_dir / MANIFEST_FILE)
+    if manifest is None:
+        return None
+    items = manifest.get("items", [])
+    return sum(1 for item in items if item["status"] == "ok" and item.get("review") == "needs_review")
 
 
 def _failures(state: Any) -> list[dict[str, Any]]:
@@ -109,6 +126,9 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
             f"{r['todo']} to do, {r['up_to_date']} up to date, {r['done']} done, {r['failed']} failed"
         )
     lines.append(f"items: {data['counts']['done']} done, {data['counts']['failed']} failed")
+    if "awaiting_review" in data:
+        gate = " (published only once approved)" if data["require_approval"] else ""
+        lines.append(f"awaiting review: {data['awaiting_review']}{gate}")
     lines.append(f"failed items: {len(data['failures'])}")
     for f in data["failures"]:
         kind = "transient" if f["transient"] else "permanent"

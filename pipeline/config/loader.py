@@ -23,6 +23,7 @@ from pipeline.config.schema import (
     NotifyConfig,
     QualityConfig,
     RayConfig,
+    ReviewConfig,
     StateConfig,
     TranslationConfig,
     TtsConfig,
@@ -73,6 +74,7 @@ class JobConfig:
     executor: str = "local"
     ray: RayConfig = field(default_factory=RayConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
 
     @property
     def job_dir(self) -> Path:
@@ -236,6 +238,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         executor=parsed.executor,
         ray=parsed.ray,
         notify=parsed.notify,
+        review=parsed.review,
     )
 
 

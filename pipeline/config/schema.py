@@ -313,6 +313,12 @@ class PublishConfig(StrictModel):
     ``<output_dir>/<job>/public``. Relative to the config file. ``feeds.base_url`` is where it is served."""
 
 
+class ReviewConfig(StrictModel):
+    require_approval: bool = False
+    """Publish (public folder, feeds) only what an editor approved (``pipeline approve``), for the
+    article text as it stands; false: every ok item is published, as before."""
+
+
 class RayTranslateConfig(StrictModel):
     concurrency: Annotated[int, Field(ge=1, le=1024)] = 1
     """Translation actors; each loads the model once."""
@@ -378,6 +384,7 @@ class ConfigFile(StrictModel):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     executor: Literal["local", "ray"] = "local"
     """Where the stages run: in this process, or on a Ray cluster (``pip install '.[ray]'``)."""

@@ -45,12 +45,14 @@ class NarrationQueue:
         narrated = [plan for plan in plans if plan.narration_wanted and not plan.narration_done]
         memory = self.state.translations(k for plan in narrated for k in plan.sentence_keys.values())
         keys: set[str] = set()
+        forced: set[str] = set()  # --force: spoken again, cached or not
         waiting = 0
         for plan in narrated:
             known, blocks = self.planner.known_segment_keys(plan, memory)
-            keys.update(known)
+            (forced if plan.forced else keys).update(known)
             waiting += blocks
-        self.expected = len(keys - self.state.cached_segment_keys(keys)) + waiting
+        keys -= forced
+        self.expected = len(keys - self.state.cached_segment_keys(keys)) + len(forced) + waiting
         self.task.add_total(self.expected)
         log.debug("narration: about %d segments to synthesise", self.expected)
 
@@ -64,7 +66,7 @@ class NarrationQueue:
         keys = self.planner.segment_keys(target, segments)
         self.jobs.append(NarrationWork(plan, item, segments, keys))
         wanted = [k for k in dict.fromkeys(keys) if k not in self.audio and k not in self.pending]
-        cached = self.state.segments(wanted)
+        cached = self._cached(plan, wanted)
         self.state.touch("segments", cached)
         self.audio.update(cached)
         texts = {k: s.text for k, s in zip(keys, segments, strict=True)}
@@ -84,6 +86,11 @@ class NarrationQueue:
             if self.submitted > self.expected:  # more than foreseen: grow the total as it comes
                 self.task.add_total(1)
         self.collect()
+
+    def _cached(self, plan: ItemPlan, keys: list[str]) -> dict[str, bytes]:
+        """The audio the segment cache has for ``keys``; none for a plan redone with ``--force``
+        (its segments are spoken again, and the new audio replaces the cached)."""
+        return {} if plan.forced else self.state.segments(keys)
 
     def _speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
         with self.timings.measure("speech (worker threads)"):

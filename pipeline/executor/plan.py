@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.executor.options import RunOptions
 from pipeline.integrity import damaged_files
 from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure
 from pipeline.mt.backends import result_signature
@@ -45,6 +46,8 @@ class ItemPlan:
     failure: StageFailure | None = None  # a stage that failed under today's key (before or now)
     skip: str | None = None  # why a failed item is not tried again this run
     repairs: list[str] = field(default_factory=list)  # delivered files found damaged, to write again
+    chosen: bool = True  # False: --only or --lang left it out; it is not worked on, its status kept
+    forced: bool = False  # --force: caches ignored, every sentence and segment made anew
 
     @property
     def key(self) -> tuple[str, str]:
@@ -56,7 +59,7 @@ class ItemPlan:
 
     @property
     def todo(self) -> bool:
-        return not self.up_to_date and self.skip is None
+        return self.chosen and not self.up_to_date and self.skip is None
 
     @property
     def narration_summary(self) -> dict[str, Any] | None:
@@ -95,6 +98,10 @@ class ItemPlan:
     def reason(self) -> str:
         if self.skip:
             return self.skip
+        if self.forced:
+            return f"redo (--force): translate {len(self.missing)} sentences" + (
+                ", narrate" if self.narration_wanted else ""
+            )
         total = self.segmented.sentence_count
         if self.missing:
             return f"translate {len(self.missing)} of {total} sentences" + (
@@ -110,8 +117,22 @@ class ItemPlan:
 
 
 class Planner:
-    def __init__(self, config: JobConfig, state: StateStore | None, narrate: Narrate, retry_failed: bool):
-        self.config, self.state, self.narrate, self.retry_failed = config, state, narrate, retry_failed
+    """Plans each article × language against the state, under the run's options: the items
+    ``--only``/``--lang`` leave out are planned (for the manifest) but not to do, and ``--force``
+    plans the chosen ones as if nothing were cached or done."""
+
+    def __init__(
+        self,
+        config: JobConfig,
+        state: StateStore | None,
+        narrate: Narrate,
+        retry_failed: bool = False,
+        options: RunOptions | None = None,
+    ):
+        """``options`` (when given) says what the run may work on, and its ``retry_failed`` wins."""
+        self.config, self.state, self.narrate = config, state, narrate
+        self.options = options or RunOptions(retry_failed=retry_failed)
+        self.retry_failed = self.options.retry_failed
         self.rows: dict[tuple[str, str, str], ItemState] = state.items() if state else {}
 
     def plan(
@@ -174,7 +195,15 @@ class Planner:
             plan.narration_key = self.narration_key(plan, segments)
             plan.narration_done = self._done(plan, NARRATION, plan.narration_key)
             plan.skip = plan.skip or self._skip(plan, NARRATION, plan.narration_key)
+        self._choose(plan)
         return plan
+
+    def _choose(self, plan: ItemPlan) -> None:
+        """Apply ``--only``/``--lang`` (a plan left out keeps what the state says of it, and is not
+        to do) and ``--force`` (a chosen plan is planned as if nothing were cached or done)."""
+        plan.chosen = self.options.chosen(*plan.key)
+        if plan.chosen and self.options.force and plan.skip is None:
+            force(plan)
 
     def known_segment_keys(
         self, plan: ItemPlan, memory: dict[str, SentenceTranslation]
@@ -235,6 +264,16 @@ class Planner:
         if row.attempts >= self.config.state.max_attempts:
             return f"{stage} failed {row.attempts} times (last: {row.last_error}); --retry-failed tries again"
         return None
+
+
+def force(plan: ItemPlan) -> None:
+    """Plan ``plan`` to be made anew: every sentence translated again (the translation memory is
+    not asked), its text and narration not done (their segments are spoken again)."""
+    plan.forced = True
+    plan.missing = list(plan.sentence_keys)
+    plan.text_done = plan.narration_done = False
+    plan.narration_key = None
+    plan.repairs.clear()  # every file is written again anyway
 
 
 def translation_signature(config: JobConfig, target: TargetConfig) -> list[object]:

@@ -17,9 +17,10 @@ from pathlib import Path
 from pipeline.config import JobConfig
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.executor.context import RunContext
-from pipeline.executor.plan import Planner, existing_state
+from pipeline.executor.options import RunOptions
+from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
-from pipeline.executor.run_report import RunOptions, RunReport
+from pipeline.executor.run_report import RunReport
 from pipeline.executor.worker import Worker
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
@@ -48,19 +49,23 @@ def run_job(
         config: the loaded job config.
         progress: where progress is shown (a terminal bar, log lines, or nothing).
         stop: set by the caller (the CLI's signal handler) to end the run after the step in hand.
-        options: ``--dry-run`` (plan only: no lock, no writes) and ``--retry-failed``.
+        options: ``--dry-run`` (plan only: no lock, no writes), ``--retry-failed``, and the items
+            chosen with ``--only``/``--lang`` (the others are planned, for the manifest, but left
+            alone), redone from scratch with ``--force``.
 
     Returns:
         The run's report: plans, counts, failures, whether it was interrupted, time per phase.
 
     Raises:
-        ConfigError: the input globs match nothing, or a setting no language can run with.
+        ConfigError: the input globs match nothing, a setting no language can run with, or
+            ``--only``/``--lang`` names an article or language the job does not have.
         LockedError: another run of the job holds the lock.
         StateError: the state file cannot be used.
     """
     options = options or RunOptions()
-    report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE)
+    report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE, options=options)
     segmented = read(config, report)
+    check_choice(config, segmented, report, options)
     narrate = Narrate(config.tts, config.targets)
     if options.dry_run:
         plan(config, existing_state(config.state_path), narrate, segmented, report, options)
@@ -97,6 +102,51 @@ def read(config: JobConfig, report: RunReport) -> list[SegmentedArticle]:
     return segmented
 
 
+def check_choice(
+    config: JobConfig, segmented: list[SegmentedArticle], report: RunReport, options: RunOptions
+) -> None:
+    """Raise ``ConfigError`` (a line each) if ``--only`` names an article id the inputs do not
+    have, or ``--lang`` a language the job does not have; before any work is done."""
+    ids = {s.article.id for s in segmented} | {f.article_id for f in report.ingest_failures}
+    issues = [*_unknown_ids(config, ids, options.only), *_unknown_languages(config, options.languages)]
+    if issues:
+        raise ConfigError(issues)
+
+
+def _unknown_ids(config: JobConfig, ids: set[str], only: frozenset[str]) -> list[ConfigIssue]:
+    unknown = sorted(only - ids)
+    if not unknown:
+        return []
+    return [
+        ConfigIssue("", f"unknown article id {_listed(unknown)}; {_known_ids(ids, config)}", origin="--only")
+    ]
+
+
+def _unknown_languages(config: JobConfig, languages: frozenset[str]) -> list[ConfigIssue]:
+    codes = {target.code for target in config.targets}
+    unknown = sorted(languages - codes)
+    if not unknown:
+        return []
+    known = f"the job's languages are {', '.join(sorted(codes))}"
+    return [ConfigIssue("", f"unknown language {_listed(unknown)}; {known}", origin="--lang")]
+
+
+KNOWN_IDS_LISTED = 10  # more article ids than this are not listed in an error
+
+
+def _known_ids(ids: set[str], config: JobConfig) -> str:
+    """The job's article ids, or where to see them when there are many."""
+    if not ids:
+        return "the inputs have no readable article"
+    if len(ids) <= KNOWN_IDS_LISTED:
+        return f"known ids: {', '.join(sorted(ids))}"
+    return f"{len(ids)} articles; `pipeline validate {config.path}` lists their ids"
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
 def plan(
     config: JobConfig,
     state: StateStore | None,
@@ -106,25 +156,38 @@ def plan(
     options: RunOptions,
 ) -> Planner:
     """Plan every article × language against ``state`` (None: no state yet) into ``report``, and
-    say what the run will do: one line of counts, a warning per item not retried and per damaged
-    output that will be written again."""
+    say what the run will do (not for a dry run, which lists it)."""
     with report.timings.measure("plan"):
-        planner = Planner(config, state, narrate, options.retry_failed)
+        planner = Planner(config, state, narrate, options=options)
         report.planned([p for target in config.targets for p in planner.plan(segmented, target)])
-    if options.dry_run:
-        return planner
+    if not options.dry_run:
+        _announce(config, len(segmented), report)
+    return planner
+
+
+def _announce(config: JobConfig, articles: int, report: RunReport) -> None:
+    """Log what the run will do: a line of counts, a debug line per item, a warning per chosen
+    item not retried and per damaged output of a chosen item that will be written again."""
     skipped = f", {len(report.skipped)} failed before and not retried" if report.skipped else ""
+    skipped += f", {report.not_chosen} not chosen (--only/--lang)" if report.not_chosen else ""
+    forced = " (--force: caches ignored)" if report.options.force else ""
     log.info(
-        "%s: %d articles x %d languages: %d to do, %d up to date%s",
-        config.job, len(segmented), len(config.targets), report.todo, report.up_to_date, skipped,
+        "%s: %d articles x %d languages: %d to do%s, %d up to date%s",
+        config.job, articles, len(config.targets), report.todo, forced, report.up_to_date, skipped,
     )  # fmt: skip
     for item in report.plans:
-        log.debug("%s [%s]: %s", *item.key, "up to date" if item.up_to_date else item.reason())
+        log.debug("%s [%s]: %s", *item.key, _state_of(item))
     for item in report.skipped:
         log.warning("%s [%s]: %s", *item.key, item.skip)
-    for repair in (repair for item in report.plans for repair in item.repairs):
+    for repair in (repair for item in report.plans if item.chosen for repair in item.repairs):
         log.warning("%s", repair)
-    return planner
+
+
+def _state_of(item: ItemPlan) -> str:
+    """An item's line in the debug log: why it is (or is not) to do."""
+    if not item.chosen:
+        return "not chosen (--only/--lang)"
+    return "up to date" if item.up_to_date else item.reason()
 
 
 def execute(context: RunContext) -> None:
@@ -161,7 +224,10 @@ def finish(context: RunContext) -> str:
     current = {(o.article_id, o.language) for o in outcomes}
     current |= {(f.article_id, t.code) for f in report.ingest_failures for t in config.targets}
     retracted = retracted_states(context.state.items(), current)  # gone from the input: off the public
-    manifest = write_manifest(config, report.ingest_failures, outcomes, report.interrupted, retracted)
+    reviews = context.state.reviews()  # an editor's approval holds while the text it saw is unchanged
+    manifest = write_manifest(
+        config, report.ingest_failures, outcomes, report.interrupted, retracted, reviews
+    )
     with report.timings.measure("review pages and feeds"):
         write_reports(config, manifest)  # every run (they are cheap); unchanged files are left as they are
     if report.interrupted:

@@ -1,21 +1,14 @@
-"""What a run was asked to do and what it reports: ``RunOptions`` in, ``RunReport`` out."""
+"""What a run reports: ``RunReport``, filled in as it goes (``RunOptions`` says what it was asked)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan
 from pipeline.items import Failure
 from pipeline.timing import Timings
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How ``pipeline run`` was called: ``--dry-run`` and ``--retry-failed``."""
-
-    dry_run: bool = False
-    retry_failed: bool = False
 
 
 @dataclass
@@ -28,28 +21,39 @@ class RunReport:
     plans: list[ItemPlan] = field(default_factory=list)
     ingest_failures: list[Failure] = field(default_factory=list)
     todo: int = 0  # as planned, before the work
-    up_to_date: int = 0
+    up_to_date: int = 0  # of the chosen items (--only, --lang); the others are ``not_chosen``
     done: int = 0
     failures: list[Failure] = field(default_factory=list)  # items that failed in this run
     interrupted: bool = False
     timings: Timings = field(default_factory=Timings)
+    options: RunOptions = field(default_factory=RunOptions)  # which items the run may work on
 
     def planned(self, plans: list[ItemPlan]) -> None:
         """Keep the run's plans and count what is to do and what is up to date."""
         self.plans = plans
         self.todo = sum(plan.todo for plan in plans)
-        self.up_to_date = sum(plan.up_to_date for plan in plans)
+        self.up_to_date = sum(plan.up_to_date for plan in plans if plan.chosen)
 
     @property
     def skipped(self) -> list[ItemPlan]:
-        """Items that failed before and are not tried again this run."""
-        return [plan for plan in self.plans if plan.skip]
+        """Chosen items that failed before and are not tried again this run."""
+        return [plan for plan in self.plans if plan.skip and plan.chosen]
+
+    @property
+    def not_chosen(self) -> int:
+        """Items left alone because ``--only`` or ``--lang`` did not choose them."""
+        return sum(not plan.chosen for plan in self.plans)
 
     @property
     def failed(self) -> int:
         """Items not delivered: failed now, failed before and not retried, or unreadable inputs."""
-        languages = {plan.target.code for plan in self.plans} or {"*"}
-        return len(self.failures) + len(self.skipped) + len(self.ingest_failures) * len(languages)
+        languages = {plan.target.code for plan in self.plans} or set(self.options.languages) or {"*"}
+        unreadable = sum(
+            self.options.chosen(failure.article_id, language)
+            for failure in self.ingest_failures
+            for language in languages
+        )
+        return len(self.failures) + len(self.skipped) + unreadable
 
     def counts(self) -> dict[str, int]:
         """What the state records for the run: to do, up to date, done, failed."""

@@ -82,7 +82,7 @@ def _episodes(config: JobConfig, manifest: dict[str, Any], code: str) -> list[Ep
     """The language's narrated articles, newest first (then by id), at most ``feeds.limit``."""
     episodes = []
     for item in manifest["items"]:
-        if item["language"] != code or not servable(item) or "audio" not in item["files"]:
+        if item["language"] != code or not servable(config, item) or "audio" not in item["files"]:
             continue
         record = read_record(config.job_dir / item["files"]["json"])
         if record is None or not isinstance(record.get("narration"), dict):

@@ -6,6 +6,10 @@ just what the last run touched. Deciding whether an item is done is the planner'
 module's. An article × language the state knows but the input no longer has (its file was
 removed, or its language left the job) is listed as ``retracted``, with the files it left under
 ``outputs/<job>/``: they stay there for the record, but leave the public folder and the feeds.
+
+Every item has a ``review``: ``approved`` or ``rejected`` when an editor's review (the state's
+``reviews``) is of the item's article.txt as it stands (the same sha256), else ``needs_review``, so
+an approved item whose text changes needs review again.
 """
 
 from __future__ import annotations
@@ -21,10 +25,22 @@ from pipeline.integrity import read_record
 from pipeline.items import NARRATION, TEXT, Failure, ItemOutcome
 from pipeline.layout import MANIFEST_FILE
 from pipeline.state import ItemState
+from pipeline.state.store import Review
 
-SCHEMA_VERSION = 3  # 3: items and counts may be "retracted"
+SCHEMA_VERSION = 4  # 3: items and counts may be "retracted"; 4: items have a "review"
 NARRATION_FIELDS = ("engine", "voice", "duration", "size", "sha256")
 STATUSES = ("ok", "failed", "pending", "retracted")
+NEEDS_REVIEW = "needs_review"
+Reviews = Mapping[tuple[str, str], Review]
+
+
+def review_status(review: Review | None, text_sha256: str | None) -> str:
+    """``approved`` / ``rejected`` when ``review`` is of the text whose sha256 is ``text_sha256``
+    (an item's article.txt as it stands), else ``needs_review`` (no review, no text, or the text
+    changed since)."""
+    if review is None or text_sha256 is None or review.text_sha256 != text_sha256:
+        return NEEDS_REVIEW
+    return review.status
 
 
 def manifest_data(
@@ -33,16 +49,19 @@ def manifest_data(
     outcomes: list[ItemOutcome],
     interrupted: bool,
     retracted: Iterable[ItemState] = (),
+    reviews: Reviews | None = None,
 ) -> dict[str, Any]:
     """The manifest as a JSON-ready dict: one item per outcome, per unreadable input × language,
     and per retracted article × language.
 
     ``retracted``: the state's records (any stage) of the article × language pairs no longer in
-    the input; see ``retracted_states``.
+    the input; see ``retracted_states``. ``reviews``: the state's ``reviews()``; None: none known,
+    every item ``needs_review``.
     """
-    items = [_item(outcome) for outcome in outcomes]
+    reviews = reviews or {}
+    items = [_item(outcome, reviews) for outcome in outcomes]
     items += [_unreadable(failure, target.code) for failure in ingest_failures for target in config.targets]
-    items += _retracted(config, retracted)
+    items += _retracted(config, retracted, reviews)
     items.sort(key=lambda item: (item["article_id"], item["language"]))
     statuses = [item["status"] for item in items]
     return {
@@ -62,7 +81,12 @@ def manifest_data(
     }
 
 
-def _item(outcome: ItemOutcome) -> dict[str, Any]:
+def _text_sha256(record: dict[str, Any] | None) -> str | None:
+    """The sha256 of the article.txt a text stage's record names, or None."""
+    return ((record or {}).get("sha256") or {}).get("text")
+
+
+def _item(outcome: ItemOutcome, reviews: Reviews) -> dict[str, Any]:
     text, narration = outcome.text or {}, outcome.narration or {}
     summary = narration.get("narration", {})
     item: dict[str, Any] = {
@@ -75,6 +99,7 @@ def _item(outcome: ItemOutcome) -> dict[str, Any]:
         "narration": {k: summary[k] for k in NARRATION_FIELDS if k in summary} if narration else None,
         "flags": text.get("flags", {}),
         "warnings": text.get("warnings", []),
+        "review": review_status(reviews.get((outcome.article_id, outcome.language)), _text_sha256(text)),
     }
     if outcome.failure is not None:
         failure = outcome.failure
@@ -92,6 +117,7 @@ def _unreadable(failure: Failure, language: str) -> dict[str, Any]:
         "stage": failure.stage,
         "error": failure.message,
         "transient": failure.error.transient,
+        "review": NEEDS_REVIEW,
     }
 
 
@@ -106,15 +132,15 @@ def retracted_states(
     ]
 
 
-def _retracted(config: JobConfig, states: Iterable[ItemState]) -> list[dict[str, Any]]:
+def _retracted(config: JobConfig, states: Iterable[ItemState], reviews: Reviews) -> list[dict[str, Any]]:
     by_item: dict[tuple[str, str], dict[str, ItemState]] = {}
     for state in states:
         by_item.setdefault((state.article_id, state.language), {})[state.stage] = state
-    return [_retracted_item(config, *key, stages) for key, stages in by_item.items()]
+    return [_retracted_item(config, *key, stages, reviews) for key, stages in by_item.items()]
 
 
 def _retracted_item(
-    config: JobConfig, article_id: str, language: str, stages: dict[str, ItemState]
+    config: JobConfig, article_id: str, language: str, stages: dict[str, ItemState], reviews: Reviews
 ) -> dict[str, Any]:
     """A retracted item: the files its stages wrote (still under the job folder, for the record)
     and its narration; its source is the one its ``article.json`` names, when that is readable."""
@@ -131,6 +157,9 @@ def _retracted_item(
         "source": str(source),
         "files": files,
         "narration": {k: narration[k] for k in NARRATION_FIELDS if k in narration} if narration else None,
+        "review": review_status(
+            reviews.get((article_id, language)), _text_sha256(stages[TEXT].detail if TEXT in stages else None)
+        ),
     }
 
 
@@ -140,16 +169,18 @@ def write_manifest(
     outcomes: list[ItemOutcome],
     interrupted: bool,
     retracted: Iterable[ItemState] = (),
+    reviews: Reviews | None = None,
 ) -> dict[str, Any]:
     """Write ``<job>/manifest.json`` atomically, unless only its time would change; return its data
-    (see ``manifest_data``).
+    (see ``manifest_data``; ``reviews``: the state's ``reviews()``).
 
     Raises:
         OSError: the file cannot be written.
     """
-    data = manifest_data(config, ingest_failures, outcomes, interrupted, retracted)
+    data = manifest_data(config, ingest_failures, outcomes, interrupted, retracted, reviews)
     path = config.job_dir / MANIFEST_FILE
     previous = read_record(path)
-    if previous is None or {**previous, "updated": data["updated"]} != data:  # its time alone: keep
-        atomic_write_json(path, data)
+    if previous is not None and {**previous, "updated": data["updated"]} == data:
+        return previous  # only the time would change: "updated" stays the time of the last change
+    atomic_write_json(path, data)
     return data

@@ -1,6 +1,7 @@
 """The public folder (``publish.dir``, default ``<output_dir>/<job>/public/``): what may be served.
 
-It holds, for each servable article × language, ``<article-id>/<lang>/narration.mp3``,
+It holds, for each servable article × language (ok, and approved by an editor when
+``review.require_approval`` is on), ``<article-id>/<lang>/narration.mp3``,
 ``transcript.vtt`` and ``article.txt``, and the feeds in ``feeds/``; never the state, logs, lock,
 manifest, ``article.json`` or review pages. Each file is put in place atomically (a hard link to
 the job's file, or an atomic copy where a link cannot be made, or ``write_if_changed``), so a web
@@ -32,9 +33,11 @@ PUBLIC_FILES = (AUDIO_FILE, TRANSCRIPT_FILE, TEXT_FILE)  # per article × langua
 REMOVED_PREFIX = ".removed-"  # a folder being removed: renamed first, so it goes all at once
 
 
-def servable(item: dict[str, Any]) -> bool:
-    """True if a manifest item may be served: it is ``ok``. (The hook for an editor's approval,
-    ``review.require_approval``, when there is one: ``and item is approved``.)"""
+def servable(config: JobConfig, item: dict[str, Any]) -> bool:
+    """True if a manifest item may be served: it is ``ok`` and, with ``review.require_approval``,
+    an editor approved its text as it stands (its ``review`` is ``approved``)."""
+    if config.review.require_approval and item.get("review") != "approved":
+        return False
     return item["status"] == "ok"
 
 
@@ -60,7 +63,7 @@ def public_files(
     files: PublicFiles = {}
     for item in manifest["items"]:
         article_id, language, listed = item["article_id"], item["language"], item["files"]
-        if not servable(item) or not _plain_name(article_id) or not _plain_name(language):
+        if not servable(config, item) or not _plain_name(article_id) or not _plain_name(language):
             continue
         if article_id == FEEDS_DIR:
             log.warning("%s [%s]: not published: its id names the feeds folder", article_id, language)

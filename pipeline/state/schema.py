@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: segment files, runs.exit_code; 3: editors' reviews
 
 SCHEMA = """
 CREATE TABLE runs (
@@ -41,6 +41,7 @@ CREATE TABLE translations (
     last_used TEXT NOT NULL
 );
 {segments}
+{reviews}
 CREATE TABLE models (
     fingerprint TEXT PRIMARY KEY,
     info TEXT NOT NULL               -- JSON of what loading the model reported
@@ -54,4 +55,27 @@ CREATE TABLE {name} (
     last_used TEXT NOT NULL
 );
 """
+REVIEWS_TABLES = """
+CREATE TABLE reviews (
+    article_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL,            -- approved, rejected
+    editor TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,                -- when (ISO time, UTC)
+    text_sha256 TEXT NOT NULL,       -- of the article.txt the editor approved or rejected
+    PRIMARY KEY (article_id, language)
+);
+CREATE TABLE review_history (        -- every review ever recorded, oldest first
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    status TEXT NOT NULL,
+    editor TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL
+);
+"""
 SCHEMA = SCHEMA.replace("{segments}", SEGMENTS_TABLE.format(name="segments"))
+SCHEMA = SCHEMA.replace("{reviews}", REVIEWS_TABLES)

@@ -3,7 +3,8 @@
 Tables: ``runs`` (one row per run, with the exit code the CLI chose), ``items`` (article ×
 language × stage: content key, status, attempts, last error, what was written), ``translations``
 (the sentence translation memory), ``segments`` (narrated paragraphs: key → sha256 of the MP3) and
-``models`` (what each model fingerprint loaded as). Every write is its own transaction, so a process
+``models`` (what each model fingerprint loaded as) and ``reviews`` (each article × language's current
+editor's review, with ``review_history`` keeping every one). Every write is its own transaction, so a process
 killed at any moment leaves the file consistent; the next run picks up from what was recorded.
 
 The segments' audio lives beside the state, not in it: ``<state file>-segments/<aa>/<sha256>.mp3``,
@@ -12,7 +13,8 @@ that is missing or does not hash to its name counts as not cached (its row is dr
 is synthesised again). Pruning removes the files no row refers to and vacuums the file.
 
 Schema versions: 1 kept the MP3s as BLOBs and had no exit code; opening a version-1 file migrates
-it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, the file is vacuumed).
+it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, the file is vacuumed);
+version 2 had no reviews (the tables are added, empty).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 from pipeline.errors import StateError
 from pipeline.items import SentenceTranslation
-from pipeline.state.schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, SEGMENTS_TABLE
+from pipeline.state.schema import APPLICATION_ID, REVIEWS_TABLES, SCHEMA, SCHEMA_VERSION, SEGMENTS_TABLE
 from pipeline.state.segment_files import SegmentFiles, segments_dir
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,23 @@ class ItemState:
     transient: bool
     last_error: str | None
     detail: dict[str, Any]
+
+
+REVIEW_STATUSES = ("approved", "rejected")
+REVIEW_COLUMNS = "article_id, language, status, editor, note, at, text_sha256"
+
+
+@dataclass(frozen=True)
+class Review:
+    """An editor's review of one article × language's text (``text_sha256``: of its article.txt)."""
+
+    article_id: str
+    language: str
+    status: str  # approved, rejected
+    editor: str
+    note: str
+    at: str
+    text_sha256: str
 
 
 def _now() -> str:
@@ -128,6 +147,8 @@ class StateStore:
                 log.info("state file %s: upgrading schema %d to %d", self.path, version, SCHEMA_VERSION)
                 if version < 2:
                     self._migrate_to_2(db)
+                if version < 3:
+                    self._migrate_to_3(db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except OSError as exc:
             raise StateError(
@@ -151,6 +172,13 @@ class StateStore:
         db.execute("DROP TABLE segments")
         db.execute("ALTER TABLE segments_v2 RENAME TO segments")
         log.info("state file %s: %d narrated segments moved to %s", self.path, moved, self.files.folder)
+
+    @staticmethod
+    def _migrate_to_3(db: sqlite3.Connection) -> None:
+        """Schema 2 → 3: the editors' reviews (none yet)."""
+        for statement in REVIEWS_TABLES.split(";"):
+            if statement.strip():
+                db.execute(statement)
 
     def _vacuum(self) -> None:
         """Give the space of deleted rows back to the file system (and empty the WAL)."""
@@ -389,6 +417,35 @@ class StateStore:
         log.debug("pruned %d cache entries and %d segment files unused for %d days", removed, files,
                   older_than_days)  # fmt: skip
         return removed
+
+    # Reviews --------------------------------------------------------------------------------
+
+    def set_review(
+        self, article_id: str, language: str, status: str, editor: str, note: str, text_sha256: str
+    ) -> Review:
+        """Record an editor's review of an article × language's text (replacing its current one;
+        the history keeps every review) and return it."""
+        if status not in REVIEW_STATUSES:
+            raise ValueError(f"unknown review status {status!r}")
+        review = Review(article_id, language, status, editor, note, _now(), text_sha256)
+        values = (article_id, language, status, editor, note, review.at, text_sha256)
+        columns = f"({REVIEW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        with self.transaction() as db:
+            db.execute(f"INSERT OR REPLACE INTO reviews {columns}", values)
+            db.execute(f"INSERT INTO review_history {columns}", values)
+        return review
+
+    def reviews(self) -> dict[tuple[str, str], Review]:
+        """Every article × language's current review, by ``(article_id, language)``."""
+        rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews")
+        return {(row[0], row[1]): Review(*row) for row in rows}
+
+    def review_history(self) -> list[Review]:
+        """Every review recorded, oldest first."""
+        return [
+            Review(*row)
+            for row in self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM review_history ORDER BY id")
+        ]
 
     # Models ---------------------------------------------------------------------------------
 

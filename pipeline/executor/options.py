@@ -1,0 +1,31 @@
+"""``RunOptions``: what ``pipeline run`` was asked to do, as the planner and the run read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``pipeline run`` was called: ``--dry-run``, ``--retry-failed``, and the choice of items
+    to work on: ``--only`` (article ids), ``--lang`` (language codes) and ``--force``.
+
+    An empty ``only`` or ``languages`` chooses every article or every language. ``force`` ignores
+    the caches for the chosen items: their sentences are translated again, their segments spoken
+    again and their outputs written again.
+    """
+
+    dry_run: bool = False
+    retry_failed: bool = False
+    only: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    force: bool = False
+
+    def chosen(self, article_id: str, language: str) -> bool:
+        """Whether the run may work on this article × language."""
+        return (not self.only or article_id in self.only) and (
+            not self.languages or language in self.languages
+        )
+
+
+__all__ = ["RunOptions"]
