@@ -49,34 +49,33 @@ def _review_options(command: Any) -> Any:
     return command
 
 
-@cli.command()
-@_review_options
-def approve(
-    ctx: click.Context,
-    config: Path,
-    article_id: str,
-    languages: tuple[str, ...],
-    editor: str | None,
-    note: str,
-    overrides: tuple[str, ...],
-) -> None:
-    """Approve ARTICLE_ID's text as it stands (with review.require_approval: publish it)."""
-    _review(ctx, config, overrides, article_id, languages, "approved", editor, note)
+def _review_command(name: str, status: str, summary: str) -> None:
+    """Add ``pipeline <name>``: record ``status`` for an article's languages (see ``_review``)."""
+
+    @_review_options
+    def command(
+        ctx: click.Context,
+        config: Path,
+        article_id: str,
+        languages: tuple[str, ...],
+        editor: str | None,
+        note: str,
+        overrides: tuple[str, ...],
+    ) -> None:
+        _review(ctx, config, overrides, article_id, languages, status, editor, note)
+
+    command.__doc__ = summary
+    cli.command(name)(command)
 
 
-@cli.command()
-@_review_options
-def reject(
-    ctx: click.Context,
-    config: Path,
-    article_id: str,
-    languages: tuple[str, ...],
-    editor: str | None,
-    note: str,
-    overrides: tuple[str, ...],
-) -> None:
-    """Reject ARTICLE_ID's text as it stands (with review.require_approval: withdraw it)."""
-    _review(ctx, config, overrides, article_id, languages, "rejected", editor, note)
+_review_command(
+    "approve",
+    "approved",
+    "Approve ARTICLE_ID's text as it stands (with review.require_approval: publish it).",
+)
+_review_command(
+    "reject", "rejected", "Reject ARTICLE_ID's text as it stands (with review.require_approval: withdraw it)."
+)
 
 
 def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
