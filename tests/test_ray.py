@@ -202,6 +202,13 @@ def test_ray_executor_gives_the_local_executor_s_outputs(
     assert again.exit_code == 0 and "0 to do, 6 up to date" in again.stderr  # incremental, as locally
     assert calls.work(since=again_start) == []
 
+    forced_start = time.time()  # --force: the chosen article is translated and spoken again on Ray too
+    forced = invoke("run", str(distributed), "--only", SAMPLE_ARTICLES[0].stem, "--force")
+    assert forced.exit_code == 0, forced.stderr
+    redone = {(table, key) for table, key, *_ in calls.work(since=forced_start)}
+    assert {table for table, _ in redone} == {"translations", "segments"}
+    assert redone <= recorded(distributed.parent / "out-ray" / "test" / "state.sqlite")
+
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_redoes_nothing_recorded(
     ray_cluster: object, write_config: WriteConfig, articles: Path, worker_calls: Path

@@ -195,9 +195,16 @@ class RayWorker(Worker):
                 break
 
     def _cached_segments(self, plans: list[ItemPlan], memory: dict[str, SentenceTranslation]) -> set[str]:
-        """The keys of this run's segments the cache already holds (not every key ever stored)."""
-        keys = [key for plan in plans for key in self.planner.known_segment_keys(plan, memory)[0]]
-        return self.state.cached_segment_keys(keys)
+        """The keys of this run's segments the cache already holds (not every key ever stored);
+        a forced plan's segments count as not cached, so the actors speak them again."""
+        keys: list[str] = []
+        forced: set[str] = set()
+        for plan in plans:
+            known = self.planner.known_segment_keys(plan, memory)[0]
+            keys += known
+            if plan.forced:
+                forced.update(known)
+        return self.state.cached_segment_keys(keys) - forced
 
     def _record(
         self,
