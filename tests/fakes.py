@@ -228,3 +228,27 @@ class ScriptedServer:
             body += chunk
         with self._lock:
             self.requests.append((text, body))
+
+
+def tone_engine(
+    name: str, spoken: list[tuple[str, str]] | None = None, seconds: Callable[[str], float] = lambda _: 0.05
+) -> type:
+    """A speech engine class for ``pipeline.tts.ENGINES``: answers each segment with a tone of
+    ``seconds(text)`` (no espeak, no network) and, given ``spoken``, appends ``(voice, text)`` to it."""
+
+    class ToneEngine:
+        params: dict[str, object] = {}  # noqa: RUF012 - settings that change the audio (cache key)
+
+        def __init__(self, tts: object) -> None:
+            pass
+
+        def check_voice(self, voice: str) -> None:
+            pass
+
+        def synthesize(self, text: str, voice: str) -> bytes:
+            if spoken is not None:
+                spoken.append((voice, text))
+            return tone_mp3(seconds(text))
+
+    ToneEngine.name = name  # type: ignore[attr-defined]
+    return ToneEngine

@@ -18,6 +18,7 @@ from pipeline.text.load import read_article
 from pipeline.text.sentences import split_sentences
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .fakes import tone_engine
 
 DISCLOSURE = {
     "sq": "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale.",
@@ -355,24 +356,6 @@ def test_eval_takes_config_positionally_and_with_the_older_option(
 # tts.disclosure: none is warned of
 
 
-class SilentEngine:
-    """A speech engine that answers every segment with a short tone (no espeak, no network)."""
-
-    name = "silent"
-    params: dict[str, object] = {}  # noqa: RUF012
-
-    def __init__(self, tts: object) -> None:
-        pass
-
-    def check_voice(self, voice: str) -> None:
-        pass
-
-    def synthesize(self, text: str, voice: str) -> bytes:
-        from .fakes import tone_mp3
-
-        return tone_mp3(0.05)
-
-
 DISCLOSURE_WARNING = "will not say they are AI-made"
 
 
@@ -389,7 +372,7 @@ def test_narrations_without_the_spoken_disclosure_are_warned_of_once(
 ) -> None:
     from pipeline.tts import ENGINES
 
-    monkeypatch.setitem(ENGINES, "silent", SilentEngine)
+    monkeypatch.setitem(ENGINES, "silent", tone_engine("silent"))
     config = write_config(tts=tts)
     for command in ("validate", "run"):
         result = invoke(command, str(config))

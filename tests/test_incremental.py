@@ -13,7 +13,7 @@ from pipeline.mt.backends import load_translator
 from pipeline.tts import ENGINES
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
-from .fakes import tone_mp3
+from .fakes import tone_engine
 
 
 class Spy:
@@ -37,22 +37,10 @@ class Spy:
             translator.translate = recording
             return translator
 
-        class Recorder:
-            name = "recorder"
-            params: dict[str, object] = {}  # noqa: RUF012
-
-            def __init__(self, tts: object) -> None:
-                pass
-
-            def check_voice(self, voice: str) -> None:
-                pass
-
-            def synthesize(self, text: str, voice: str) -> bytes:
-                spy.spoken.append((voice, text))
-                return tone_mp3(0.1 + len(text) / 2000)
-
         monkeypatch.setattr("pipeline.stages.translate.load_translator", load)
-        monkeypatch.setitem(ENGINES, "recorder", Recorder)
+        monkeypatch.setitem(
+            ENGINES, "recorder", tone_engine("recorder", self.spoken, lambda text: 0.1 + len(text) / 2000)
+        )
 
     def reset(self) -> None:
         self.loads.clear()
