@@ -238,7 +238,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_redoes_nothing_recorded(
             time.sleep(0.02)
 
     slow = Path(f"{worker_calls}.slow")
-    slow.write_text("0.3")  # a batch in hand long enough to be caught in the middle
+    slow.write_text("1.0")  # a batch in hand long enough to be caught in the middle, even under load
     try:
         killer = threading.Thread(target=kill_a_translator_mid_batch_once_work_is_recorded)
         killer.start()
