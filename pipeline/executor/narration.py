@@ -38,6 +38,7 @@ class NarrationQueue:
         self.errors: dict[str, PipelineError] = {}
         self.jobs: list[NarrationWork] = []
         self.expected = self.submitted = 0
+        self.spoken: set[str] = set()  # segments synthesised by this run
 
     def expect(self, plans: list[ItemPlan]) -> None:
         """Size the progress up front: the segments these plans will have spoken, that is every
@@ -88,9 +89,12 @@ class NarrationQueue:
         self.collect()
 
     def _cached(self, plan: ItemPlan, keys: list[str]) -> dict[str, bytes]:
-        """The audio the segment cache has for ``keys``; none for a plan redone with ``--force``
-        (its segments are spoken again, and the new audio replaces the cached)."""
-        return {} if plan.forced else self.state.segments(keys)
+        """The audio the segment cache has for ``keys``. For a plan redone with ``--force`` only
+        what this run has spoken already (its other segments are spoken again, and the new audio
+        replaces the cached), so a text two forced articles share is spoken once."""
+        if not plan.forced:
+            return self.state.segments(keys)
+        return self.state.segments(key for key in keys if key in self.spoken)
 
     def _speak(self, target: TargetConfig, text: str) -> bytes | PipelineError:
         with self.timings.measure("speech (worker threads)"):
@@ -111,6 +115,7 @@ class NarrationQueue:
             if isinstance(result, bytes):
                 self.state.add_segment(key, result)  # at once: a killed run keeps every reply it had
                 self.audio[key] = result
+                self.spoken.add(key)
                 self.task.advance(1)
             else:
                 log.debug("segment %s… failed: %s", key[:12], result)
