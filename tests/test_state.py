@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.state import StateStore
-from pipeline.state.schema import REVIEWS_TABLES, SCHEMA
+from pipeline.edits import Edit
+from pipeline.state.schema import EDITS_TABLES, REVIEWS_TABLES, SCHEMA
 from pipeline.state.store import APPLICATION_ID, SCHEMA_VERSION
 
 # The schema of version 1 (pipeline/state/store.py before segment files and exit codes), verbatim.
@@ -85,7 +86,9 @@ def test_segment_audio_is_a_file_beside_the_state_not_a_blob_in_it(tmp_path: Pat
     assert state.cached_segment_keys(["k1", "k3", "nope"]) == {"k1", "k3"}
     state.close()
     assert "mp3" not in columns(tmp_path / "state.sqlite", "segments")
-    assert file_size(tmp_path / "state.sqlite") < 40_000 + 6 * 4096  # empty tables; not 60 kB of audio
+    StateStore.open(tmp_path / "empty.sqlite").close()
+    empty = file_size(tmp_path / "empty.sqlite")
+    assert file_size(tmp_path / "state.sqlite") < empty + 6 * 4096  # a few rows; not 60 kB of audio
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "altered"])
@@ -194,11 +197,51 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
     again.close()
 
 
+def schema_before(version: int) -> str:
+    """The state's schema as it was before ``version`` (4: no post-edits, no runs.origin)."""
+    assert version == 4
+    origin = "    origin TEXT NOT NULL DEFAULT 'run'"
+    lines = [line for line in SCHEMA.replace(EDITS_TABLES, "").splitlines() if not line.startswith(origin)]
+    return "\n".join(lines).replace("exit_code INTEGER,", "exit_code INTEGER")
+
+
+def test_a_schema_3_state_file_gets_the_edits_tables_and_run_origins_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.executescript(
+            f"BEGIN; {schema_before(4)} PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=3; COMMIT;"
+        )
+        db.execute("INSERT INTO runs (started, status, pid, exit_code) VALUES ('2025-01-01', 'finished', 7, 0)")
+    assert "edits" not in tables(path)
+
+    state = StateStore.open(path)
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert state.runs()[0]["origin"] == "run"  # every earlier run was a `pipeline run`
+    state.begin_run(8, origin="serve")
+    assert [run["origin"] for run in state.runs()] == ["serve", "run"]
+    first = Edit("a1", "sq", "Hello.", "Tungjatjeta.", "Pershendetje.", 0, "ed", "2026-01-01T00:00:00+00:00")
+    state.save_edit(first)
+    later = Edit("a1", "sq", "Hello there.", "Tungjatjeta aty.", "Aty.", 0, "eve", "2026-01-02T00:00:00+00:00")
+    state.save_edit(later, superseded=[first])  # the English changed; the old edit is retired
+    assert state.edits("sq") == [later]
+    assert state.edits("uk") == [] and state.edits(article_id="a2") == []
+    state.drop_edits([later], editor="max")
+    assert state.edits() == []
+    history = [(edit.text, edit.editor, action) for edit, action in state.edit_history("a1", "sq")]
+    assert history == [
+        ("Tungjatjeta.", "ed", "saved"),
+        ("Tungjatjeta.", "eve", "superseded"),  # retired by eve's edit
+        ("Tungjatjeta aty.", "eve", "saved"),
+        ("Tungjatjeta aty.", "max", "dropped"),
+    ]
+    state.close()
+
+
 def test_a_schema_2_state_file_gets_the_reviews_tables_in_place(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "state.sqlite"
-    schema_2 = SCHEMA.replace(REVIEWS_TABLES, "")  # version 2: everything but the reviews
+    schema_2 = schema_before(4).replace(REVIEWS_TABLES, "")  # version 2: no reviews either
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.executescript(
             f"BEGIN; {schema_2} PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=2; COMMIT;"
@@ -210,8 +253,8 @@ def test_a_schema_2_state_file_gets_the_reviews_tables_in_place(
 
     with caplog.at_level(logging.INFO):
         state = StateStore.open(path)
-    assert "upgrading schema 2 to 3" in caplog.text
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert "upgrading schema 2 to 4" in caplog.text
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert state.reviews() == {}
     assert state.runs()[0]["exit_code"] == 0  # what was there stays
     state.set_review("a1", "sq", "approved", "ed", "fine", "ab" * 32)

@@ -100,6 +100,9 @@ class TranslationConfig(StrictModel):
     """CPU threads for one translation; 0 uses every core this process may run on."""
     cache_dir: Annotated[str, Field(min_length=1)] | None = None
     """Where converted models are kept; default ``$XDG_CACHE_HOME/newsroom-pipeline`` (~/.cache)."""
+    prefer_edits: bool = True
+    """A sentence with no post-edit of its own takes an editor's edit of the same English sentence
+    from another article (flagged ``from_edit``) instead of the machine translation."""
 
     @field_validator("max_length", mode="before")
     @classmethod

@@ -41,7 +41,8 @@ class LocalWorker(Worker):
         self.narration = NarrationQueue(
             self.context, self.recorder, self.progress.task("narrate", 0, "segments")
         )
-        self.narration.expect([plan for plan in self.report.plans if plan.todo])
+        if not self.report.options.defer_narration:
+            self.narration.expect([plan for plan in self.report.plans if plan.todo])
         try:
             self.run_languages()
         finally:
@@ -60,7 +61,7 @@ class LocalWorker(Worker):
             if fingerprint != plans[0].fingerprint:
                 plans = replan(self.planner, self.report, target, plans, fingerprint)
         task = self.progress.task(f"translate {target.code}", sum(len(p.missing) for p in plans), "sentences")
-        narrated = self.narrate.wants(target)
+        narrated = self.narrate.wants(target) and not self.report.options.defer_narration
         for chunk in _chunks(plans, max(CHUNK_SENTENCES, self.config.translation.batch_size)):
             if self.stopped:
                 break

@@ -13,6 +13,11 @@ class RunOptions:
     An empty ``only`` or ``languages`` chooses every article or every language. ``force`` ignores
     the caches for the chosen items: their sentences are translated again, their segments spoken
     again and their outputs written again.
+
+    The review app runs the job too, on the article × language ``pairs`` an editor changed (when
+    not empty, only those are chosen): first with ``defer_narration`` (their text is written at once,
+    their narration left pending), then in the background to narrate them. ``origin`` says which
+    command ran (``run`` or ``serve``), as the state's run history shows it.
     """
 
     dry_run: bool = False
@@ -20,9 +25,14 @@ class RunOptions:
     only: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
     force: bool = False
+    pairs: frozenset[tuple[str, str]] = frozenset()
+    defer_narration: bool = False
+    origin: str = "run"
 
     def chosen(self, article_id: str, language: str) -> bool:
         """Whether the run may work on this article × language."""
+        if self.pairs and (article_id, language) not in self.pairs:
+            return False
         return (not self.only or article_id in self.only) and (
             not self.languages or language in self.languages
         )

@@ -8,11 +8,13 @@ and their files are still there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.edits import Edit, SentenceEdits, resolve_edits
 from pipeline.executor.options import RunOptions
 from pipeline.integrity import damaged_files
 from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure
@@ -48,6 +50,21 @@ class ItemPlan:
     repairs: list[str] = field(default_factory=list)  # delivered files found damaged, to write again
     chosen: bool = True  # False: --only or --lang left it out; it is not worked on, its status kept
     forced: bool = False  # --force: caches ignored, every sentence and segment made anew
+    edits: tuple[SentenceEdits, ...] = ()  # per sentence in reading order; () when no edit concerns it
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        """English sentence → the editor's text it is published with instead of the machine's."""
+        if not self.edits:
+            return {}
+        sentences = self.segmented.all_sentences()
+        return {s: e.edit.text for s, e in zip(sentences, self.edits, strict=True) if e.edit is not None}
+
+    def published_blocks(self, machine: dict[str, str]) -> list[list[str]]:
+        """Each block's sentence texts as published, from ``machine`` (English sentence → its machine
+        translation; every sentence of the article must be in it) and the edits."""
+        overrides = self.overrides
+        return [[overrides.get(s, machine[s]) for s in block] for block in self.segmented.sentences]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -152,10 +169,32 @@ class Planner:
             if self.state
             else {}
         )
-        return [
-            self._plan_item(s, target, fingerprint, signature, keys_of[s.article.id], memory)
-            for s in segmented
-        ]
+        edits = self._edits(target)
+        plans = []
+        for s in segmented:
+            plan = self._plan_item(s, target, fingerprint, signature, keys_of[s.article.id], memory, edits(s))
+            plans.append(plan)
+        return plans
+
+    def _edits(self, target: TargetConfig) -> Callable[[SegmentedArticle], tuple[SentenceEdits, ...]]:
+        """The function giving an article's ``SentenceEdits`` in ``target``'s language (() if none
+        concerns it): its own post-edits and, with ``translation.prefer_edits``, other articles'."""
+        own: dict[str, list[Edit]] = {}
+        shared: dict[str, Edit] = {}
+        for edit in self.state.edits(target.code) if self.state else []:  # oldest first: newest wins
+            own.setdefault(edit.article_id, []).append(edit)
+            if self.config.translation.prefer_edits:
+                shared[edit.source] = edit
+
+        def edits(segmented: SegmentedArticle) -> tuple[SentenceEdits, ...]:
+            sentences = segmented.all_sentences()
+            mine = own.get(segmented.article.id, [])
+            if not mine and not shared.keys() & set(sentences):
+                return ()
+            resolved = resolve_edits(sentences, mine, shared)
+            return resolved if any(r.edit or r.stale for r in resolved) else ()
+
+        return edits
 
     def _plan_item(
         self,
@@ -165,18 +204,20 @@ class Planner:
         signature: list[object],
         sentence_keys: dict[str, str],
         memory: dict[str, SentenceTranslation],
+        edits: tuple[SentenceEdits, ...] = (),
     ) -> ItemPlan:
         article = segmented.article
-        text_key = digest(
-            TEXT,
-            TEXT_VERSION,
+        parts: list[object] = [
             fingerprint,
             [target.model, target.revision, target.lang_token, target.disclosure],
             signature,
             [block.kind for block in article.blocks],
             segmented.sentences,
             [str(article.source), article.sha256, article.date, article.title],
-        )
+        ]
+        if edits:  # only then: an article no edit concerns keeps the key it had before edits existed
+            parts.append([e.signature() for e in edits])
+        text_key = digest(TEXT, TEXT_VERSION, *parts)
         plan = ItemPlan(
             segmented=segmented,
             target=target,
@@ -186,12 +227,13 @@ class Planner:
             text_key=text_key,
             text_done=False,
             narration_wanted=self.narrate.wants(target),
+            edits=edits,
         )
         plan.text_done = self._done(plan, TEXT, text_key)
         plan.skip = self._skip(plan, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
-            targets = ([memory[sentence_keys[s]].target for s in block] for block in segmented.sentences)
-            segments = spoken_script(targets, target, self.config.tts.disclosure)
+            machine = {s: memory[key].target for s, key in sentence_keys.items()}
+            segments = spoken_script(plan.published_blocks(machine), target, self.config.tts.disclosure)
             plan.narration_key = self.narration_key(plan, segments)
             plan.narration_done = self._done(plan, NARRATION, plan.narration_key)
             plan.skip = plan.skip or self._skip(plan, NARRATION, plan.narration_key)
@@ -211,10 +253,10 @@ class Planner:
         """Before translating: the keys of the plan's segments whose text the translation memory
         already gives (the disclosure included), and how many blocks still wait for a translation."""
         known, waiting = [], 0
+        overrides = plan.overrides
         for block in plan.segmented.sentences:
-            keys = [plan.sentence_keys[s] for s in block]
-            if all(key in memory for key in keys):
-                known.append([memory[key].target for key in keys])
+            if all(s in overrides or plan.sentence_keys[s] in memory for s in block):
+                known.append([overrides.get(s) or memory[plan.sentence_keys[s]].target for s in block])
             else:
                 waiting += 1
         segments = spoken_script(known, plan.target, self.config.tts.disclosure)

@@ -76,6 +76,7 @@ class NarrateActor:
             known = json.loads(batch["known"][index])
             if "translations" in batch:
                 known.update({s: t[0] for s, t in json.loads(batch["translations"][index]).items()})
+            known.update(json.loads(batch["overrides"][index]))  # editors' post-edits win
             blocks = json.loads(batch["blocks"][index])
             if any(s not in known for block in blocks for s in block):
                 produced.append("{}")  # its translation failed: nothing to say
@@ -155,6 +156,7 @@ class RayWorker(Worker):
                     {s: memory[k].target for s, k in plan.sentence_keys.items() if k in memory},
                     ensure_ascii=False,
                 ),
+                "overrides": json.dumps(plan.overrides, ensure_ascii=False),
             }
             for plan in plans
         ]

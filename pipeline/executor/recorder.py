@@ -93,7 +93,7 @@ class Recorder:
         """The article's translation, its text published unless up to date; None if that failed."""
         pairs = {s: dataclasses.replace(memory[key], source=s) for s, key in plan.sentence_keys.items()}
         item = assemble_translation(
-            plan.segmented, target, self.config.translation, model, pairs, self.config.quality
+            plan.segmented, target, self.config.translation, model, pairs, self.config.quality, plan.edits
         )
         for warning in item.warnings:
             log.warning("%s [%s]: %s", item.article_id, target.code, warning)
@@ -119,6 +119,7 @@ class Recorder:
             "stat": written.stat,
             "sentences": plan.segmented.sentence_count,
             "flags": flags,
+            "edited": item.edited_count(),
             "warnings": [*plan.segmented.article.warnings, *item.warnings],
         }
         self.state.record_done(*plan.key, TEXT, plan.text_key, detail, self.run_id)

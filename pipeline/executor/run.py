@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import JobConfig
@@ -42,6 +43,7 @@ def run_job(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     options: RunOptions | None = None,
+    prepare: Callable[[StateStore], None] | None = None,
 ) -> RunReport:
     """Translate and narrate what is not up to date, under the job's lock.
 
@@ -52,6 +54,9 @@ def run_job(
         options: ``--dry-run`` (plan only: no lock, no writes), ``--retry-failed``, and the items
             chosen with ``--only``/``--lang`` (the others are planned, for the manifest, but left
             alone), redone from scratch with ``--force``.
+        prepare: called with the state under the lock before anything is planned (the review app
+            records an editor's change with it, so the run that applies it is the same one that
+            sees it); whatever it raises ends the run there, with nothing recorded.
 
     Returns:
         The run's report: plans, counts, failures, whether it was interrupted, time per phase.
@@ -73,7 +78,13 @@ def run_job(
     with JobLock(config.lock_path):
         _remove_temp_files(config.job_dir)
         state = StateStore.open(config.state_path)
-        run_id = report.run_id = state.begin_run(os.getpid())
+        try:
+            if prepare is not None:
+                prepare(state)
+        except BaseException:
+            state.close()
+            raise
+        run_id = report.run_id = state.begin_run(os.getpid(), options.origin)
         status = "crashed"
         try:
             planner = plan(config, state, narrate, segmented, report, options)

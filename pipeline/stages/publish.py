@@ -130,6 +130,19 @@ def render_text(item: TranslatedArticle) -> str:
     return "\n\n".join([*blocks, item.target.disclosure]) + "\n"
 
 
+def _edit_fields(item: TranslatedArticle, block: int, sentence: int) -> dict[str, Any]:
+    """A sentence's post-edit in ``article.json``: the machine translation kept beside the edit,
+    who made it and when (and in which article, for an edit borrowed from another)."""
+    edits = item.sentence_edits(block, sentence)
+    if edits.edit is None:
+        return {}
+    edit = edits.edit
+    record: dict[str, Any] = {"editor": edit.editor, "at": edit.at}
+    if edits.borrowed:
+        record["from"] = edit.article_id
+    return {"machine": item.machine[block][sentence], "edit": record}
+
+
 def render_json(item: TranslatedArticle, narration: dict[str, Any] | None) -> dict[str, Any]:
     """The ``article.json`` record: source, model, settings, sentences with their flags, warnings.
 
@@ -165,15 +178,17 @@ def render_json(item: TranslatedArticle, narration: dict[str, Any] | None) -> di
                     {"source": t.source, "target": t.target}
                     | ({"parts": t.parts} if t.parts > 1 else {})
                     | ({"hit_max_length": True} if t.hit_limit else {})
+                    | _edit_fields(item, b, i)
                     | ({"flags": list(flags)} if flags else {})
-                    for t, flags in zip(translations, sentence_flags, strict=True)
+                    for i, (t, flags) in enumerate(zip(translations, sentence_flags, strict=True))
                 ],
             }
-            for block, translations, sentence_flags in zip(
-                article.blocks, item.blocks, item.flags, strict=True
+            for b, (block, translations, sentence_flags) in enumerate(
+                zip(article.blocks, item.blocks, item.flags, strict=True)
             )
         ],
         "flags": item.flag_counts(),
+        "edited": item.edited_count(),
         "narration": narration,
         "warnings": list(article.warnings + item.warnings),
         "pipeline_version": __version__,

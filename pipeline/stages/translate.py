@@ -11,10 +11,11 @@ rest) and keeps the results.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from pipeline.config import QualityConfig, TargetConfig, TranslationConfig
+from pipeline.edits import NO_EDITS, SentenceEdits
 from pipeline.errors import PipelineError, item_error
 from pipeline.items import SentenceTranslation
 from pipeline.mt.backends import load_translator
@@ -43,9 +44,19 @@ class TranslatedArticle:
     target: TargetConfig
     model: ModelInfo
     settings: TranslationConfig
-    blocks: tuple[tuple[SentenceTranslation, ...], ...]  # parallel to segmented.sentences
+    blocks: tuple[tuple[SentenceTranslation, ...], ...]  # parallel to segmented.sentences; as published
     flags: tuple[tuple[Flags, ...], ...] = ()  # parallel to blocks
     warnings: tuple[str, ...] = ()
+    edits: tuple[tuple[SentenceEdits, ...], ...] = ()  # parallel to blocks; () when no edit concerns it
+    machine: tuple[tuple[str, ...], ...] = ()  # parallel to blocks: the machine translations
+
+    def sentence_edits(self, block: int, sentence: int) -> SentenceEdits:
+        """What editors' post-edits do to one sentence (``NO_EDITS`` when nothing)."""
+        return self.edits[block][sentence] if self.edits else NO_EDITS
+
+    def edited_count(self) -> int:
+        """How many sentences are published with this article's own post-edit."""
+        return sum(1 for block in self.edits for e in block if e.edit is not None and not e.borrowed)
 
     @property
     def article_id(self) -> str:
@@ -201,15 +212,31 @@ def assemble_translation(
     model: ModelInfo,
     translations: Mapping[str, SentenceTranslation],
     quality: QualityConfig | None = None,
+    edits: Sequence[SentenceEdits] = (),
 ) -> TranslatedArticle:
-    """The article's translation from its sentences' (every sentence must be in ``translations``).
+    """The article's translation from its sentences' (every sentence must be in ``translations``)
+    and the editors' post-edits (``edits``: per sentence in reading order; () for none).
 
-    Each sentence is flagged with the ``quality`` thresholds (the defaults when None), and a warning
-    counts the sentences that reached ``translation.max_length``.
+    A sentence with a post-edit is published as the edit, flagged only with what the edits say
+    (``from_edit``); the machine's text is kept beside it. Every other sentence is flagged with the
+    ``quality`` thresholds (the defaults when None), plus ``source_changed_after_edit`` when its
+    English changed after an editor's edit. A warning counts the machine translations that reached
+    ``translation.max_length``.
     """
     quality = quality or QualityConfig()
-    blocks = tuple(tuple(translations[s] for s in block) for block in segmented.sentences)
-    flags = tuple(tuple(sentence_flags(t, target, quality) for t in block) for block in blocks)
+    machine = tuple(tuple(translations[s] for s in block) for block in segmented.sentences)
+    per_block = _per_block(segmented, edits)
+    blocks = tuple(
+        tuple(_published(t, e) for t, e in zip(block, block_edits, strict=True))
+        for block, block_edits in zip(machine, per_block, strict=True)
+    )
+    flags = tuple(
+        tuple(
+            e.flags() if e.edit else (*sentence_flags(t, target, quality), *e.flags())
+            for t, e in zip(block, block_edits, strict=True)
+        )
+        for block, block_edits in zip(blocks, per_block, strict=True)
+    )
     cut = sum(1 for block in blocks for t in block if t.hit_limit)
     warnings = []
     if cut:
@@ -218,4 +245,26 @@ def assemble_translation(
             f"(translation.max_length, {model.max_output_tokens} tokens, or max_length_ratio x their "
             "length) and may be cut short"
         )
-    return TranslatedArticle(segmented, target, model, settings, blocks, flags, tuple(warnings))
+    return TranslatedArticle(
+        segmented, target, model, settings, blocks, flags, tuple(warnings),
+        per_block if edits else (), tuple(tuple(t.target for t in block) for block in machine),
+    )  # fmt: skip
+
+
+def _per_block(
+    segmented: SegmentedArticle, edits: Sequence[SentenceEdits]
+) -> tuple[tuple[SentenceEdits, ...], ...]:
+    """``edits`` (per sentence in reading order, or ()) cut into the article's blocks."""
+    flat = list(edits) or [NO_EDITS] * segmented.sentence_count
+    result, start = [], 0
+    for block in segmented.sentences:
+        result.append(tuple(flat[start : start + len(block)]))
+        start += len(block)
+    return tuple(result)
+
+
+def _published(machine: SentenceTranslation, edits: SentenceEdits) -> SentenceTranslation:
+    """The sentence as published: the machine's translation, or an editor's in its place."""
+    if edits.edit is None:
+        return machine
+    return SentenceTranslation(machine.source, edits.edit.text)

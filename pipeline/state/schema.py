@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 3  # 2: segment files, runs.exit_code; 3: editors' reviews
+SCHEMA_VERSION = 4  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin
 
 SCHEMA = """
 CREATE TABLE runs (
@@ -16,7 +16,8 @@ CREATE TABLE runs (
     up_to_date INTEGER NOT NULL DEFAULT 0,
     done INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
-    exit_code INTEGER                -- what `pipeline run` exited with (NULL: not known)
+    exit_code INTEGER,               -- what `pipeline run` exited with (NULL: not known)
+    origin TEXT NOT NULL DEFAULT 'run'  -- run (`pipeline run`), serve (an editor's change in the review app)
 );
 CREATE TABLE items (
     article_id TEXT NOT NULL,
@@ -42,6 +43,7 @@ CREATE TABLE translations (
 );
 {segments}
 {reviews}
+{edits}
 CREATE TABLE models (
     fingerprint TEXT PRIMARY KEY,
     info TEXT NOT NULL               -- JSON of what loading the model reported
@@ -77,5 +79,32 @@ CREATE TABLE review_history (        -- every review ever recorded, oldest first
     text_sha256 TEXT NOT NULL
 );
 """
+EDITS_TABLES = """
+CREATE TABLE edits (                 -- editors' post-edits in force, by English sentence
+    article_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    source TEXT NOT NULL,            -- the English sentence
+    text TEXT NOT NULL,              -- the editor's translation of it
+    machine TEXT NOT NULL,           -- the machine translation it replaced, when it was made
+    position INTEGER NOT NULL,       -- the sentence's index through the article, when it was made
+    editor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (article_id, language, source)
+);
+CREATE INDEX edits_by_source ON edits (language, source);
+CREATE TABLE edit_history (          -- every edit saved, dropped or replaced, oldest first
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    source TEXT NOT NULL,
+    text TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    editor TEXT NOT NULL,            -- who saved it (or, for "dropped", who dropped it)
+    at TEXT NOT NULL,
+    action TEXT NOT NULL             -- saved, dropped, superseded (its English changed, then re-edited)
+);
+"""
 SCHEMA = SCHEMA.replace("{segments}", SEGMENTS_TABLE.format(name="segments"))
 SCHEMA = SCHEMA.replace("{reviews}", REVIEWS_TABLES)
+SCHEMA = SCHEMA.replace("{edits}", EDITS_TABLES)

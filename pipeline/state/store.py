@@ -14,7 +14,8 @@ is synthesised again). Pruning removes the files no row refers to and vacuums th
 
 Schema versions: 1 kept the MP3s as BLOBs and had no exit code; opening a version-1 file migrates
 it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, the file is vacuumed);
-version 2 had no reviews (the tables are added, empty).
+version 2 had no reviews (the tables are added, empty); version 3 had no post-edits and no
+``runs.origin`` (added: every earlier run was a ``run``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from typing import Any
 
 from pipeline.errors import StateError
 from pipeline.items import SentenceTranslation
-from pipeline.state.schema import APPLICATION_ID, REVIEWS_TABLES, SCHEMA, SCHEMA_VERSION, SEGMENTS_TABLE
+from pipeline.state.edit_records import EditRecords
+from pipeline.state.schema import (
+    APPLICATION_ID,
+    EDITS_TABLES,
+    REVIEWS_TABLES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SEGMENTS_TABLE,
+)
 from pipeline.state.segment_files import SegmentFiles, segments_dir
 
 log = logging.getLogger(__name__)
@@ -81,7 +90,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class StateStore:
+class StateStore(EditRecords):
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self.db = connection
@@ -149,6 +158,8 @@ class StateStore:
                     self._migrate_to_2(db)
                 if version < 3:
                     self._migrate_to_3(db)
+                if version < 4:
+                    self._migrate_to_4(db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except OSError as exc:
             raise StateError(
@@ -180,6 +191,14 @@ class StateStore:
             if statement.strip():
                 db.execute(statement)
 
+    @staticmethod
+    def _migrate_to_4(db: sqlite3.Connection) -> None:
+        """Schema 3 → 4: the editors' post-edits (none yet) and each run's origin."""
+        db.execute("ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'run'")
+        for statement in EDITS_TABLES.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
     def _vacuum(self) -> None:
         """Give the space of deleted rows back to the file system (and empty the WAL)."""
         self.db.execute("VACUUM")
@@ -200,12 +219,13 @@ class StateStore:
 
     # Runs -----------------------------------------------------------------------------------
 
-    def begin_run(self, pid: int) -> int:
+    def begin_run(self, pid: int, origin: str = "run") -> int:
+        """Record a run beginning in process ``pid``; ``origin``: ``run`` or ``serve``."""
         with self.transaction() as db:
             # A run still marked running holds no lock any more (we hold it now): it crashed.
             db.execute("UPDATE runs SET status='crashed' WHERE status='running'")
             cursor = db.execute(
-                "INSERT INTO runs (started, status, pid) VALUES (?, 'running', ?)", (_now(), pid)
+                "INSERT INTO runs (started, status, pid, origin) VALUES (?, 'running', ?, ?)", (_now(), pid, origin)
             )
             return int(cursor.lastrowid or 0)
 
@@ -248,6 +268,7 @@ class StateStore:
         (todo, up_to_date, done, failed) and exit_code (None when not recorded)."""
         names = (
             "id", "started", "finished", "status", "exit_code", "pid", "todo", "up_to_date", "done", "failed",
+            "origin",
         )  # fmt: skip
         rows = self.db.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [dict(zip(names, row, strict=True)) for row in rows]

@@ -1,0 +1,73 @@
+"""What the review app needs from the editor service, and what it checks before asking it.
+
+``Service`` is the interface the web layer (``app.py``, ``pages.py``, ``api.py``) is written
+against; ``EditorService`` (``service.py``) is the implementation, the tests use an in-memory fake.
+Every method is synchronous and may block (the app calls them in a worker thread), and raises the
+exceptions of ``errors.py``, whose ``status`` is the HTTP status the app answers with.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, TRANSCRIPT_FILE
+
+# The files of an article's language that the app serves, with the type it serves them as.
+MEDIA_TYPES = {
+    TEXT_FILE: "text/plain; charset=utf-8",
+    JSON_FILE: "application/json",
+    AUDIO_FILE: "audio/mpeg",
+    TRANSCRIPT_FILE: "text/vtt; charset=utf-8",
+}
+REVIEW_STATES = ("approved", "rejected")
+EDITOR_MAX = 100  # characters of an editor's name, after stripping
+NOTE_MAX = 2000  # characters of a review note
+BODY_MAX = 256 * 1024  # bytes of a request body (a sentence is far smaller)
+
+# Article ids are slugs (``pipeline.text.slug``): lower-case letters, digits and hyphens. The app
+# accepts a little more, but never a path: no slash, no dot first, nothing outside ASCII.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", re.ASCII)
+_INDEX = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
+class Service(Protocol):
+    """What an editor can do to a job (see ``pipeline.editor.service.EditorService``).
+
+    ``articles()`` gives one summary per article; ``article()``, ``save_edit()``, ``drop_edit()``
+    and ``review()`` give (after the change) one article's sentences in one language. ``file()``
+    gives the path of one of the files in ``MEDIA_TYPES``.
+    """
+
+    job: str
+    languages: list[tuple[str, str]]
+
+    def articles(self) -> list[dict[str, Any]]: ...
+
+    def article(self, article_id: str, language: str) -> dict[str, Any]: ...
+
+    def save_edit(
+        self, article_id: str, language: str, index: int, text: str, editor: str, if_match: str | None
+    ) -> dict[str, Any]: ...
+
+    def drop_edit(self, article_id: str, language: str, index: int, if_match: str | None) -> dict[str, Any]: ...
+
+    def review(self, article_id: str, language: str, status: str, editor: str, note: str) -> dict[str, Any]: ...
+
+    def file(self, article_id: str, language: str, name: str) -> Path: ...
+
+
+def valid_article_id(article_id: str) -> bool:
+    """Whether ``article_id`` could be an article's id (never ``..``, a slash or a control character)."""
+    return _ID.fullmatch(article_id) is not None
+
+
+def parse_index(text: str) -> int | None:
+    """The sentence index in a URL (ASCII digits only), or None."""
+    return int(text) if _INDEX.fullmatch(text) else None
+
+
+def language_codes(service: Service) -> list[str]:
+    """The codes of the job's languages, in the job's order."""
+    return [code for code, _name in service.languages]

@@ -1,0 +1,214 @@
+"""The checks in front of the review app, as one pure-ASGI middleware, and the bind-address rules.
+
+In order, for every HTTP request:
+
+1. the ``Host`` header must be one the app was started for (a DNS-rebinding defence): else 400;
+2. with a token, the request must carry it: ``Authorization: Bearer <token>`` or the
+   ``pipeline_review`` cookie. ``GET <any page>?token=<token>`` sets the cookie and redirects to the
+   same URL without the token. Else 401 (JSON under ``/api``, a short HTML page elsewhere);
+3. a state-changing request (anything but GET, HEAD, OPTIONS) must come from the app's own origin
+   (``Origin``, when sent, is this origin; ``Sec-Fetch-Site``, when sent, is not ``cross-site``),
+   else 403, and must be ``Content-Type: application/json`` (which no HTML form can send), else 415.
+
+Every response, the refusals included, carries a strict Content-Security-Policy (no inline script,
+nothing from elsewhere, no framing), ``X-Content-Type-Options: nosniff`` and no referrer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from urllib.parse import parse_qsl, quote, urlencode
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+COOKIE = "pipeline_review"
+TOKEN_PARAMETER = "token"
+ANY_HOST = "*"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SECURITY_HEADERS = {
+    # The shared _style.html is an inline <style>: hence 'unsafe-inline' for styles (never scripts).
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+UNAUTHORIZED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in needed</title></head>
+<body><main><h1>Sign-in needed</h1>
+<p>This review app needs its access token. Open the link that <code>pipeline serve</code> printed:
+it ends with <code>?token=…</code>.</p></main></body></html>
+"""
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is this machine only."""
+    name = host.strip().lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> str | None:
+    """The one-line error when serving on ``host`` would expose the app without a token, else None.
+
+    Args:
+        host: the address or name the server is to listen on.
+        token: the access token, if any (an empty one counts as none).
+
+    Returns:
+        None for a loopback host (``127.0.0.1``, ``localhost``, ``::1``) or when a token is given.
+    """
+    if token or is_loopback(host):
+        return None
+    return f"refusing to serve on {host} without a token: pass --token or set PIPELINE_REVIEW_TOKEN"
+
+
+def _host_literal(host: str) -> str:
+    """``host`` as it appears in a Host header: IPv6 addresses in brackets."""
+    bare = host.strip().lower().removeprefix("[").removesuffix("]")
+    try:
+        return f"[{bare}]" if ipaddress.ip_address(bare).version == 6 else bare
+    except ValueError:
+        return bare
+
+
+def allowed_hosts(host: str, port: int) -> list[str]:
+    """The ``Host`` headers the app accepts when it listens on ``host``:``port``.
+
+    A loopback bind accepts ``127.0.0.1``, ``localhost`` and ``[::1]`` with the port; any other
+    address or name accepts itself with the port; a wildcard bind (``0.0.0.0``, ``::``), which
+    ``check_bind`` only allows with a token, accepts any host (the token guards it).
+    """
+    if host.strip().lower().removeprefix("[").removesuffix("]") in WILDCARD_BINDS:
+        return [ANY_HOST]
+    names = ["127.0.0.1", "localhost", "[::1]"] if is_loopback(host) else [_host_literal(host)]
+    hosts = [f"{name}:{port}" for name in names]
+    if port == 80:  # browsers leave the default port out of the Host header
+        hosts += names
+    return hosts
+
+
+def cookie_value(token: str) -> str:
+    """What the ``pipeline_review`` cookie holds for ``token``: a keyed hash, not the token itself."""
+    return hmac.new(token.encode("utf-8"), b"pipeline review cookie", hashlib.sha256).hexdigest()
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings of any characters."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
+
+
+def _error(scope: Scope, status: int, message: str) -> Response:
+    """A refusal: JSON ``{"error": ...}`` for the API, else (for 401) the sign-in page."""
+    if status == 401 and not str(scope.get("path", "")).startswith("/api"):
+        return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401)
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class SecurityMiddleware:
+    """Host, token and same-origin checks, and the security headers on every response.
+
+    Args:
+        app: the application behind it.
+        token: the access token, or None to serve without one (a loopback bind only).
+        allowed_hosts: the accepted ``Host`` headers (``allowed_hosts()``; ``"*"`` accepts any).
+    """
+
+    def __init__(self, app: ASGIApp, *, token: str | None, allowed_hosts: list[str]) -> None:
+        self.app = app
+        self.token = token or None
+        self.cookie = cookie_value(self.token) if self.token else None
+        self.hosts = {host.lower() for host in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+        else:
+            await self.app(scope, receive, send_with_headers)
+
+    def refusal(self, scope: Scope) -> Response | None:
+        """The response that refuses (or, for ``?token=``, redirects) the request, or None to let it through."""
+        headers = Headers(scope=scope)
+        host = headers.get("host", "").lower()
+        if ANY_HOST not in self.hosts and host not in self.hosts:
+            return _error(scope, 400, f"unexpected Host header {host!r}: open the address pipeline serve printed")
+        if self.token:
+            answer = self._token_answer(scope, headers)
+            if answer is not None:
+                return answer
+        if scope["method"] not in SAFE_METHODS:
+            return self._same_origin_refusal(scope, headers, host)
+        return None
+
+    def _token_answer(self, scope: Scope, headers: Headers) -> Response | None:
+        """401 without the token; the cookie and a redirect for ``?token=``; None when it is given."""
+        assert self.token is not None and self.cookie is not None
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        given = [value for name, value in query if name == TOKEN_PARAMETER]
+        if given and scope["method"] in ("GET", "HEAD"):
+            if not _same(given[-1], self.token):
+                return _error(scope, 401, "wrong token")
+            return self._sign_in(scope, [(name, value) for name, value in query if name != TOKEN_PARAMETER])
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and _same(credentials.strip(), self.token):
+            return None
+        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+        if cookie is not None and _same(cookie, self.cookie):
+            return None
+        return _error(scope, 401, "this review app needs its token: Authorization: Bearer <token>")
+
+    def _sign_in(self, scope: Scope, query: list[tuple[str, str]]) -> Response:
+        """Set the cookie and redirect to the same path without the token (never to another host)."""
+        assert self.cookie is not None
+        path = "/" + quote(str(scope.get("path", "/")), safe="/:@!$&'()*+,;=-._~").lstrip("/")
+        location = path + ("?" + urlencode(query) if query else "")
+        response = RedirectResponse(location, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            self.cookie,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=scope.get("scheme") == "https",
+        )
+        return response
+
+    def _same_origin_refusal(self, scope: Scope, headers: Headers, host: str) -> Response | None:
+        """403 for a request from another origin, 415 for a body that is not JSON, else None."""
+        origin = headers.get("origin")
+        own = f"{scope.get('scheme', 'http')}://{host}"
+        if origin is not None and origin.lower() != own:
+            return _error(scope, 403, f"refused: a change requested from another origin ({origin})")
+        if headers.get("sec-fetch-site", "").lower() == "cross-site":
+            return _error(scope, 403, "refused: a change requested from another site")
+        media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            return _error(scope, 415, "send the request body as Content-Type: application/json")
+        return None

@@ -1,0 +1,1 @@
+"""Files exchanged with other tools: TMX translation memories."""
