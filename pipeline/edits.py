@@ -105,7 +105,9 @@ def resolve_edits(
     for old in sorted((e for e in own if e.source not in present), key=lambda e: (e.position, e.at)):
         index = _heir(old, sentences, result)
         if index is not None:
-            result[index] = SentenceEdits(result[index].edit, result[index].borrowed, (*result[index].stale, old))
+            result[index] = SentenceEdits(
+                result[index].edit, result[index].borrowed, (*result[index].stale, old)
+            )
     return tuple(result)
 
 

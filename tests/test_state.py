@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.state import StateStore
 from pipeline.edits import Edit
+from pipeline.state import StateStore
 from pipeline.state.schema import EDITS_TABLES, REVIEWS_TABLES, SCHEMA
 from pipeline.state.store import APPLICATION_ID, SCHEMA_VERSION
 
@@ -208,10 +208,11 @@ def schema_before(version: int) -> str:
 def test_a_schema_3_state_file_gets_the_edits_tables_and_run_origins_in_place(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
-        db.executescript(
-            f"BEGIN; {schema_before(4)} PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=3; COMMIT;"
+        header = f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=3;"
+        db.executescript(f"BEGIN; {schema_before(4)} {header} COMMIT;")
+        db.execute(
+            "INSERT INTO runs (started, status, pid, exit_code) VALUES ('2025-01-01', 'finished', 7, 0)"
         )
-        db.execute("INSERT INTO runs (started, status, pid, exit_code) VALUES ('2025-01-01', 'finished', 7, 0)")
     assert "edits" not in tables(path)
 
     state = StateStore.open(path)
@@ -221,7 +222,9 @@ def test_a_schema_3_state_file_gets_the_edits_tables_and_run_origins_in_place(tm
     assert [run["origin"] for run in state.runs()] == ["serve", "run"]
     first = Edit("a1", "sq", "Hello.", "Tungjatjeta.", "Pershendetje.", 0, "ed", "2026-01-01T00:00:00+00:00")
     state.save_edit(first)
-    later = Edit("a1", "sq", "Hello there.", "Tungjatjeta aty.", "Aty.", 0, "eve", "2026-01-02T00:00:00+00:00")
+    later = Edit(
+        "a1", "sq", "Hello there.", "Tungjatjeta aty.", "Aty.", 0, "eve", "2026-01-02T00:00:00+00:00"
+    )
     state.save_edit(later, superseded=[first])  # the English changed; the old edit is retired
     assert state.edits("sq") == [later]
     assert state.edits("uk") == [] and state.edits(article_id="a2") == []

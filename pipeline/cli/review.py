@@ -1,15 +1,12 @@
 """``pipeline approve`` and ``pipeline reject``: an editor's review of an article's text.
 
-The review is recorded in the state with the sha256 of the article.txt it is of, under the job's
-lock; the manifest's ``review`` fields, the review pages, the public folder and the feeds are then
-rewritten at once, so with ``review.require_approval`` an approved item is served (and a rejected
-one withdrawn) without waiting for the next run.
+What is recorded, and what is rewritten at once, is ``pipeline.editor.reviews``'s: the review app
+records reviews the same way.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
 import sqlite3
 import sys
 from pathlib import Path
@@ -93,21 +90,33 @@ def _review(
     editor: str | None,
     note: str,
 ) -> None:
-    from pipeline.errors import LockedError, StateError
-    from pipeline.lock import JobLock
+    from pipeline.editor.errors import JobBusy, NotFound
+    from pipeline.editor.reviews import ReportsNotUpdated, record_review
+    from pipeline.errors import StateError
     from pipeline.state.store import corrupt_state_message
 
     logs.configure(verbosity(ctx))
     job = load_job(config, overrides)
+    editor = editor or _login()
     try:
-        with JobLock(job.lock_path):
-            _review_locked(job, article_id, languages, status, editor or _login(), note)
-    except LockedError as exc:
+        reviewed = record_review(job, article_id, languages, status, editor, note)
+    except JobBusy as exc:
         _fail(str(exc), EXIT_LOCKED)
+    except NotFound as exc:
+        _fail(str(exc))
+    except ReportsNotUpdated as exc:
+        _fail(str(exc), EXIT_FAILED_ITEMS)
     except StateError as exc:
         _fail(f"state file {job.state_path}: {exc}")
     except sqlite3.DatabaseError as exc:
         _fail(f"state file {job.state_path}: {corrupt_state_message(job.state_path, exc)}")
+    for review in reviewed:
+        short = review.text_sha256[:12]
+        click.echo(f"{article_id} [{review.language}]: {status} by {editor} (article.txt sha256 {short})")
+        if review.effective != status:
+            where = f"{article_id} [{review.language}]"
+            click.echo(f"warning: {where}: its article.txt is not the one the last run wrote; "
+                       "it needs review again after the next run", err=True)  # fmt: skip
 
 
 def _login() -> str:
@@ -115,70 +124,3 @@ def _login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _review_locked(
-    job: Any, article_id: str, languages: tuple[str, ...], status: str, editor: str, note: str
-) -> None:
-    """Check, record, then rewrite the manifest and the reports (the caller holds the lock)."""
-    from pipeline.fsio import atomic_write_json
-    from pipeline.integrity import read_record
-    from pipeline.items import TEXT
-    from pipeline.layout import MANIFEST_FILE
-    from pipeline.report import write_reports
-    from pipeline.report.manifest import review_status
-    from pipeline.state import StateStore
-
-    manifest_path = job.job_dir / MANIFEST_FILE
-    manifest = read_record(manifest_path)
-    if manifest is None:
-        _fail(f"{manifest_path}: no manifest yet: run the job first")
-    items = {
-        item["language"]: item
-        for item in manifest["items"]
-        if item["article_id"] == article_id and item["status"] != "retracted"
-    }
-    if not items:
-        _fail(f"unknown article {article_id!r}: job {job.job} has no such article")
-    for code in languages:
-        if code not in items:
-            _fail(f"article {article_id!r} has no language {code!r} (it has: {', '.join(sorted(items))})")
-    chosen = {code: items[code] for code in (languages or sorted(items))}
-    hashes = {}
-    for code, item in chosen.items():
-        text = _text_sha256(job.job_dir, item)
-        if text is None:
-            _fail(f"{article_id} [{code}] has no text yet: nothing to review")
-        hashes[code] = text
-    state = StateStore.open(job.state_path, create=False)
-    try:
-        records = state.items()
-        for code, item in chosen.items():
-            review = state.set_review(article_id, code, status, editor, note, hashes[code])
-            record = records.get((article_id, code, TEXT))
-            recorded = (record.detail.get("sha256") or {}).get("text") if record else None
-            item["review"] = review_status(review, recorded)
-            short = hashes[code][:12]
-            click.echo(f"{article_id} [{code}]: {status} by {editor} (article.txt sha256 {short})")
-            if item["review"] != status:
-                click.echo(f"warning: {article_id} [{code}]: its article.txt is not the one the last run "
-                           "wrote; it needs review again after the next run", err=True)  # fmt: skip
-    finally:
-        state.close()
-    try:
-        atomic_write_json(manifest_path, manifest)
-        write_reports(job, manifest)
-    except OSError as exc:
-        _fail(f"the review is recorded, but the reports cannot be updated ({exc}); the next run updates them",
-              EXIT_FAILED_ITEMS)  # fmt: skip
-
-
-def _text_sha256(job_dir: Path, item: dict[str, Any]) -> str | None:
-    """The sha256 of the item's article.txt as it stands, or None when it has none."""
-    relative = (item.get("files") or {}).get("text")
-    if not relative:
-        return None
-    try:
-        return hashlib.sha256((job_dir / relative).read_bytes()).hexdigest()
-    except OSError:
-        return None

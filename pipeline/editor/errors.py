@@ -33,3 +33,15 @@ class JobBusy(EditorError):
     """A ``pipeline run`` of the job holds its lock; try again when it is over."""
 
     status = 423
+
+
+class KeyRequired(EditorError):
+    """A change without the sentence's key in ``If-Match``."""
+
+    status = 428
+
+
+class NotApplied(EditorError):
+    """The change is recorded, but the outputs could not be brought up to date with it."""
+
+    status = 503

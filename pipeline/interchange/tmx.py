@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-from translate.misc.xml_helpers import parse_xml
+from translate.misc.xml_helpers import parse_xml, safely_set_text, valid_chars_only
 from translate.storage.tmx import tmxfile, tmxunit
 
 from pipeline.errors import FormatError
@@ -69,7 +69,8 @@ def write_tmx(
 
     The file is UTF-8 with an XML declaration; the units keep the order given, so the same units
     give the same bytes. The parent folder is created if needed. Characters XML 1.0 cannot hold
-    (control characters other than tab, newline and carriage return) are dropped from the text.
+    (control characters other than tab, newline and carriage return) are dropped, as
+    translate-toolkit drops them.
 
     Args:
         path: The ``.tmx`` file to write; replaced if it exists.
@@ -146,11 +147,11 @@ def _set_header(store: tmxfile, source_lang: str, tool_version: str) -> None:
     header = store.document.getroot().find("header")
     header.attrib.clear()  # translate-toolkit's own values (creationtool, datatype...) go
     header.set("creationtool", CREATION_TOOL)
-    header.set("creationtoolversion", tool_version)
+    header.set("creationtoolversion", valid_chars_only(tool_version))
     header.set("datatype", "plaintext")
     header.set("segtype", "sentence")
     header.set("adminlang", "en")
-    header.set("srclang", source_lang)
+    header.set("srclang", valid_chars_only(source_lang))
     header.set("o-tmf", CREATION_TOOL)
 
 
@@ -159,14 +160,14 @@ def _add_unit(store: tmxfile, unit: TmUnit, target_lang: str) -> None:
     tu.settarget(unit.target, target_lang)
     element = tu.xmlelement
     if unit.editor:
-        element.set("creationid", unit.editor)
+        element.set("creationid", valid_chars_only(unit.editor))
     if unit.at:
         element.set("creationdate", _tmx_date(unit.at))
     first_tuv = element.find("tuv")
     for kind, value in ((ARTICLE_PROP, unit.article_id), (STATUS_PROP, unit.status)):
         if value:
             prop = etree.Element("prop", type=kind)  # TMX order: note*, prop*, tuv+
-            prop.text = value
+            safely_set_text(prop, value)
             first_tuv.addprevious(prop)
 
 

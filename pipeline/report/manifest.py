@@ -98,6 +98,7 @@ def _item(outcome: ItemOutcome, reviews: Reviews) -> dict[str, Any]:
         "sentences": outcome.sentences,
         "narration": {k: summary[k] for k in NARRATION_FIELDS if k in summary} if narration else None,
         "flags": text.get("flags", {}),
+        "edited": text.get("edited", 0),  # sentences published with an editor's post-edit
         "warnings": text.get("warnings", []),
         "review": review_status(reviews.get((outcome.article_id, outcome.language)), _text_sha256(text)),
     }

@@ -12,6 +12,8 @@ from pipeline.edits import Edit
 
 EDIT_COLUMNS = "article_id, language, source, text, machine, position, editor, at"
 EDIT_ACTIONS = ("saved", "dropped", "superseded")
+INSERT_EDIT = f"INSERT OR REPLACE INTO edits ({EDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_HISTORY = f"INSERT INTO edit_history ({EDIT_COLUMNS}, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def _now() -> str:
@@ -48,25 +50,19 @@ class EditRecords:
         """Put ``edit`` in force (replacing any edit of the same sentence) and retire the
         ``superseded`` edits (of an English sentence that changed since), in one transaction;
         the history keeps all of them."""
-        columns = f"({EDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         with self.transaction() as db:
             for old in superseded:
                 self._retire(db, old, "superseded", edit.editor, edit.at)
-            db.execute(f"INSERT OR REPLACE INTO edits {columns}", _values(edit))
-            db.execute(f"INSERT INTO edit_history ({EDIT_COLUMNS}, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'saved')",
-                       _values(edit))  # fmt: skip
+            db.execute(INSERT_EDIT, _values(edit))
+            db.execute(INSERT_HISTORY, (*_values(edit), "saved"))
 
     def save_edits(self, edits: Iterable[Edit]) -> int:
         """Put many edits in force at once (an import), each replacing any edit of its sentence."""
         count = 0
         with self.transaction() as db:
             for edit in edits:
-                db.execute(f"INSERT OR REPLACE INTO edits ({EDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           _values(edit))  # fmt: skip
-                db.execute(
-                    f"INSERT INTO edit_history ({EDIT_COLUMNS}, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'saved')",
-                    _values(edit),
-                )
+                db.execute(INSERT_EDIT, _values(edit))
+                db.execute(INSERT_HISTORY, (*_values(edit), "saved"))
                 count += 1
         return count
 
@@ -79,13 +75,12 @@ class EditRecords:
 
     @staticmethod
     def _retire(db: sqlite3.Connection, edit: Edit, action: str, editor: str, at: str) -> None:
-        db.execute("DELETE FROM edits WHERE article_id=? AND language=? AND source=?",
-                   (edit.article_id, edit.language, edit.source))  # fmt: skip
         db.execute(
-            f"INSERT INTO edit_history ({EDIT_COLUMNS}, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (edit.article_id, edit.language, edit.source, edit.text, edit.machine, edit.position, editor, at,
-             action),
-        )  # fmt: skip
+            "DELETE FROM edits WHERE article_id=? AND language=? AND source=?",
+            (edit.article_id, edit.language, edit.source),
+        )
+        retired = (edit.article_id, edit.language, edit.source, edit.text, edit.machine, edit.position)
+        db.execute(INSERT_HISTORY, (*retired, editor, at, action))
 
     def edit_history(self, article_id: str, language: str) -> Iterator[tuple[Edit, str]]:
         """Every edit of the article in the language ever saved, dropped or superseded, oldest

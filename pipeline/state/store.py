@@ -225,7 +225,8 @@ class StateStore(EditRecords):
             # A run still marked running holds no lock any more (we hold it now): it crashed.
             db.execute("UPDATE runs SET status='crashed' WHERE status='running'")
             cursor = db.execute(
-                "INSERT INTO runs (started, status, pid, origin) VALUES (?, 'running', ?, ?)", (_now(), pid, origin)
+                "INSERT INTO runs (started, status, pid, origin) VALUES (?, 'running', ?, ?)",
+                (_now(), pid, origin),
             )
             return int(cursor.lastrowid or 0)
 

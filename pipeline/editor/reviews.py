@@ -1,0 +1,129 @@
+"""Recording an editor's review (approve, reject) of an article's languages, for ``pipeline
+approve``/``reject`` and the review app alike.
+
+The review is recorded in the state with the sha256 of the article.txt it is of, under the job's
+lock; the manifest's ``review`` fields, the review pages, the public folder and the feeds are then
+rewritten at once, so with ``review.require_approval`` an approved item is served (and a rejected
+one withdrawn) without waiting for the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import JobConfig
+from pipeline.editor.errors import EditorError, JobBusy, NotFound
+from pipeline.errors import LockedError
+from pipeline.fsio import atomic_write_json
+from pipeline.integrity import read_record
+from pipeline.items import TEXT
+from pipeline.layout import MANIFEST_FILE
+from pipeline.lock import JobLock
+from pipeline.report import write_reports
+from pipeline.report.manifest import review_status
+from pipeline.state import StateStore
+
+
+class ReportsNotUpdated(EditorError):
+    """The review is recorded, but the manifest or the reports could not be rewritten."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """One language's review as recorded: ``status`` is what the editor said; ``effective`` what
+    the manifest now says (``needs_review`` when the article.txt is not the one the last run wrote)."""
+
+    language: str
+    status: str
+    effective: str
+    text_sha256: str
+
+
+def record_review(
+    config: JobConfig, article_id: str, languages: tuple[str, ...], status: str, editor: str, note: str
+) -> list[Reviewed]:
+    """Record ``status`` (``approved`` or ``rejected``) of the article's ``languages`` (all when
+    empty) by ``editor``, then rewrite the manifest and the reports.
+
+    Raises:
+        JobBusy: a run of the job holds its lock (nothing is recorded).
+        NotFound: no manifest yet, an unknown article or language, or a language without text.
+        ReportsNotUpdated: recorded, but the manifest or the reports cannot be written.
+        StateError, sqlite3.DatabaseError: the state file cannot be used.
+    """
+    try:
+        with JobLock(config.lock_path):
+            return _record(config, article_id, languages, status, editor, note)
+    except LockedError as exc:
+        raise JobBusy(str(exc)) from None
+
+
+def _record(
+    config: JobConfig, article_id: str, languages: tuple[str, ...], status: str, editor: str, note: str
+) -> list[Reviewed]:
+    manifest_path = config.job_dir / MANIFEST_FILE
+    manifest = read_record(manifest_path)
+    if manifest is None:
+        raise NotFound(f"{manifest_path}: no manifest yet: run the job first")
+    chosen = _chosen(config, manifest, article_id, languages)
+    hashes = {}
+    for code, item in chosen.items():
+        text = _text_sha256(config.job_dir, item)
+        if text is None:
+            raise NotFound(f"{article_id} [{code}] has no text yet: nothing to review")
+        hashes[code] = text
+    done = []
+    state = StateStore.open(config.state_path, create=False)
+    try:
+        records = state.items()
+        for code, item in chosen.items():
+            review = state.set_review(article_id, code, status, editor, note, hashes[code])
+            record = records.get((article_id, code, TEXT))
+            recorded = (record.detail.get("sha256") or {}).get("text") if record else None
+            item["review"] = review_status(review, recorded)
+            done.append(Reviewed(code, status, item["review"], hashes[code]))
+    finally:
+        state.close()
+    try:
+        atomic_write_json(manifest_path, manifest)
+        write_reports(config, manifest)
+    except OSError as exc:
+        raise ReportsNotUpdated(
+            f"the review is recorded, but the reports cannot be updated ({exc}); the next run updates them"
+        ) from None
+    return done
+
+
+def _chosen(
+    config: JobConfig, manifest: dict[str, Any], article_id: str, languages: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    """The manifest items of the article in ``languages`` (all of its languages when empty)."""
+    items = {
+        item["language"]: item
+        for item in manifest["items"]
+        if item["article_id"] == article_id and item["status"] != "retracted"
+    }
+    if not items:
+        raise NotFound(f"unknown article {article_id!r}: job {config.job} has no such article")
+    for code in languages:
+        if code not in items:
+            raise NotFound(
+                f"article {article_id!r} has no language {code!r} (it has: {', '.join(sorted(items))})"
+            )
+    return {code: items[code] for code in (languages or tuple(sorted(items)))}
+
+
+def _text_sha256(job_dir: Path, item: dict[str, Any]) -> str | None:
+    """The sha256 of the item's article.txt as it stands, or None when it has none."""
+    relative = (item.get("files") or {}).get("text")
+    if not relative:
+        return None
+    try:
+        return hashlib.sha256((job_dir / relative).read_bytes()).hexdigest()
+    except OSError:
+        return None

@@ -1,0 +1,435 @@
+"""``EditorService``: what an editor can do to a job, for the review app and the command line.
+
+Reading goes by the published outputs (the manifest and each ``article.json``), so the app shows
+exactly what was delivered. Every change (a post-edit saved or dropped, a review) is recorded and
+applied under the job's lock by the same code a nightly run uses: a post-edit is recorded by
+``run_job``'s ``prepare`` hook and applied by that run (chosen to the one article-language, its
+narration deferred), which rewrites ``article.txt``, ``article.json``, the manifest, the pages
+and the public folder; the narration of the changed paragraphs is then redone in the background
+(``background.py``). A ``pipeline run`` that holds the lock makes every change answer ``JobBusy``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import threading
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import JobConfig
+from pipeline.editor.background import BackgroundNarration, Pairs
+from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotApplied, NotFound, StaleKey
+from pipeline.editor.reviews import record_review
+from pipeline.edits import Edit, SentenceEdits, resolve_edits
+from pipeline.errors import LockedError, PipelineError
+from pipeline.executor.options import RunOptions
+from pipeline.executor.run import run_job
+from pipeline.integrity import read_record
+from pipeline.layout import AUDIO_FILE, JSON_FILE, MANIFEST_FILE, TEXT_FILE, TRANSCRIPT_FILE, item_dir
+from pipeline.state import StateStore
+
+log = logging.getLogger(__name__)
+
+MAX_EDIT_CHARS = 2000  # longer than any sentence a newsroom writes: a paste gone wrong
+MAX_NAME_CHARS = 100
+SERVED_FILES = (TEXT_FILE, JSON_FILE, AUDIO_FILE, TRANSCRIPT_FILE)
+REVIEW_ACTIONS = ("approved", "rejected")
+
+
+def clean_text(text: object, what: str, limit: int) -> str:
+    """``text`` with its white space runs made single spaces (a sentence is one line).
+
+    Raises:
+        InvalidEdit: not a string, empty, longer than ``limit`` or holding control characters.
+    """
+    if not isinstance(text, str):
+        raise InvalidEdit(f"{what} must be a string")
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InvalidEdit(f"{what} is empty")
+    if len(cleaned) > limit:
+        raise InvalidEdit(f"{what} is {len(cleaned)} characters long; at most {limit} are accepted")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned):
+        raise InvalidEdit(f"{what} holds control characters")
+    return cleaned
+
+
+def sentence_key(sentence: dict[str, Any]) -> str:
+    """A sentence's version, for ``If-Match``: changes when its English, its machine translation,
+    its edit or its place in the article does."""
+    parts = [sentence["index"], sentence["source"], sentence["machine"], sentence["edit"],
+             sentence["edited_by"], sentence["edited_at"]]  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Located:
+    """A sentence found by its index: the article's record and the sentence as the API shows it."""
+
+    record: dict[str, Any]
+    sentence: dict[str, Any]
+
+
+class EditorService:
+    """A job's articles for editors: read them, post-edit sentences, approve or reject.
+
+    Args:
+        config: the job (its executor is ignored: changes are applied in this process).
+        background: narrate changed paragraphs on a background thread (False: the next
+            ``pipeline run`` does it).
+    """
+
+    def __init__(self, config: JobConfig, *, background: bool = True):
+        self.config = dataclasses.replace(config, executor="local")
+        self.job = config.job
+        self.languages = [(t.code, t.language.name) for t in config.targets]
+        self._narrated = {t.code for t in config.targets if t.tts_engine != "none"}
+        self._local = threading.Lock()  # changes made without a background worker, one at a time
+        self.background = BackgroundNarration(self._narrate) if background else None
+
+    def close(self) -> None:
+        """Stop the background narration after the step in hand (the next run finishes it)."""
+        if self.background is not None:
+            self.background.close()
+
+    # Reading ----------------------------------------------------------------------------------
+
+    def articles(self) -> list[dict[str, Any]]:
+        """Every current article with, per language, its status, review, flags, edits and audio."""
+        manifest = read_record(self.config.job_dir / MANIFEST_FILE) or {"items": []}
+        articles: dict[str, dict[str, Any]] = {}
+        for item in manifest["items"]:
+            if item["status"] == "retracted":
+                continue
+            record = self._record_of(item["article_id"], item["language"])
+            article = articles.setdefault(
+                item["article_id"], {"id": item["article_id"], "date": "", "title": "", "languages": {}}
+            )
+            if record is not None and not article["title"]:
+                article["title"] = _title(record, item["article_id"])
+                article["date"] = record["source"].get("date", "")
+            article["languages"][item["language"]] = {
+                "status": item["status"],
+                "review": item.get("review", "needs_review"),
+                "flags": sum((item.get("flags") or {}).values()),
+                "edited": item.get("edited", 0),
+                "audio": self._audio(item, record),
+            }
+        for article in articles.values():
+            article["title"] = article["title"] or article["id"]
+        return sorted(articles.values(), key=lambda a: (a["date"], a["id"]), reverse=True)
+
+    def article(self, article_id: str, language: str) -> dict[str, Any]:
+        """One article in one language: its sentences (English, machine, edit, flags, key,
+        history), its review and its audio.
+
+        Raises:
+            NotFound: an unknown article or language, or one with no text yet.
+        """
+        item = self._item(article_id, language)
+        record = self._record_of(article_id, language)
+        if record is None:
+            raise NotFound(f"{article_id} [{language}] has no translation yet")
+        edits = self._sentence_edits(article_id, language, record)
+        history = self._history(article_id, language)
+        paragraphs, index = [], 0
+        for paragraph in record["paragraphs"]:
+            sentences = []
+            for raw in paragraph["sentences"]:
+                sentences.append(_sentence(raw, index, edits[index], history))
+                index += 1
+            paragraphs.append(sentences)
+        narration = record.get("narration") or {}
+        review = self._review(article_id, language, item)
+        return {
+            "id": article_id,
+            "language": language,
+            "title": _title(record, article_id),
+            "date": record["source"].get("date", ""),
+            "status": item["status"],
+            "review": item.get("review", "needs_review"),
+            "review_detail": review,
+            "audio": self._audio(item, record),
+            "audio_version": (narration.get("sha256") or "")[:16],
+            "chapters": narration.get("chapters", []) if narration.get("status") == "ok" else [],
+            "source_paragraphs": [
+                " ".join(s["source"] for s in p["sentences"]) for p in record["paragraphs"]
+            ],
+            "kinds": [p["kind"] for p in record["paragraphs"]],
+            "paragraphs": paragraphs,
+        }
+
+    def file(self, article_id: str, language: str, name: str) -> Path:
+        """The path of one of an article-language's delivered files (only through known ids).
+
+        Raises:
+            NotFound: an unknown article, language or file name, or a file not there.
+        """
+        if name not in SERVED_FILES:
+            raise NotFound(f"no such file: {name}")
+        self._item(article_id, language)
+        path = item_dir(self.config.job_dir, article_id, language) / name
+        if not path.is_file():
+            raise NotFound(f"{article_id} [{language}] has no {name} yet")
+        return path
+
+    # Changing ---------------------------------------------------------------------------------
+
+    def save_edit(
+        self, article_id: str, language: str, index: int, text: str, editor: str, if_match: str | None
+    ) -> dict[str, Any]:
+        """Publish ``text`` as sentence ``index``'s translation (an editor's post-edit), at once.
+
+        Raises:
+            InvalidEdit: the text or the editor's name is unusable.
+            KeyRequired: no ``if_match``. StaleKey: the sentence changed since it was read.
+            NotFound: no such article, language or sentence.
+            JobBusy: a run of the job holds its lock. NotApplied: recorded, outputs not updated.
+        """
+        text = clean_text(text, "the text", MAX_EDIT_CHARS)
+        editor = clean_text(editor, "the editor's name", MAX_NAME_CHARS)
+
+        def record(state: StateStore) -> None:
+            found = self._current(article_id, language, index, if_match)
+            sentence = found.sentence
+            edits = self._sentence_edits(article_id, language, found.record, state)[index]
+            edit = Edit(article_id, language, sentence["source"], text, sentence["machine"], index, editor,
+                        _now())  # fmt: skip
+            state.save_edit(edit, superseded=edits.stale)
+
+        self._apply(article_id, language, record)
+        return self.article(article_id, language)
+
+    def drop_edit(
+        self, article_id: str, language: str, index: int, if_match: str | None, editor: str = ""
+    ) -> dict[str, Any]:
+        """Publish sentence ``index`` as the machine translated it again (dropping the article's
+        edit of it, and any edit of an earlier version of its English that it is flagged with).
+
+        Raises:
+            NotFound: no such article, language or sentence, or the sentence has no edit.
+            KeyRequired, StaleKey, JobBusy, NotApplied: as for ``save_edit``.
+        """
+        who = clean_text(editor, "the editor's name", MAX_NAME_CHARS) if editor else "unknown"
+
+        def record(state: StateStore) -> None:
+            found = self._current(article_id, language, index, if_match)
+            edits = self._sentence_edits(article_id, language, found.record, state)[index]
+            dropped = [*edits.stale, *([edits.edit] if edits.edit and not edits.borrowed else [])]
+            if not dropped:
+                raise NotFound(f"sentence {index} of {article_id} [{language}] has no edit to drop")
+            state.drop_edits(dropped, who)
+
+        self._apply(article_id, language, record)
+        return self.article(article_id, language)
+
+    def review(self, article_id: str, language: str, status: str, editor: str, note: str) -> dict[str, Any]:
+        """Approve or reject the article-language's text as it stands.
+
+        Raises:
+            InvalidEdit: an unknown status, an unusable name or note.
+            NotFound, JobBusy, NotApplied (``ReportsNotUpdated``): see ``record_review``.
+        """
+        if status not in REVIEW_ACTIONS:
+            raise InvalidEdit(f"unknown review {status!r}: approved or rejected")
+        editor = clean_text(editor, "the editor's name", MAX_NAME_CHARS)
+        note = clean_text(note, "the note", MAX_EDIT_CHARS) if note and note.strip() else ""
+        self._item(article_id, language)
+        with self._exclusive():
+            record_review(self.config, article_id, (language,), status, editor, note)
+        return self.article(article_id, language)
+
+    # Inside ----------------------------------------------------------------------------------
+
+    def _apply(self, article_id: str, language: str, record: Callable[[StateStore], None]) -> None:
+        """Record a change with ``record`` (under the lock) and write the article's text with it at
+        once; its narration follows in the background."""
+        self._item(article_id, language)
+        pair = (article_id, language)
+        options = RunOptions(pairs=frozenset({pair}), defer_narration=True, origin="serve")
+        with self._exclusive():
+            try:
+                report = run_job(self.config, options=options, prepare=record)
+            except LockedError as exc:
+                busy = f"a pipeline run of this job is in progress; try again when it is over ({exc})"
+                raise JobBusy(busy) from None
+            except PipelineError as exc:  # the inputs or the state cannot be read now
+                raise NotApplied(f"the change could not be applied: {exc}") from None
+        failed = [f for f in report.failures if (f.article_id, f.language) == pair]
+        if failed:
+            raise NotApplied(
+                f"the change is saved, but {article_id} [{language}] could not be written "
+                f"({failed[0].message}); the next run writes it"
+            )
+        if not any(plan.key == pair for plan in report.plans):
+            raise NotApplied(f"the change is saved, but {article_id} is no longer in the job's input")
+        if language in self._narrated and self.background is not None:
+            self.background.add(frozenset({pair}))
+
+    def _exclusive(self) -> Any:
+        return self.background.exclusive() if self.background is not None else self._local
+
+    def _narrate(self, pairs: Pairs, stop: threading.Event) -> Pairs:
+        """Background: narrate ``pairs`` (their text is up to date); returns those left pending."""
+        options = RunOptions(pairs=pairs, origin="serve")
+        try:
+            report = run_job(self.config, stop=stop, options=options)
+        except LockedError:
+            log.info(
+                "a pipeline run holds the job; it finishes the narration of %d edited item(s)", len(pairs)
+            )
+            return frozenset()
+        return pairs if report.interrupted else frozenset()
+
+    def _current(self, article_id: str, language: str, index: int, if_match: str | None) -> Located:
+        """Sentence ``index`` as published now, checked against ``if_match`` (under the lock)."""
+        if not if_match:
+            raise KeyRequired("send the sentence's key in If-Match (GET the article to read it)")
+        view = self.article(article_id, language)
+        sentences = [s for paragraph in view["paragraphs"] for s in paragraph]
+        if not 0 <= index < len(sentences):
+            raise NotFound(f"{article_id} [{language}] has no sentence {index} (it has {len(sentences)})")
+        sentence = sentences[index]
+        if sentence["key"] != if_match:
+            raise StaleKey(
+                f"sentence {index} of {article_id} [{language}] changed since it was read; reload the article"
+            )
+        record = self._record_of(article_id, language)
+        assert record is not None  # article() found it
+        return Located(record, sentence)
+
+    def _item(self, article_id: str, language: str) -> dict[str, Any]:
+        """The manifest's item for the article-language (not retracted), or NotFound."""
+        manifest = read_record(self.config.job_dir / MANIFEST_FILE)
+        if manifest is None:
+            raise NotFound(f"job {self.job} has no manifest yet: run the job first")
+        items = [i for i in manifest["items"] if i["article_id"] == article_id and i["status"] != "retracted"]
+        if not items:
+            raise NotFound(f"unknown article {article_id!r}")
+        for item in items:
+            if item["language"] == language:
+                return item
+        raise NotFound(f"article {article_id!r} has no language {language!r}")
+
+    def _record_of(self, article_id: str, language: str) -> dict[str, Any] | None:
+        """The article-language's ``article.json``, or None when it has none (or it is unreadable)."""
+        return read_record(item_dir(self.config.job_dir, article_id, language) / JSON_FILE)
+
+    def _audio(self, item: dict[str, Any], record: dict[str, Any] | None) -> str:
+        """``ready``, ``pending``, ``failed``, or ``none`` for a language that is not narrated."""
+        if item["language"] not in self._narrated:
+            return "none"
+        narration = (record or {}).get("narration") or {}
+        if narration.get("status") == "ok":
+            return "ready"
+        if narration.get("status") == "failed" or item.get("stage") == "narration":
+            return "failed"
+        return "pending"
+
+    def _sentence_edits(
+        self, article_id: str, language: str, record: dict[str, Any], state: StateStore | None = None
+    ) -> tuple[SentenceEdits, ...]:
+        """What the edits in force do to each sentence of the published article (as a run would)."""
+        sentences = [s["source"] for p in record["paragraphs"] for s in p["sentences"]]
+        edits = self._with_state(state, lambda st: st.edits(language))
+        own = [e for e in edits if e.article_id == article_id]
+        shared = {e.source: e for e in edits} if self.config.translation.prefer_edits else None
+        return resolve_edits(sentences, own, shared)
+
+    def _history(self, article_id: str, language: str) -> list[tuple[Edit, str]]:
+        return self._with_state(None, lambda st: list(st.edit_history(article_id, language)))
+
+    def _review(self, article_id: str, language: str, item: dict[str, Any]) -> dict[str, str] | None:
+        reviews = self._with_state(None, lambda st: st.reviews())
+        review = reviews.get((article_id, language))
+        if review is None or item.get("review") == "needs_review":
+            return None
+        return {"editor": review.editor, "note": review.note, "at": review.at}
+
+    def _with_state(self, state: StateStore | None, read: Callable[[StateStore], Any]) -> Any:
+        """``read(state)``, opening the state file for it when ``state`` is None (an empty result
+        when there is no state file yet)."""
+        if state is not None:
+            return read(state)
+        if not self.config.state_path.exists():
+            return read(_EMPTY)
+        opened = StateStore.open(self.config.state_path, create=False)
+        try:
+            return read(opened)
+        finally:
+            opened.close()
+
+
+class _NoState:
+    """Stands in for a state file not made yet: no edits, no history, no reviews."""
+
+    def edits(self, language: str | None = None) -> list[Edit]:
+        return []
+
+    def edit_history(self, article_id: str, language: str) -> list[tuple[Edit, str]]:
+        return []
+
+    def reviews(self) -> dict[tuple[str, str], Any]:
+        return {}
+
+
+_EMPTY: Any = _NoState()
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _title(record: dict[str, Any], article_id: str) -> str:
+    """The article's English title, else its first sentence, else its id."""
+    title = (record.get("source") or {}).get("title")
+    if title:
+        return str(title)
+    for paragraph in record.get("paragraphs", []):
+        for sentence in paragraph.get("sentences", []):
+            if sentence.get("source", "").strip():
+                return str(sentence["source"]).strip()
+    return article_id
+
+
+def _history_sources(source: str, edits: SentenceEdits, history: list[tuple[Edit, str]]) -> set[str]:
+    """The English sentences whose edits are in this sentence's history: its own, those of earlier
+    versions of it that it is flagged with, and those retired by an edit of it (the same editor,
+    the same time: one transaction) because its English had changed."""
+    sources = {source, *(old.source for old in edits.stale)}
+    saved = {(e.editor, e.at) for e, action in history if e.source == source and action == "saved"}
+    sources |= {e.source for e, action in history if action == "superseded" and (e.editor, e.at) in saved}
+    return sources
+
+
+def _sentence(
+    raw: dict[str, Any], index: int, edits: SentenceEdits, history: list[tuple[Edit, str]]
+) -> dict[str, Any]:
+    """One sentence as the API shows it, from its ``article.json`` record and the edits in force."""
+    edit = raw.get("edit")
+    sentence: dict[str, Any] = {
+        "index": index,
+        "source": raw["source"],
+        "machine": raw.get("machine", raw["target"]),
+        "edit": raw["target"] if edit else None,
+        "edited_by": edit["editor"] if edit else None,
+        "edited_at": edit["at"] if edit else None,
+        "edit_from": edit.get("from") if edit else None,
+        "text": raw["target"],
+        "flags": raw.get("flags", []),
+        "history": [
+            {"source": e.source, "text": e.text, "editor": e.editor, "at": e.at, "action": action}
+            for e, action in history
+            if e.source in _history_sources(raw["source"], edits, history)
+        ],
+    }
+    sentence["key"] = sentence_key(sentence)
+    return sentence

@@ -1,0 +1,203 @@
+"""The editors' loop at the service level, on a real job (tiny models, a counting tone engine):
+a post-edit is published at once and narrated again for its paragraph only, survives nightly
+runs, yields to a changed English sentence with a flag, is shared with other articles, and every
+refusal (stale key, no key, bad text, unknown ids, a run holding the lock) changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.config import load_config
+from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
+from pipeline.editor.service import EditorService
+from pipeline.lock import JobLock
+from pipeline.tts import ENGINES
+
+from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .fakes import tone_engine
+
+FIRST = SAMPLE_ARTICLES[0].stem
+SECOND = SAMPLE_ARTICLES[1].stem
+
+
+@pytest.fixture
+def spoken(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every (voice, text) the ``counting`` engine is asked to speak."""
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setitem(
+        ENGINES, "counting", tone_engine("counting", calls, lambda text: 0.1 + len(text) / 3000)
+    )
+    return calls
+
+
+@pytest.fixture
+def job(write_config: WriteConfig, tiny_models: dict[str, Path], articles: Path, spoken: list) -> Path:
+    """A job run once: sq narrated by the counting engine, uk text only."""
+    config = write_config(
+        languages={
+            "sq": {"model": str(tiny_models["sq"])},
+            "uk": {"model": str(tiny_models["uk"]), "tts": {"engine": "none"}},
+        },
+        tts={"engine": "counting", "pause": 0.2},
+    )
+    run(config)
+    spoken.clear()
+    return config
+
+
+def run(config: Path, *args: str) -> None:
+    result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(config), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.fixture
+def service(job: Path) -> Iterator[EditorService]:
+    service = EditorService(load_config(job))
+    yield service
+    service.close()
+
+
+def sentences(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for paragraph in view["paragraphs"] for s in paragraph]
+
+
+def job_dir(config: Path) -> Path:
+    return config.parent / "out" / "test"
+
+
+def test_an_edit_is_published_at_once_and_only_its_paragraph_is_narrated_again(
+    job: Path, service: EditorService, spoken: list[tuple[str, str]]
+) -> None:
+    view = service.article(FIRST, "sq")
+    assert view["audio"] == "ready"
+    chapters = view["chapters"]
+    target = sentences(view)[2]  # in the second paragraph (block 0 is the title)
+    after = service.save_edit(FIRST, "sq", target["index"], "  Teksti i  redaktorit. ", "Ana", target["key"])
+
+    edited = sentences(after)[2]
+    assert (edited["edit"], edited["text"], edited["edited_by"]) == (
+        "Teksti i redaktorit.",
+        "Teksti i redaktorit.",
+        "Ana",
+    )
+    assert edited["machine"] == target["machine"] and edited["key"] != target["key"]
+    assert [h["action"] for h in edited["history"]] == ["saved"]
+    folder = job_dir(job) / FIRST / "sq"
+    assert "Teksti i redaktorit." in (folder / "article.txt").read_text()
+    record = json.loads((folder / "article.json").read_text())
+    raw = [s for p in record["paragraphs"] for s in p["sentences"]][2]
+    assert raw["target"] == "Teksti i redaktorit." and raw["machine"] == target["machine"]
+    assert raw["edit"]["editor"] == "Ana" and record["edited"] == 1
+    manifest = json.loads((job_dir(job) / "manifest.json").read_text())
+    item = next(i for i in manifest["items"] if (i["article_id"], i["language"]) == (FIRST, "sq"))
+    assert item["edited"] == 1
+
+    assert service.background is not None and service.background.wait_idle(60)
+    done = service.article(FIRST, "sq")
+    assert done["audio"] == "ready" and done["audio_version"] != view["audio_version"]
+    assert len(spoken) == 1 and "Teksti i redaktorit." in spoken[0][1]  # that paragraph only
+    assert done["chapters"][0]["title"] == chapters[0]["title"]
+    assert len(done["chapters"]) == len(chapters)
+    assert [c["block"] for c in done["chapters"]] == [c["block"] for c in chapters]
+
+
+def test_nightly_runs_keep_an_edit_and_a_changed_english_sentence_is_flagged(
+    job: Path, service: EditorService, articles: Path
+) -> None:
+    target = sentences(service.article(FIRST, "sq"))[2]
+    service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
+    assert service.background is not None and service.background.wait_idle(60)
+    text = job_dir(job) / FIRST / "sq" / "article.txt"
+    before = text.stat().st_mtime_ns
+
+    run(job)  # the English is unchanged: the edit stays, nothing is rewritten
+    assert "Teksti i redaktorit." in text.read_text() and text.stat().st_mtime_ns == before
+
+    source = articles / SAMPLE_ARTICLES[0].name
+    source.write_text(source.read_text().replace(target["source"], target["source"].replace(".", " today.")))
+    run(job)
+    changed = sentences(service.article(FIRST, "sq"))
+    assert "Teksti i redaktorit." not in text.read_text()
+    heir = next(s for s in changed if s["source"] == target["source"].replace(".", " today."))
+    assert heir["edit"] is None and heir["text"] == heir["machine"]
+    flag = next(f for f in heir["flags"] if f["type"] == "source_changed_after_edit")
+    assert "Teksti i redaktorit." in flag["detail"] and target["source"] in flag["detail"]
+    assert [(h["text"], h["action"]) for h in heir["history"]] == [("Teksti i redaktorit.", "saved")]
+
+    again = service.save_edit(FIRST, "sq", heir["index"], "Teksti i ri.", "Ana", heir["key"])
+    fixed = sentences(again)[heir["index"]]
+    assert fixed["edit"] == "Teksti i ri." and not any(
+        f["type"] == "source_changed_after_edit" for f in fixed["flags"]
+    )
+    assert [h["action"] for h in fixed["history"]] == ["saved", "superseded", "saved"]
+
+
+def test_an_edit_is_shared_with_the_same_sentence_elsewhere_and_can_be_dropped(
+    job: Path, service: EditorService, articles: Path
+) -> None:
+    target = sentences(service.article(FIRST, "sq"))[2]
+    (articles / "shared.txt").write_text(f"date 2024-03-20\n\nA title.\n\n{target['source']}\n")
+    run(job)
+    service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
+    assert service.background is not None and service.background.wait_idle(60)
+    run(job)
+    borrowed = next(s for s in sentences(service.article("shared", "sq")) if s["source"] == target["source"])
+    assert borrowed["text"] == "Teksti i redaktorit." and borrowed["edit_from"] == FIRST
+    assert [f["type"] for f in borrowed["flags"]] == ["from_edit"]
+
+    current = sentences(service.article(FIRST, "sq"))[2]
+    view = service.drop_edit(FIRST, "sq", 2, current["key"], editor="Ben")
+    assert sentences(view)[2]["edit"] is None and sentences(view)[2]["text"] == target["machine"]
+    assert [h["action"] for h in sentences(view)[2]["history"]] == ["saved", "dropped"]
+    with pytest.raises(NotFound, match="no edit to drop"):
+        service.drop_edit(FIRST, "sq", 2, sentences(view)[2]["key"])
+
+
+def test_refused_changes_change_nothing(job: Path, service: EditorService) -> None:
+    target = sentences(service.article(FIRST, "sq"))[2]
+    text = job_dir(job) / FIRST / "sq" / "article.txt"
+    before = text.read_bytes()
+    cases = [
+        (StaleKey, dict(if_match="0" * 20)),
+        (KeyRequired, dict(if_match=None)),
+        (InvalidEdit, dict(text="   ")),
+        (InvalidEdit, dict(text="x" * 2001)),
+        (InvalidEdit, dict(text="a\x00b")),
+        (InvalidEdit, dict(editor="")),
+        (NotFound, dict(index=10_000)),
+        (NotFound, dict(article_id="no-such-article")),
+        (NotFound, dict(language="de")),
+    ]
+    for error, change in cases:
+        call: dict[str, Any] = dict(
+            article_id=FIRST, language="sq", index=2, text="Tekst.", editor="Ana", if_match=target["key"]
+        )
+        call.update(change)
+        with pytest.raises(error):
+            service.save_edit(**call)
+    with JobLock(service.config.lock_path), pytest.raises(JobBusy, match="in progress"):
+        service.save_edit(FIRST, "sq", 2, "Tekst.", "Ana", target["key"])
+    assert text.read_bytes() == before
+    assert sentences(service.article(FIRST, "sq"))[2]["key"] == target["key"]
+
+
+def test_approval_from_the_service_and_an_edit_after_it_needs_review_again(
+    job: Path, service: EditorService
+) -> None:
+    view = service.review(FIRST, "sq", "approved", "Ana", "looks right")
+    assert view["review"] == "approved" and view["review_detail"]["note"] == "looks right"
+    target = sentences(view)[2]
+    after = service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
+    assert after["review"] == "needs_review"
+    with pytest.raises(InvalidEdit):
+        service.review(FIRST, "sq", "maybe", "Ana", "")
+    listed = {a["id"]: a for a in service.articles()}
+    assert listed[FIRST]["languages"]["sq"]["edited"] == 1
+    assert listed[FIRST]["languages"]["uk"]["audio"] == "none"
