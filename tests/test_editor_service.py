@@ -98,6 +98,7 @@ def test_an_edit_is_published_at_once_and_only_its_paragraph_is_narrated_again(
     manifest = json.loads((job_dir(job) / "manifest.json").read_text())
     item = next(i for i in manifest["items"] if (i["article_id"], i["language"]) == (FIRST, "sq"))
     assert item["edited"] == 1
+    assert "edited by Ana" in (job_dir(job) / FIRST / "index.html").read_text()  # the static page too
 
     assert service.background is not None and service.background.wait_idle(60)
     done = service.article(FIRST, "sq")
@@ -201,3 +202,60 @@ def test_approval_from_the_service_and_an_edit_after_it_needs_review_again(
     listed = {a["id"]: a for a in service.articles()}
     assert listed[FIRST]["languages"]["sq"]["edited"] == 1
     assert listed[FIRST]["languages"]["uk"]["audio"] == "none"
+
+
+def test_edits_and_approved_articles_go_out_as_tmx_and_come_back_in_as_edits(
+    job: Path, service: EditorService, tmp_path: Path
+) -> None:
+    from pipeline.interchange.tmx import read_tmx
+
+    target = sentences(service.article(FIRST, "sq"))[2]
+    service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
+    service.review(SECOND, "sq", "approved", "Ben", "")
+    assert service.background is not None and service.background.wait_idle(60)
+    tmx = tmp_path / "sq.tmx"
+    result = CliRunner(mix_stderr=False).invoke(
+        cli, ["export-tm", str(job), "--lang", "sq", "--out", str(tmx)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    units = {unit.source: unit for unit in read_tmx(tmx, "en", "sq")}
+    approved = sentences(service.article(SECOND, "sq"))
+    assert len(units) == len({s["source"] for s in approved if s["source"].strip()}) + 1
+    assert (
+        units[target["source"]].target == "Teksti i redaktorit." and units[target["source"]].editor == "Ana"
+    )
+    assert units[target["source"]].status == "edited" and units[approved[0]["source"]].status == "approved"
+    assert units[approved[0]["source"]].editor == "Ben"
+
+    # OmegaT's translation of another sentence comes back as an edit of every article that has it
+    other = sentences(service.article(SECOND, "sq"))[1]
+    omegat = tmp_path / "omegat.tmx"
+    omegat.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4"><header creationtool="OmegaT" '
+        'o-tmf="OmegaT TMX" adminlang="EN-US" datatype="plaintext" segtype="sentence" srclang="EN-US"/>'
+        f'<body><tu><tuv xml:lang="EN-US"><seg>{other["source"]}</seg></tuv>'
+        '<tuv xml:lang="SQ" changeid="dora" changedate="20261129T101500Z"><seg>Nga OmegaT.</seg></tuv></tu>'
+        "</body></tmx>",
+        "utf-8",
+    )
+    result = CliRunner(mix_stderr=False).invoke(
+        cli, ["import-tm", str(job), str(omegat), "--lang", "sq"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "1 sentences of the job post-edited" in result.stdout
+    imported = sentences(service.article(SECOND, "sq"))[1]
+    assert (imported["edit"], imported["edited_by"]) == ("Nga OmegaT.", "dora")
+    assert "Nga OmegaT." in (job_dir(job) / SECOND / "sq" / "article.txt").read_text()
+    assert service.article(SECOND, "sq")["audio"] == "ready"  # narrated by the import itself
+
+
+def test_status_tells_the_apps_runs_from_the_nightly_ones(job: Path, service: EditorService) -> None:
+    target = sentences(service.article(FIRST, "sq"))[2]
+    service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
+    assert service.background is not None and service.background.wait_idle(60)
+    result = CliRunner(mix_stderr=False).invoke(cli, ["status", str(job), "--json"], catch_exceptions=False)
+    data = json.loads(result.stdout)
+    assert [run["origin"] for run in data["runs"]] == ["serve", "serve", "run"]  # text, then narration
+    assert data["last_exit_code"] == 0  # the nightly run's, not the app's (which has none)
+    text = CliRunner(mix_stderr=False).invoke(cli, ["status", str(job)], catch_exceptions=False).stdout
+    assert "[serve]" in text

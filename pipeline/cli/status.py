@@ -76,7 +76,9 @@ def _status_data(job: Any, run_count: int) -> dict[str, Any]:
         message = corrupt_state_message(job.state_path, exc)
         click.echo(f"error: state file {job.state_path}: {message}", err=True)
         sys.exit(EXIT_CONFIG)
-    data["last_exit_code"] = data["runs"][0]["exit_code"] if data["runs"] else None
+    # the last `pipeline run`'s: the review app's runs (origin serve, import) have no exit code
+    runs = [run for run in data["runs"] if run.get("origin", "run") == "run"]
+    data["last_exit_code"] = runs[0]["exit_code"] if runs else None
     awaiting = _awaiting_review(job)
     if awaiting is not None:
         data["awaiting_review"] = awaiting
@@ -121,8 +123,9 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
         lines.append("runs (newest first):")
     for r in data["runs"]:
         exit_code = "" if r["exit_code"] is None else f" (exit {r['exit_code']})"
+        origin = "" if r.get("origin", "run") == "run" else f" [{r['origin']}]"
         lines.append(
-            f"  #{r['id']} {r['started']} -> {r['finished'] or '...'} {r['status']}{exit_code}: "
+            f"  #{r['id']}{origin} {r['started']} -> {r['finished'] or '...'} {r['status']}{exit_code}: "
             f"{r['todo']} to do, {r['up_to_date']} up to date, {r['done']} done, {r['failed']} failed"
         )
     lines.append(f"items: {data['counts']['done']} done, {data['counts']['failed']} failed")

@@ -12,8 +12,6 @@ and the public folder; the narration of the changed paragraphs is then redone in
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import threading
 import unicodedata
@@ -26,6 +24,7 @@ from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotApplied, NotFound, StaleKey
 from pipeline.editor.reviews import record_review
+from pipeline.editor.views import sentence_pair, sentence_view, title_of
 from pipeline.edits import Edit, SentenceEdits, resolve_edits
 from pipeline.errors import LockedError, PipelineError
 from pipeline.executor.options import RunOptions
@@ -58,14 +57,6 @@ def clean_text(text: object, what: str, limit: int) -> str:
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned):
         raise InvalidEdit(f"{what} holds control characters")
     return cleaned
-
-
-def sentence_key(sentence: dict[str, Any]) -> str:
-    """A sentence's version, for ``If-Match``: changes when its English, its machine translation,
-    its edit or its place in the article does."""
-    parts = [sentence["index"], sentence["source"], sentence["machine"], sentence["edit"],
-             sentence["edited_by"], sentence["edited_at"]]  # fmt: skip
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -112,7 +103,7 @@ class EditorService:
                 item["article_id"], {"id": item["article_id"], "date": "", "title": "", "languages": {}}
             )
             if record is not None and not article["title"]:
-                article["title"] = _title(record, item["article_id"])
+                article["title"] = title_of(record, item["article_id"])
                 article["date"] = record["source"].get("date", "")
             article["languages"][item["language"]] = {
                 "status": item["status"],
@@ -142,7 +133,7 @@ class EditorService:
         for paragraph in record["paragraphs"]:
             sentences = []
             for raw in paragraph["sentences"]:
-                sentences.append(_sentence(raw, index, edits[index], history))
+                sentences.append(sentence_view(raw, index, edits[index], history))
                 index += 1
             paragraphs.append(sentences)
         narration = record.get("narration") or {}
@@ -150,7 +141,7 @@ class EditorService:
         return {
             "id": article_id,
             "language": language,
-            "title": _title(record, article_id),
+            "title": title_of(record, article_id),
             "date": record["source"].get("date", ""),
             "status": item["status"],
             "review": item.get("review", "needs_review"),
@@ -244,6 +235,77 @@ class EditorService:
         with self._exclusive():
             record_review(self.config, article_id, (language,), status, editor, note)
         return self.article(article_id, language)
+
+    # Translation memory ------------------------------------------------------------------------
+
+    def sentence_pairs(self, language: str) -> list[dict[str, str]]:
+        """The human-checked sentence pairs of ``language``: every sentence of the article-languages
+        approved as they stand (``status: approved``, the reviewer and the review's time), then every
+        post-edit in force (``status: edited``), which wins for an English sentence both have.
+        Each pair: ``source``, ``target``, ``editor``, ``at``, ``article_id``, ``status``."""
+        pairs: dict[str, dict[str, str]] = {}
+        manifest = read_record(self.config.job_dir / MANIFEST_FILE) or {"items": []}
+        reviews = self._with_state(None, lambda st: st.reviews())
+        for item in manifest["items"]:
+            review = reviews.get((item["article_id"], language))
+            if item["language"] != language or item.get("review") != "approved" or review is None:
+                continue
+            record = self._record_of(item["article_id"], language) or {"paragraphs": []}
+            for paragraph in record["paragraphs"]:
+                for sentence in paragraph["sentences"]:
+                    source, target = sentence["source"], sentence["target"]
+                    if source.strip() and target.strip():
+                        pairs[source] = sentence_pair(
+                            source, target, review.editor, review.at, item["article_id"]
+                        )
+        for edit in self._with_state(None, lambda st: st.edits(language)):
+            pairs[edit.source] = sentence_pair(
+                edit.source, edit.text, edit.editor, edit.at, edit.article_id, "edited"
+            )
+        return list(pairs.values())
+
+    def import_edits(self, language: str, pairs: dict[str, tuple[str, str, str]], editor: str) -> int:
+        """Post-edit every sentence of the job's ``language`` articles whose English is a key of
+        ``pairs`` (English → (translation, editor, ISO time); an empty editor or time: ``editor``,
+        now) and whose published text differs, then bring those articles up to date (text and
+        narration, in this process). Returns how many sentences were edited.
+
+        Raises:
+            JobBusy: a run of the job holds its lock. NotApplied: an article could not be written.
+        """
+        found: dict[tuple[str, str], list[Edit]] = {}
+        for article in self.articles():
+            if language not in article["languages"]:
+                continue
+            record = self._record_of(article["id"], language)
+            flat = [s for p in (record or {"paragraphs": []})["paragraphs"] for s in p["sentences"]]
+            for index, sentence in enumerate(flat):
+                source = sentence["source"]
+                if source not in pairs or pairs[source][0] == sentence["target"]:
+                    continue
+                text, who, at = pairs[source]
+                text = clean_text(text, f"the translation of {source!r}", MAX_EDIT_CHARS)
+                machine = sentence.get("machine", sentence["target"])
+                edit = Edit(
+                    article["id"], language, source, text, machine, index, who or editor, at or _now()
+                )
+                found.setdefault((article["id"], language), []).append(edit)
+        if not found:
+            return 0
+        edits = [edit for batch in found.values() for edit in batch]
+        options = RunOptions(pairs=frozenset(found), origin="import")
+        with self._exclusive():
+            try:
+                report = run_job(self.config, options=options, prepare=lambda state: _save(state, edits))
+            except LockedError as exc:
+                raise JobBusy(str(exc)) from None
+        if report.failures:
+            failure = report.failures[0]
+            raise NotApplied(
+                f"{len(edits)} edits are saved, but {failure.article_id} [{failure.language}] could not be "
+                f"written ({failure.message}); the next run writes it"
+            )
+        return len(edits)
 
     # Inside ----------------------------------------------------------------------------------
 
@@ -382,54 +444,11 @@ class _NoState:
 _EMPTY: Any = _NoState()
 
 
+def _save(state: StateStore, edits: list[Edit]) -> None:
+    state.save_edits(edits)
+
+
 def _now() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _title(record: dict[str, Any], article_id: str) -> str:
-    """The article's English title, else its first sentence, else its id."""
-    title = (record.get("source") or {}).get("title")
-    if title:
-        return str(title)
-    for paragraph in record.get("paragraphs", []):
-        for sentence in paragraph.get("sentences", []):
-            if sentence.get("source", "").strip():
-                return str(sentence["source"]).strip()
-    return article_id
-
-
-def _history_sources(source: str, edits: SentenceEdits, history: list[tuple[Edit, str]]) -> set[str]:
-    """The English sentences whose edits are in this sentence's history: its own, those of earlier
-    versions of it that it is flagged with, and those retired by an edit of it (the same editor,
-    the same time: one transaction) because its English had changed."""
-    sources = {source, *(old.source for old in edits.stale)}
-    saved = {(e.editor, e.at) for e, action in history if e.source == source and action == "saved"}
-    sources |= {e.source for e, action in history if action == "superseded" and (e.editor, e.at) in saved}
-    return sources
-
-
-def _sentence(
-    raw: dict[str, Any], index: int, edits: SentenceEdits, history: list[tuple[Edit, str]]
-) -> dict[str, Any]:
-    """One sentence as the API shows it, from its ``article.json`` record and the edits in force."""
-    edit = raw.get("edit")
-    sentence: dict[str, Any] = {
-        "index": index,
-        "source": raw["source"],
-        "machine": raw.get("machine", raw["target"]),
-        "edit": raw["target"] if edit else None,
-        "edited_by": edit["editor"] if edit else None,
-        "edited_at": edit["at"] if edit else None,
-        "edit_from": edit.get("from") if edit else None,
-        "text": raw["target"],
-        "flags": raw.get("flags", []),
-        "history": [
-            {"source": e.source, "text": e.text, "editor": e.editor, "at": e.at, "action": action}
-            for e, action in history
-            if e.source in _history_sources(raw["source"], edits, history)
-        ],
-    }
-    sentence["key"] = sentence_key(sentence)
-    return sentence
