@@ -116,10 +116,12 @@ def test_nightly_runs_keep_an_edit_and_a_changed_english_sentence_is_flagged(
     service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
     assert service.background is not None and service.background.wait_idle(60)
     text = job_dir(job) / FIRST / "sq" / "article.txt"
-    before = text.stat().st_mtime_ns
+    mp3 = text.with_name("narration.mp3")
+    before = (text.stat().st_mtime_ns, mp3.stat().st_mtime_ns)
 
-    run(job)  # the English is unchanged: the edit stays, nothing is rewritten
-    assert "Teksti i redaktorit." in text.read_text() and text.stat().st_mtime_ns == before
+    run(job)  # the English is unchanged: the edit stays, nothing is rewritten, not even the narration
+    assert "Teksti i redaktorit." in text.read_text()
+    assert (text.stat().st_mtime_ns, mp3.stat().st_mtime_ns) == before
 
     source = articles / SAMPLE_ARTICLES[0].name
     source.write_text(source.read_text().replace(target["source"], target["source"].replace(".", " today.")))
