@@ -2,6 +2,8 @@
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -245,6 +247,19 @@ def test_a_second_run_while_one_holds_the_lock_exits_3(write_config: WriteConfig
     assert result.exit_code == 3
     assert f"another run of this job is in progress (PID {os.getpid()}" in result.stderr
     assert invoke("run", str(config)).exit_code == 0  # released, never stale
+
+
+def test_wait_lock_waits_for_the_holder_then_runs(write_config: WriteConfig, articles: Path) -> None:
+    config = write_config()
+    lock = JobLock(config.parent / "out/test/.lock").__enter__()
+    threading.Timer(1.0, lock.__exit__, (None, None, None)).start()  # the holder lets go after 1 s
+    started = time.monotonic()
+    result = invoke("run", str(config), "--wait-lock", "30")
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started >= 1.0
+    with JobLock(config.parent / "out/test/.lock"):
+        refused = invoke("run", str(config), "--wait-lock", "0.6")
+    assert refused.exit_code == 3 and "after waiting 0.6 s" in refused.stderr
 
 
 @pytest.mark.parametrize(

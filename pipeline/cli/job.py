@@ -86,6 +86,14 @@ def _warn_without_disclosure(job: Any) -> None:
     "Without --only or --lang, that is every item.",
 )
 @click.option(
+    "--wait-lock",
+    type=click.FloatRange(0, 86400),
+    default=0,
+    metavar="SECONDS",
+    help="If another run of the job (or the review app applying an edit) holds its lock, wait up to "
+    "this long for it before giving up with exit 3 (default: do not wait).",
+)
+@click.option(
     "--log-file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Full debug log (default: <output_dir>/<job>/logs/run-<time>.log).",
@@ -101,6 +109,7 @@ def run(
     only: tuple[str, ...],
     languages: tuple[str, ...],
     force: bool,
+    wait_lock: float,
     log_file: Path | None,
 ) -> None:
     """Translate and narrate every article CONFIG's input globs match that is not up to date.
@@ -119,7 +128,7 @@ def run(
     stop, received = threading.Event(), list[int]()
     _stop_on_signals(stop, received)
     started, since = time.monotonic(), _utc_now()
-    options = RunOptions(dry_run, retry_failed, frozenset(only), frozenset(languages), force)
+    options = RunOptions(dry_run, retry_failed, frozenset(only), frozenset(languages), force, wait_lock)
     report, code, recordable = _run_job(job, console, stop, options, log_path)
     if dry_run and report is not None:
         _print_plan(report)

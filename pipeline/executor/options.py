@@ -25,6 +25,7 @@ class RunOptions:
     only: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
     force: bool = False
+    wait_lock: float = 0  # --wait-lock: seconds to wait for another run (or the review app) to finish
     pairs: frozenset[tuple[str, str]] = frozenset()
     defer_narration: bool = False
     origin: str = "run"

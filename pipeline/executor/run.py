@@ -75,7 +75,7 @@ def run_job(
     if options.dry_run:
         plan(config, existing_state(config.state_path), narrate, segmented, report, options)
         return report
-    with JobLock(config.lock_path):
+    with JobLock(config.lock_path, wait=options.wait_lock):
         _remove_temp_files(config.job_dir)
         state = StateStore.open(config.state_path)
         try:
