@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import ipaddress
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -46,6 +47,11 @@ UNAUTHORIZED_PAGE = """<!doctype html>
 <body><main><h1>Sign-in needed</h1>
 <p>This review app needs its access token. Open the link that <code>pipeline serve</code> printed:
 it ends with <code>?token=…</code>.</p></main></body></html>
+"""
+SIGNED_IN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={location}">
+<title>Signed in</title></head>
+<body><main><p>Signed in. <a href="{location}">Continue to the review app</a>.</p></main></body></html>
 """
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
@@ -154,11 +160,13 @@ class SecurityMiddleware:
             await self.app(scope, receive, send_with_headers)
 
     def refusal(self, scope: Scope) -> Response | None:
-        """The response that refuses (or, for ``?token=``, redirects) the request, or None to let it through."""
+        """The response that refuses the request (or, for ``?token=``, redirects it); None: let it in."""
         headers = Headers(scope=scope)
         host = headers.get("host", "").lower()
         if ANY_HOST not in self.hosts and host not in self.hosts:
-            return _error(scope, 400, f"unexpected Host header {host!r}: open the address pipeline serve printed")
+            return _error(
+                scope, 400, f"unexpected Host header {host!r}: open the address pipeline serve printed"
+            )
         if self.token:
             answer = self._token_answer(scope, headers)
             if answer is not None:
@@ -189,7 +197,14 @@ class SecurityMiddleware:
         assert self.cookie is not None
         path = "/" + quote(str(scope.get("path", "/")), safe="/:@!$&'()*+,;=-._~").lstrip("/")
         location = path + ("?" + urlencode(query) if query else "")
-        response = RedirectResponse(location, status_code=303)
+        response: Response
+        if Headers(scope=scope).get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+            # A link followed from another site: a SameSite=Strict cookie is not sent along a redirect
+            # chain that site started, so the page itself moves on (a same-origin navigation).
+            response = HTMLResponse(SIGNED_IN_PAGE.format(location=html.escape(location)))
+        else:
+            response = RedirectResponse(location, status_code=303)
+        response.headers["Cache-Control"] = "no-store"
         response.set_cookie(
             COOKIE,
             self.cookie,

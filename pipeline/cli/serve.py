@@ -1,0 +1,122 @@
+"""``pipeline serve``: the live review app of a job (its pages and JSON API), under uvicorn.
+
+On a loopback address (the default, 127.0.0.1) it may run without a token; anywhere else it needs
+one (``--token`` or ``PIPELINE_REVIEW_TOKEN``), which every request then carries: the printed link
+has it as ``?token=``, which the app turns into a cookie.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import click
+
+from pipeline import logs
+from pipeline.cli.common import (
+    EXIT_CONFIG,
+    cli,
+    config_argument,
+    load_job,
+    set_option,
+    verbosity,
+    verbosity_options,
+)
+
+
+@cli.command()
+@config_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
+@click.option("--token", envvar="PIPELINE_REVIEW_TOKEN", default=None, metavar="TOKEN",
+              help="Access token every request must carry (required off loopback). "
+                   "Default: $PIPELINE_REVIEW_TOKEN.")  # fmt: skip
+@set_option
+@verbosity_options
+@click.pass_context
+def serve(
+    ctx: click.Context, config: Path, host: str, port: int, token: str | None, overrides: tuple[str, ...]
+) -> None:
+    """Serve the job's live review pages: edit sentences, approve or reject, hear the new audio."""
+    from pipeline.editor.security import check_bind
+
+    logs.configure(verbosity(ctx))
+    token = token or None
+    problem = check_bind(host, token)
+    if problem:
+        _fail(problem)
+    job = load_job(config, overrides)
+    service = _open_service(job)
+    try:
+        _serve(service, host, port, token)
+    finally:
+        service.close()
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _open_service(job: Any) -> Any:
+    """The job's ``EditorService``; exit 2 with one line when its outputs or state cannot be used."""
+    from pipeline.editor.errors import EditorError
+    from pipeline.editor.service import EditorService
+    from pipeline.errors import PipelineError
+
+    try:
+        return EditorService(job)
+    except (EditorError, PipelineError, sqlite3.DatabaseError, OSError) as exc:
+        _fail(f"job {job.job}: {' '.join(str(exc).split())}")
+
+
+def url(host: str, port: int, token: str | None) -> str:
+    """The address to open: ``http://127.0.0.1:8765/``, with ``?token=...`` when there is one."""
+    from pipeline.editor.security import WILDCARD_BINDS
+
+    name = host.strip().removeprefix("[").removesuffix("]")
+    shown = "127.0.0.1" if name in WILDCARD_BINDS and name != "::" else "[::1]" if name == "::" else host
+    shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
+    return f"http://{shown}:{port}/" + (f"?token={quote(token, safe='')}" if token else "")
+
+
+def _serve(service: Any, host: str, port: int, token: str | None) -> None:
+    """Run the app until SIGINT / SIGTERM (then exit 130 / 143 once uvicorn has finished: it stops
+    gracefully, then raises the signal again, which ``_exit_on_signal`` turns into the exit)."""
+    import uvicorn
+
+    from pipeline.editor.app import create_app
+    from pipeline.editor.security import allowed_hosts
+
+    app = create_app(service, token=token, allowed_hosts=allowed_hosts(host, port))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, server_header=False
+        )
+    )
+    click.echo(f"review app for job {service.job}: {url(host, port, token)}")
+    # Not the default handlers: a SIGTERM death would skip the caller's service.close(), and a
+    # SIGINT that the shell set to be ignored would exit 0.
+    stops = (signal.SIGINT, signal.SIGTERM)
+    main = threading.current_thread() is threading.main_thread()
+    previous = {stop: signal.signal(stop, _exit_on_signal) for stop in stops} if main else {}
+    try:
+        server.run()
+    except SystemExit:
+        if server.started:
+            raise
+        _fail(f"could not serve on {host}:{port} (see the message above)")  # uvicorn exits 3: not "locked"
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
