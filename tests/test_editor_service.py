@@ -261,3 +261,17 @@ def test_status_tells_the_apps_runs_from_the_nightly_ones(job: Path, service: Ed
     assert data["last_exit_code"] == 0  # the nightly run's, not the app's (which has none)
     text = CliRunner(mix_stderr=False).invoke(cli, ["status", str(job)], catch_exceptions=False).stdout
     assert "[serve]" in text
+
+
+def test_pipeline_run_finishes_a_narration_the_app_left_pending(
+    job: Path, spoken: list[tuple[str, str]]
+) -> None:
+    service = EditorService(load_config(job), background=False)  # as if the app stopped at once
+    target = sentences(service.article(FIRST, "sq"))[2]
+    assert (
+        service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])["audio"] == "pending"
+    )
+    assert spoken == []
+    run(job)
+    assert service.article(FIRST, "sq")["audio"] == "ready"
+    assert len(spoken) == 1 and "Teksti i redaktorit." in spoken[0][1]

@@ -19,8 +19,10 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from pipeline.config import load_config
+from pipeline.edits import Edit
 from pipeline.executor.plan import translation_signature
 from pipeline.stages.narrate import Narrate
+from pipeline.state import StateStore
 from pipeline.state.keys import model_fingerprint, segment_key, translation_key
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
@@ -208,6 +210,25 @@ def test_ray_executor_gives_the_local_executor_s_outputs(
     redone = {(table, key) for table, key, *_ in calls.work(since=forced_start)}
     assert {table for table, _ in redone} == {"translations", "segments"}
     assert redone <= recorded(distributed.parent / "out-ray" / "test" / "state.sqlite")
+
+    # an editor's post-edit is published and spoken the same way on Ray
+    article = SAMPLE_ARTICLES[1].stem
+    record = json.loads((local.parent / "out-local" / "test" / article / "sq" / "article.json").read_text())
+    source = record["paragraphs"][1]["sentences"][0]["source"]
+    for config in (local, distributed):
+        state = StateStore.open(config.parent / f"out-{config.stem}" / "test" / "state.sqlite")
+        state.save_edit(
+            Edit(article, "sq", source, "Teksti i redaktorit.", "m", 1, "ana", "2026-11-29T10:00:00Z")
+        )
+        state.close()
+    edited_start = time.time()
+    for config in (local, distributed):
+        rerun = invoke("run", str(config))
+        assert rerun.exit_code == 0 and "1 to do" in rerun.stderr, rerun.stderr
+    assert outputs(distributed) == outputs(local)
+    assert "Teksti i redaktorit." in outputs(distributed)[0][f"{article}/sq/article.txt"].decode()
+    spoken = [key for table, key, *_ in calls.work(since=edited_start) if table == "segments"]
+    assert len(spoken) == 1  # that paragraph only
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_redoes_nothing_recorded(
