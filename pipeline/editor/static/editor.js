@@ -196,6 +196,8 @@
         });
         audio.load();
         buildChapters(lang, data.chapters || []);
+        var download = document.getElementById("download-" + lang);
+        if (download) { download.setAttribute("href", src); }
       }
       if (was === "pending") { status.textContent = "New audio is ready."; }
     } else if (data.audio === "failed") {
