@@ -28,6 +28,7 @@ from .test_readme import Line, check_invocation, invocations
 
 UNITS = REPO / "configs" / "systemd"
 SERVICE, TIMER, NOTIFY = "pipeline@.service", "pipeline@.timer", "pipeline-notify@.service"
+REVIEW = "pipeline-review@.service"
 INSTANCE = "example"  # pipeline@example.service runs configs/example.yaml
 SPECIFIERS = {"%i": INSTANCE, "%S": "/var/lib", "%C": "/var/cache", "%n": f"pipeline@{INSTANCE}.service"}
 MAX_EXPOSURE = 5.0
@@ -90,6 +91,10 @@ def installed(tmp_path: Path) -> Path:
     (tmp_path / f"pipeline@{INSTANCE}.service").write_text(service.replace(shipped, str(program)), "utf-8")
     shutil.copy(UNITS / TIMER, tmp_path / f"pipeline@{INSTANCE}.timer")
     shutil.copy(UNITS / NOTIFY, tmp_path / f"pipeline-notify@pipeline@{INSTANCE}.service.service")
+    review = (UNITS / REVIEW).read_text("utf-8")
+    (tmp_path / f"pipeline-review@{INSTANCE}.service").write_text(
+        review.replace(shipped, str(program)), "utf-8"
+    )
     return tmp_path
 
 
@@ -109,7 +114,12 @@ def test_the_units_verify(installed: Path) -> None:
 
 @needs_analyze
 @pytest.mark.parametrize(
-    "unit", [f"pipeline@{INSTANCE}.service", f"pipeline-notify@pipeline@{INSTANCE}.service.service"]
+    "unit",
+    [
+        f"pipeline@{INSTANCE}.service",
+        f"pipeline-notify@pipeline@{INSTANCE}.service.service",
+        f"pipeline-review@{INSTANCE}.service",
+    ],
 )
 def test_the_sandbox_exposure_is_below_5(installed: Path, unit: str) -> None:
     result = analyze("security", "--offline=yes", "--no-pager", str(installed / unit))
@@ -130,6 +140,21 @@ def test_the_service_runs_a_command_the_cli_accepts() -> None:
     overrides = [value for option, value in itertools.pairwise(words) if option == "--set"]
     config = load_config(REPO / "configs" / f"{INSTANCE}.yaml", overrides)
     assert config.state_path == Path("/var/lib") / one(service, "StateDirectory") / f"{INSTANCE}.sqlite"
+
+
+def test_the_review_app_serves_the_nightly_job_s_state_on_loopback() -> None:
+    """pipeline-review@ runs ``pipeline serve`` on the config and the state the nightly unit uses,
+    with the same user, folder and writable paths; its command parses with the real CLI."""
+    nightly, review = read_unit(SERVICE)["Service"], read_unit(REVIEW)["Service"]
+    words = shlex.split(expand(one(review, "ExecStart")))
+    (invocation,) = invocations(Line(0, shlex.join(words)))
+    assert check_invocation(invocation, strict=True) == ["serve"]
+    assert invocation.args[:2] == ("serve", f"configs/{INSTANCE}.yaml") and "--host" not in words
+    for key in ("User", "WorkingDirectory", "ReadWritePaths", "StateDirectory", "CacheDirectory"):
+        assert review[key] == nightly[key], key
+    nightly_words = shlex.split(expand(one(nightly, "ExecStart")))
+    state = [value for option, value in itertools.pairwise(nightly_words) if option == "--set"]
+    assert [value for option, value in itertools.pairwise(words) if option == "--set"] == state
 
 
 def test_state_and_caches_live_in_systemd_s_folders() -> None:
