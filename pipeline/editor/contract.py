@@ -24,6 +24,7 @@ MEDIA_TYPES = {
 REVIEW_STATES = ("approved", "rejected")
 EDITOR_MAX = 100  # characters of an editor's name, after stripping
 NOTE_MAX = 2000  # characters of a review note
+TEXT_MAX = 2000  # characters of a post-edit: longer than any sentence a newsroom writes (a paste gone wrong)
 BODY_MAX = 256 * 1024  # bytes of a request body (a sentence is far smaller)
 
 # Article ids are slugs (``pipeline.text.slug``): lower-case letters, digits and hyphens. The app
@@ -52,7 +53,7 @@ class Service(Protocol):
     ) -> dict[str, Any]: ...
 
     def drop_edit(
-        self, article_id: str, language: str, index: int, if_match: str | None
+        self, article_id: str, language: str, index: int, if_match: str | None, editor: str = ""
     ) -> dict[str, Any]: ...
 
     def review(

@@ -22,23 +22,20 @@ from typing import Any
 
 from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
+from pipeline.editor.contract import EDITOR_MAX, MEDIA_TYPES, NOTE_MAX, REVIEW_STATES, TEXT_MAX
 from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotApplied, NotFound, StaleKey
 from pipeline.editor.reviews import record_review
-from pipeline.editor.views import sentence_pair, sentence_view, title_of
+from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, SentenceEdits, resolve_edits
 from pipeline.errors import LockedError, PipelineError
 from pipeline.executor.options import RunOptions
 from pipeline.executor.run import run_job
 from pipeline.integrity import read_record
-from pipeline.layout import AUDIO_FILE, JSON_FILE, MANIFEST_FILE, TEXT_FILE, TRANSCRIPT_FILE, item_dir
+from pipeline.layout import JSON_FILE, MANIFEST_FILE, item_dir
+from pipeline.report.review import headline
 from pipeline.state import StateStore
 
 log = logging.getLogger(__name__)
-
-MAX_EDIT_CHARS = 2000  # longer than any sentence a newsroom writes: a paste gone wrong
-MAX_NAME_CHARS = 100
-SERVED_FILES = (TEXT_FILE, JSON_FILE, AUDIO_FILE, TRANSCRIPT_FILE)
-REVIEW_ACTIONS = ("approved", "rejected")
 
 
 def clean_text(text: object, what: str, limit: int) -> str:
@@ -103,7 +100,7 @@ class EditorService:
                 item["article_id"], {"id": item["article_id"], "date": "", "title": "", "languages": {}}
             )
             if record is not None and not article["title"]:
-                article["title"] = title_of(record, item["article_id"])
+                article["title"] = headline(record, [], item["article_id"])
                 article["date"] = record["source"].get("date", "")
             article["languages"][item["language"]] = {
                 "status": item["status"],
@@ -141,7 +138,7 @@ class EditorService:
         return {
             "id": article_id,
             "language": language,
-            "title": title_of(record, article_id),
+            "title": headline(record, [], article_id),
             "date": record["source"].get("date", ""),
             "status": item["status"],
             "review": item.get("review", "needs_review"),
@@ -162,7 +159,7 @@ class EditorService:
         Raises:
             NotFound: an unknown article, language or file name, or a file not there.
         """
-        if name not in SERVED_FILES:
+        if name not in MEDIA_TYPES:
             raise NotFound(f"no such file: {name}")
         self._item(article_id, language)
         path = item_dir(self.config.job_dir, article_id, language) / name
@@ -183,8 +180,8 @@ class EditorService:
             NotFound: no such article, language or sentence.
             JobBusy: a run of the job holds its lock. NotApplied: recorded, outputs not updated.
         """
-        text = clean_text(text, "the text", MAX_EDIT_CHARS)
-        editor = clean_text(editor, "the editor's name", MAX_NAME_CHARS)
+        text = clean_text(text, "the text", TEXT_MAX)
+        editor = clean_text(editor, "the editor's name", EDITOR_MAX)
 
         def record(state: StateStore) -> None:
             found = self._current(article_id, language, index, if_match)
@@ -207,7 +204,7 @@ class EditorService:
             NotFound: no such article, language or sentence, or the sentence has no edit.
             KeyRequired, StaleKey, JobBusy, NotApplied: as for ``save_edit``.
         """
-        who = clean_text(editor, "the editor's name", MAX_NAME_CHARS) if editor else "unknown"
+        who = clean_text(editor, "the editor's name", EDITOR_MAX) if editor else "unknown"
 
         def record(state: StateStore) -> None:
             found = self._current(article_id, language, index, if_match)
@@ -227,10 +224,10 @@ class EditorService:
             InvalidEdit: an unknown status, an unusable name or note.
             NotFound, JobBusy, NotApplied (``ReportsNotUpdated``): see ``record_review``.
         """
-        if status not in REVIEW_ACTIONS:
+        if status not in REVIEW_STATES:
             raise InvalidEdit(f"unknown review {status!r}: approved or rejected")
-        editor = clean_text(editor, "the editor's name", MAX_NAME_CHARS)
-        note = clean_text(note, "the note", MAX_EDIT_CHARS) if note and note.strip() else ""
+        editor = clean_text(editor, "the editor's name", EDITOR_MAX)
+        note = clean_text(note, "the note", NOTE_MAX) if note and note.strip() else ""
         self._item(article_id, language)
         with self._exclusive():
             record_review(self.config, article_id, (language,), status, editor, note)
@@ -284,7 +281,7 @@ class EditorService:
                 if source not in pairs or pairs[source][0] == sentence["target"]:
                     continue
                 text, who, at = pairs[source]
-                text = clean_text(text, f"the translation of {source!r}", MAX_EDIT_CHARS)
+                text = clean_text(text, f"the translation of {source!r}", TEXT_MAX)
                 machine = sentence.get("machine", sentence["target"])
                 edit = Edit(
                     article["id"], language, source, text, machine, index, who or editor, at or _now()

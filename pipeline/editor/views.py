@@ -18,18 +18,6 @@ def sentence_key(sentence: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:20]
 
 
-def title_of(record: dict[str, Any], article_id: str) -> str:
-    """The article's English title, else its first sentence, else its id."""
-    title = (record.get("source") or {}).get("title")
-    if title:
-        return str(title)
-    for paragraph in record.get("paragraphs", []):
-        for sentence in paragraph.get("sentences", []):
-            if sentence.get("source", "").strip():
-                return str(sentence["source"]).strip()
-    return article_id
-
-
 def sentence_pair(
     source: str, target: str, editor: str, at: str, article_id: str, status: str = "approved"
 ) -> dict[str, str]:

@@ -83,7 +83,7 @@ def _public(text: str | None, hide: list[str]) -> str | None:
     return text
 
 
-def _headline(record: dict[str, Any] | None, source_blocks: list[dict[str, str]], article_id: str) -> str:
+def headline(record: dict[str, Any] | None, source_blocks: list[dict[str, str]], article_id: str) -> str:
     """The article's title; for an article without one, its first sentence; else its id."""
     if record is not None:
         title = (record.get("source") or {}).get("title")
@@ -138,10 +138,10 @@ def _article_page(
                 "flags": sum((record or {}).get("flags", {}).values()),
             }
         )
-    headline = _headline(first, source_blocks, article_id)
+    title = headline(first, source_blocks, article_id)
     summary = {
         "id": article_id,
-        "headline": headline,
+        "headline": title,
         "date": first["source"]["date"] if first else "",
         "lead": source_blocks[0]["text"] if source_blocks else "",
         "source": Path(items[0]["source"]).name,  # the file name only: no server path on the page
@@ -149,7 +149,7 @@ def _article_page(
     }
     return {
         "article_id": article_id,
-        "headline": headline,
+        "headline": title,
         "source_blocks": source_blocks,
         "columns": columns,
         "summary": summary,
