@@ -30,10 +30,12 @@ from pipeline.edits import Edit, SentenceEdits, resolve_edits
 from pipeline.errors import LockedError, PipelineError
 from pipeline.executor.options import RunOptions
 from pipeline.executor.run import run_job
+from pipeline.executor.run_report import RunReport
 from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, MANIFEST_FILE, item_dir
 from pipeline.report.review import headline
 from pipeline.state import StateStore
+from pipeline.state.store import Review
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +126,11 @@ class EditorService:
         record = self._record_of(article_id, language)
         if record is None:
             raise NotFound(f"{article_id} [{language}] has no translation yet")
-        edits = self._sentence_edits(article_id, language, record)
-        history = self._history(article_id, language)
+        in_force, history, review = self._with_state(
+            None,
+            lambda st: (st.edits(language), list(st.edit_history(article_id, language)), st.reviews()),
+        )
+        edits = self._sentence_edits(article_id, record, in_force)
         paragraphs, index = [], 0
         for paragraph in record["paragraphs"]:
             sentences = []
@@ -134,7 +139,7 @@ class EditorService:
                 index += 1
             paragraphs.append(sentences)
         narration = record.get("narration") or {}
-        review = self._review(article_id, language, item)
+        current = review.get((article_id, language))
         return {
             "id": article_id,
             "language": language,
@@ -142,7 +147,7 @@ class EditorService:
             "date": record["source"].get("date", ""),
             "status": item["status"],
             "review": item.get("review", "needs_review"),
-            "review_detail": review,
+            "review_detail": _review_detail(current, item),
             "audio": self._audio(item, record),
             "audio_version": (narration.get("sha256") or "")[:16],
             "chapters": narration.get("chapters", []) if narration.get("status") == "ok" else [],
@@ -186,7 +191,7 @@ class EditorService:
         def record(state: StateStore) -> None:
             found = self._current(article_id, language, index, if_match)
             sentence = found.sentence
-            edits = self._sentence_edits(article_id, language, found.record, state)[index]
+            edits = self._sentence_edits(article_id, found.record, state.edits(language))[index]
             edit = Edit(article_id, language, sentence["source"], text, sentence["machine"], index, editor,
                         _now())  # fmt: skip
             state.save_edit(edit, superseded=edits.stale)
@@ -208,7 +213,7 @@ class EditorService:
 
         def record(state: StateStore) -> None:
             found = self._current(article_id, language, index, if_match)
-            edits = self._sentence_edits(article_id, language, found.record, state)[index]
+            edits = self._sentence_edits(article_id, found.record, state.edits(language))[index]
             dropped = [*edits.stale, *([edits.edit] if edits.edit and not edits.borrowed else [])]
             if not dropped:
                 raise NotFound(f"sentence {index} of {article_id} [{language}] has no edit to drop")
@@ -291,11 +296,7 @@ class EditorService:
             return 0
         edits = [edit for batch in found.values() for edit in batch]
         options = RunOptions(pairs=frozenset(found), origin="import")
-        with self._exclusive():
-            try:
-                report = run_job(self.config, options=options, prepare=lambda state: _save(state, edits))
-            except LockedError as exc:
-                raise JobBusy(str(exc)) from None
+        report = self._run(options, lambda state: _save(state, edits))
         if report.failures:
             failure = report.failures[0]
             raise NotApplied(
@@ -312,14 +313,7 @@ class EditorService:
         self._item(article_id, language)
         pair = (article_id, language)
         options = RunOptions(pairs=frozenset({pair}), defer_narration=True, origin="serve")
-        with self._exclusive():
-            try:
-                report = run_job(self.config, options=options, prepare=record)
-            except LockedError as exc:
-                busy = f"a pipeline run of this job is in progress; try again when it is over ({exc})"
-                raise JobBusy(busy) from None
-            except PipelineError as exc:  # the inputs or the state cannot be read now
-                raise NotApplied(f"the change could not be applied: {exc}") from None
+        report = self._run(options, record)
         failed = [f for f in report.failures if (f.article_id, f.language) == pair]
         if failed:
             raise NotApplied(
@@ -330,6 +324,23 @@ class EditorService:
             raise NotApplied(f"the change is saved, but {article_id} is no longer in the job's input")
         if language in self._narrated and self.background is not None:
             self.background.add(frozenset({pair}))
+
+    def _run(self, options: RunOptions, prepare: Callable[[StateStore], None]) -> RunReport:
+        """Run the job in this process with ``options``, recording a change with ``prepare`` under
+        the lock first; the background narration waits meanwhile.
+
+        Raises:
+            JobBusy: another process (a ``pipeline run``) holds the job's lock: nothing recorded.
+            NotApplied: the inputs or the state cannot be read now: nothing recorded.
+        """
+        with self._exclusive():
+            try:
+                return run_job(self.config, options=options, prepare=prepare)
+            except LockedError as exc:
+                busy = f"a pipeline run of this job is in progress; try again when it is over ({exc})"
+                raise JobBusy(busy) from None
+            except PipelineError as exc:
+                raise NotApplied(f"the change could not be applied: {exc}") from None
 
     def _exclusive(self) -> Any:
         return self.background.exclusive() if self.background is not None else self._local
@@ -392,24 +403,14 @@ class EditorService:
         return "pending"
 
     def _sentence_edits(
-        self, article_id: str, language: str, record: dict[str, Any], state: StateStore | None = None
+        self, article_id: str, record: dict[str, Any], in_force: list[Edit]
     ) -> tuple[SentenceEdits, ...]:
-        """What the edits in force do to each sentence of the published article (as a run would)."""
+        """What ``in_force`` (the state's edits in the record's language) does to each sentence of
+        the published article, as a run would decide it."""
         sentences = [s["source"] for p in record["paragraphs"] for s in p["sentences"]]
-        edits = self._with_state(state, lambda st: st.edits(language))
-        own = [e for e in edits if e.article_id == article_id]
-        shared = {e.source: e for e in edits} if self.config.translation.prefer_edits else None
+        own = [e for e in in_force if e.article_id == article_id]
+        shared = {e.source: e for e in in_force} if self.config.translation.prefer_edits else None
         return resolve_edits(sentences, own, shared)
-
-    def _history(self, article_id: str, language: str) -> list[tuple[Edit, str]]:
-        return self._with_state(None, lambda st: list(st.edit_history(article_id, language)))
-
-    def _review(self, article_id: str, language: str, item: dict[str, Any]) -> dict[str, str] | None:
-        reviews = self._with_state(None, lambda st: st.reviews())
-        review = reviews.get((article_id, language))
-        if review is None or item.get("review") == "needs_review":
-            return None
-        return {"editor": review.editor, "note": review.note, "at": review.at}
 
     def _with_state(self, state: StateStore | None, read: Callable[[StateStore], Any]) -> Any:
         """``read(state)``, opening the state file for it when ``state`` is None (an empty result
@@ -423,6 +424,13 @@ class EditorService:
             return read(opened)
         finally:
             opened.close()
+
+
+def _review_detail(review: Review | None, item: dict[str, Any]) -> dict[str, str] | None:
+    """Who approved or rejected the text as it stands, with the note and when; None if no one did."""
+    if review is None or item.get("review") == "needs_review":
+        return None
+    return {"editor": review.editor, "note": review.note, "at": review.at}
 
 
 class _NoState:
