@@ -275,3 +275,18 @@ def test_pipeline_run_finishes_a_narration_the_app_left_pending(
     run(job)
     assert service.article(FIRST, "sq")["audio"] == "ready"
     assert len(spoken) == 1 and "Teksti i redaktorit." in spoken[0][1]
+
+
+def test_the_app_takes_up_a_narration_left_pending_when_it_starts(
+    job: Path, spoken: list[tuple[str, str]]
+) -> None:
+    stopped = EditorService(load_config(job), background=False)  # an app stopped before narrating
+    target = sentences(stopped.article(FIRST, "sq"))[2]
+    stopped.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
+    restarted = EditorService(load_config(job))
+    try:
+        assert restarted.background is not None and restarted.background.wait_idle(60)
+        assert restarted.article(FIRST, "sq")["audio"] == "ready"
+        assert len(spoken) == 1 and "Teksti i redaktorit." in spoken[0][1]
+    finally:
+        restarted.close()

@@ -82,6 +82,19 @@ class EditorService:
         self._narrated = {t.code for t in config.targets if t.tts_engine != "none"}
         self._local = threading.Lock()  # changes made without a background worker, one at a time
         self.background = BackgroundNarration(self._narrate) if background else None
+        if self.background is not None:  # narration an earlier app (or an interrupted run) left pending
+            self.background.add(self._pending_narrations())
+
+    def _pending_narrations(self) -> Pairs:
+        """The article-languages whose text is published but whose narration is not made yet."""
+        manifest = read_record(self.config.job_dir / MANIFEST_FILE) or {"items": []}
+        return frozenset(
+            (item["article_id"], item["language"])
+            for item in manifest["items"]
+            if item["status"] == "pending"
+            and item["language"] in self._narrated
+            and self._audio(item, self._record_of(item["article_id"], item["language"])) == "pending"
+        )
 
     def close(self) -> None:
         """Stop the background narration after the step in hand (the next run finishes it)."""
