@@ -156,6 +156,8 @@ def test_approve_refuses_what_it_cannot_review(write_config: WriteConfig, articl
     assert "has no language 'de'" in language.stderr
     with JobLock(job_dir(config) / ".lock"):
         assert invoke("approve", str(config), FIRST).exit_code == 3
+        waited = invoke("approve", str(config), FIRST, "--wait-lock", "0.6")
+        assert waited.exit_code == 3 and "after waiting 0.6 s" in waited.stderr
     assert public(config) == set()
     state = StateStore.open(job_dir(config) / "state.sqlite")
     assert state.reviews() == {}

@@ -37,6 +37,8 @@ def _review_options(command: Any) -> Any:
                          help="Only this language (repeatable); default: every language of the article."),
             click.option("--editor", default=None, help="Who reviewed it; default: the login name."),
             click.option("--note", default="", help="A note kept with the review."),
+            click.option("--wait-lock", type=click.FloatRange(0, 86400), default=0, metavar="SECONDS",
+                         help="If a run (or the review app) holds the job, wait up to this long for it."),
             set_option,
             verbosity_options,
             click.pass_context,
@@ -57,9 +59,10 @@ def _review_command(name: str, status: str, summary: str) -> None:
         languages: tuple[str, ...],
         editor: str | None,
         note: str,
+        wait_lock: float,
         overrides: tuple[str, ...],
     ) -> None:
-        _review(ctx, config, overrides, article_id, languages, status, editor, note)
+        _review(ctx, config, overrides, article_id, languages, status, editor, note, wait_lock)
 
     command.__doc__ = summary
     cli.command(name)(command)
@@ -89,6 +92,7 @@ def _review(
     status: str,
     editor: str | None,
     note: str,
+    wait_lock: float = 0,
 ) -> None:
     from pipeline.editor.errors import JobBusy, NotFound
     from pipeline.editor.reviews import ReportsNotUpdated, record_review
@@ -99,7 +103,7 @@ def _review(
     job = load_job(config, overrides)
     editor = editor or _login()
     try:
-        reviewed = record_review(job, article_id, languages, status, editor, note)
+        reviewed = record_review(job, article_id, languages, status, editor, note, wait_lock)
     except JobBusy as exc:
         _fail(str(exc), EXIT_LOCKED)
     except NotFound as exc:

@@ -45,10 +45,17 @@ class Reviewed:
 
 
 def record_review(
-    config: JobConfig, article_id: str, languages: tuple[str, ...], status: str, editor: str, note: str
+    config: JobConfig,
+    article_id: str,
+    languages: tuple[str, ...],
+    status: str,
+    editor: str,
+    note: str,
+    wait_lock: float = 0,
 ) -> list[Reviewed]:
     """Record ``status`` (``approved`` or ``rejected``) of the article's ``languages`` (all when
-    empty) by ``editor``, then rewrite the manifest and the reports.
+    empty) by ``editor``, then rewrite the manifest and the reports; ``wait_lock``: seconds to wait
+    for a run that holds the job's lock.
 
     Raises:
         JobBusy: a run of the job holds its lock (nothing is recorded).
@@ -57,7 +64,7 @@ def record_review(
         StateError, sqlite3.DatabaseError: the state file cannot be used.
     """
     try:
-        with JobLock(config.lock_path):
+        with JobLock(config.lock_path, wait=wait_lock):
             return _record(config, article_id, languages, status, editor, note)
     except LockedError as exc:
         raise JobBusy(str(exc)) from None
