@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -85,3 +85,19 @@ def check_outputs(job: Any, log_file: Path | None = None) -> None:
         click.echo(f"error: {issue}", err=True)
     if issues:
         sys.exit(EXIT_CONFIG)
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    """Exit with ``code`` after one ``error:`` line on stderr."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def login_name() -> str:
+    """Who is running the command (an editor's default name), or ``unknown``."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

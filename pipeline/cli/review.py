@@ -6,22 +6,21 @@ records reviews the same way.
 
 from __future__ import annotations
 
-import getpass
 import sqlite3
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from pipeline import logs
 from pipeline.cli.common import (
-    EXIT_CONFIG,
     EXIT_FAILED_ITEMS,
     EXIT_LOCKED,
     cli,
     config_argument,
+    fail,
     load_job,
+    login_name,
     set_option,
     verbosity,
     verbosity_options,
@@ -78,11 +77,6 @@ _review_command(
 )
 
 
-def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def _review(
     ctx: click.Context,
     config: Path,
@@ -101,19 +95,19 @@ def _review(
 
     logs.configure(verbosity(ctx))
     job = load_job(config, overrides)
-    editor = editor or _login()
+    editor = editor or login_name()
     try:
         reviewed = record_review(job, article_id, languages, status, editor, note, wait_lock)
     except JobBusy as exc:
-        _fail(str(exc), EXIT_LOCKED)
+        fail(str(exc), EXIT_LOCKED)
     except NotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except ReportsNotUpdated as exc:
-        _fail(str(exc), EXIT_FAILED_ITEMS)
+        fail(str(exc), EXIT_FAILED_ITEMS)
     except StateError as exc:
-        _fail(f"state file {job.state_path}: {exc}")
+        fail(f"state file {job.state_path}: {exc}")
     except sqlite3.DatabaseError as exc:
-        _fail(f"state file {job.state_path}: {corrupt_state_message(job.state_path, exc)}")
+        fail(f"state file {job.state_path}: {corrupt_state_message(job.state_path, exc)}")
     for review in reviewed:
         short = review.text_sha256[:12]
         click.echo(f"{article_id} [{review.language}]: {status} by {editor} (article.txt sha256 {short})")
@@ -121,10 +115,3 @@ def _review(
             where = f"{article_id} [{review.language}]"
             click.echo(f"warning: {where}: its article.txt is not the one the last run wrote; "
                        "it needs review again after the next run", err=True)  # fmt: skip
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

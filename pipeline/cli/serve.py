@@ -12,16 +12,16 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 import click
 
 from pipeline import logs
 from pipeline.cli.common import (
-    EXIT_CONFIG,
     cli,
     config_argument,
+    fail,
     load_job,
     set_option,
     verbosity,
@@ -51,18 +51,13 @@ def serve(
     token = token or None
     problem = check_bind(host, token)
     if problem:
-        _fail(problem)
+        fail(problem)
     job = load_job(config, overrides)
     service = _open_service(job)
     try:
         _serve(service, host, port, token)
     finally:
         service.close()
-
-
-def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def _open_service(job: Any) -> Any:
@@ -74,7 +69,7 @@ def _open_service(job: Any) -> Any:
     try:
         return EditorService(job)
     except (EditorError, PipelineError, sqlite3.DatabaseError, OSError) as exc:
-        _fail(f"job {job.job}: {' '.join(str(exc).split())}")
+        fail(f"job {job.job}: {' '.join(str(exc).split())}")
 
 
 def url(host: str, port: int, token: str | None) -> str:
@@ -112,7 +107,7 @@ def _serve(service: Any, host: str, port: int, token: str | None) -> None:
     except SystemExit:
         if server.started:
             raise
-        _fail(f"could not serve on {host}:{port} (see the message above)")  # uvicorn exits 3: not "locked"
+        fail(f"could not serve on {host}:{port} (see the message above)")  # uvicorn exits 3: not "locked"
     finally:
         for stop, handler in previous.items():
             signal.signal(stop, handler)

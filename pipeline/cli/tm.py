@@ -4,20 +4,20 @@ translation-memory format CAT tools such as OmegaT read and write."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from pipeline import __version__, logs
 from pipeline.cli.common import (
-    EXIT_CONFIG,
     EXIT_FAILED_ITEMS,
     EXIT_LOCKED,
     cli,
     config_argument,
+    fail,
     load_job,
+    login_name,
     set_option,
     verbosity,
     verbosity_options,
@@ -26,15 +26,10 @@ from pipeline.cli.common import (
 lang_option = click.option("--lang", "language", required=True, metavar="CODE", help="The target language.")
 
 
-def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def _check_language(job: Any, language: str) -> None:
     codes = [target.code for target in job.targets]
     if language not in codes:
-        _fail(f"--lang: unknown language {language!r}; the job's languages are {', '.join(codes)}")
+        fail(f"--lang: unknown language {language!r}; the job's languages are {', '.join(codes)}")
 
 
 @cli.command("export-tm")
@@ -57,12 +52,12 @@ def export_tm(ctx: click.Context, config: Path, language: str, out: Path, overri
     try:
         pairs = service.sentence_pairs(language)
     except (sqlite3.DatabaseError, OSError) as exc:
-        _fail(f"cannot read the job's state or outputs: {exc}")
+        fail(f"cannot read the job's state or outputs: {exc}")
     units = [TmUnit(**pair) for pair in pairs]
     try:
         count = write_tmx(out, units, "en", language, __version__)
     except OSError as exc:
-        _fail(f"{out}: cannot write ({exc.strerror or exc})")
+        fail(f"{out}: cannot write ({exc.strerror or exc})")
     edited = sum(1 for unit in units if unit.status == "edited")
     approved = count - edited
     click.echo(f"{out}: {count} sentence pairs ({edited} post-edited, {approved} from approved articles)")
@@ -81,7 +76,6 @@ def import_tm(
     ctx: click.Context, config: Path, tmx: Path, language: str, editor: str | None, overrides: tuple[str, ...]
 ) -> None:
     """Use a TMX file's translations as post-edits of every sentence of the job they translate."""
-    from pipeline.cli.review import _login
     from pipeline.editor.errors import EditorError, JobBusy
     from pipeline.editor.service import EditorService
     from pipeline.errors import FormatError
@@ -93,13 +87,13 @@ def import_tm(
     try:
         units = read_tmx(tmx, "en", language)
     except FormatError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     pairs = {unit.source: (unit.target, unit.editor, unit.at) for unit in units}
     service = EditorService(job, background=False)
     try:
-        count = service.import_edits(language, pairs, editor or _login())
+        count = service.import_edits(language, pairs, editor or login_name())
     except JobBusy as exc:
-        _fail(str(exc), EXIT_LOCKED)
+        fail(str(exc), EXIT_LOCKED)
     except EditorError as exc:
-        _fail(str(exc), EXIT_FAILED_ITEMS)
+        fail(str(exc), EXIT_FAILED_ITEMS)
     click.echo(f"{tmx}: {len(units)} sentence pairs read; {count} sentences of the job post-edited with them")
