@@ -77,7 +77,7 @@ def _record(
     manifest = read_record(manifest_path)
     if manifest is None:
         raise NotFound(f"{manifest_path}: no manifest yet: run the job first")
-    chosen = _chosen(config, manifest, article_id, languages)
+    chosen = manifest_items(config, manifest, article_id, languages)
     hashes = {}
     for code, item in chosen.items():
         text = _text_sha256(config.job_dir, item)
@@ -106,10 +106,11 @@ def _record(
     return done
 
 
-def _chosen(
+def manifest_items(
     config: JobConfig, manifest: dict[str, Any], article_id: str, languages: tuple[str, ...]
 ) -> dict[str, dict[str, Any]]:
-    """The manifest items of the article in ``languages`` (all of its languages when empty)."""
+    """The manifest items of the article in ``languages`` (all of its languages when empty);
+    NotFound for an unknown (or retracted) article or a language it does not have."""
     items = {
         item["language"]: item
         for item in manifest["items"]

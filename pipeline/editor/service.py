@@ -24,7 +24,7 @@ from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.contract import EDITOR_MAX, MEDIA_TYPES, NOTE_MAX, REVIEW_STATES, TEXT_MAX
 from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotApplied, NotFound, StaleKey
-from pipeline.editor.reviews import record_review
+from pipeline.editor.reviews import manifest_items, record_review
 from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, SentenceEdits, resolve_edits
 from pipeline.errors import LockedError, PipelineError
@@ -390,15 +390,9 @@ class EditorService:
     def _item(self, article_id: str, language: str) -> dict[str, Any]:
         """The manifest's item for the article-language (not retracted), or NotFound."""
         manifest = read_record(self.config.job_dir / MANIFEST_FILE)
-        if manifest is None:
+        if manifest is None:  # not read_manifest's message: the app shows no server path
             raise NotFound(f"job {self.job} has no manifest yet: run the job first")
-        items = [i for i in manifest["items"] if i["article_id"] == article_id and i["status"] != "retracted"]
-        if not items:
-            raise NotFound(f"unknown article {article_id!r}")
-        for item in items:
-            if item["language"] == language:
-                return item
-        raise NotFound(f"article {article_id!r} has no language {language!r}")
+        return manifest_items(self.config, manifest, article_id, (language,))[language]
 
     def _record_of(self, article_id: str, language: str) -> dict[str, Any] | None:
         """The article-language's ``article.json``, or None when it has none (or it is unreadable)."""
