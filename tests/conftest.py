@@ -67,3 +67,15 @@ def write_config(tmp_path: Path, tiny_models: dict[str, Path]) -> WriteConfig:
         return path
 
     return write
+
+
+@pytest.fixture
+def known_translations(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], str]:
+    """CTranslate2 decodes with ``KnownEngine`` in this test: each sentence's translation is
+    ``known_translation(code, sentence)`` (cut at the decoding limit), on every CPU and in every
+    batch shape. For tests of orchestration, which must not depend on random models' near-ties."""
+    from pipeline.devtools import known_engine
+    from pipeline.mt import ctranslate2_backend
+
+    monkeypatch.setattr(ctranslate2_backend, "open_engine", known_engine.open_known_engine)
+    return known_engine.known_translation

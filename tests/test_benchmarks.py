@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from .conftest import REPO
+from .requirements import needed_module, needs_espeak
 
 
 def run(script: str, *args: str) -> str:
@@ -35,10 +36,7 @@ def test_narrate_benchmark_measures_against_the_ideal() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0 and not os.environ.get("CI"),
-    reason="espeak-ng is not installed",
-)
+@needs_espeak
 def test_job_benchmark_runs_end_to_end() -> None:
     out = run("job.py", "--articles", "3", "--shape", "tiny", "--length", "4")
     assert "items done 6, failed 0" in out
@@ -48,6 +46,6 @@ def test_job_benchmark_runs_end_to_end() -> None:
 @pytest.mark.slow
 @pytest.mark.ray
 def test_ray_benchmark_compares_the_executors() -> None:
-    pytest.importorskip("ray")
+    needed_module("ray", "Ray is not installed (pip install '.[ray]')")
     out = run("ray_executor.py", "--articles", "2", "--shape", "tiny", "--length", "4", "--beam", "1")
     assert [line.split()[0] for line in out.splitlines()[-3:]] == ["local", "ray,", "ray,"]

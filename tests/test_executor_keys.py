@@ -26,7 +26,7 @@ from pipeline.stages.translate import assemble_translation
 from pipeline.state import StateStore
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
-from .test_narration import needs_espeak
+from .requirements import needs_espeak
 
 
 def fake_translation(sentence: str) -> str:

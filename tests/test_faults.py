@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from pipeline.cli import cli
 
 from .conftest import REPO, SAMPLE_ARTICLES, WriteConfig
+from .requirements import needs_read_only_mount
 
 VICTIM = SAMPLE_ARTICLES[1].stem  # 2024-03-05-grain-corridor
 VICTIM_DATE = VICTIM[:10]
@@ -222,6 +223,25 @@ def test_a_hand_edited_text_is_restored_with_a_warning(write_config: WriteConfig
     assert "0 to do" in again.stderr and "writing it again" not in again.stderr
 
 
+def test_a_hand_edit_that_keeps_the_file_s_size_is_restored_too(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = write_config()
+    assert invoke("run", str(config)).exit_code == 0
+    edited = config.parent / "out" / "test" / VICTIM / "sq" / "article.txt"
+    original, written = edited.read_bytes(), edited.stat().st_mtime_ns
+    damaged = bytearray(original)
+    at = next(i for i, byte in enumerate(damaged) if chr(byte).isalpha())
+    damaged[at] = ord("X" if chr(damaged[at]) != "X" else "Y")  # one letter: the same size
+    edited.write_bytes(bytes(damaged))
+    os.utime(edited, ns=(written + 10**9, written + 10**9))  # saved a second later, as an editor would
+
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    assert f"{edited}: changed since it was written (sha256 differs)" in result.stderr
+    assert edited.read_bytes() == original
+
+
 def test_a_damaged_narration_is_made_again_from_the_segment_cache(
     write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,16 +310,7 @@ def test_a_log_file_in_an_unusable_place_is_refused(write_config: WriteConfig, a
     assert error_lines(result.stderr) == [f"error: --log-file: {config}: {config} is a file, not a folder"]
 
 
-def _can_mount_read_only() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o ro tmpfs /mnt"], capture_output=True
-    )
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _can_mount_read_only(), reason="needs unprivileged user and mount namespaces")
+@needs_read_only_mount
 def test_a_read_only_output_dir_is_one_line_and_exit_2(write_config: WriteConfig, articles: Path) -> None:
     """As root no permission bit stops a write, so the folder is a read-only mount in a namespace."""
     config = write_config()
@@ -326,7 +337,7 @@ def narrated_job(write_config: WriteConfig, articles: Path) -> Path:
 
 @pytest.mark.slow
 def test_sigterm_during_narration_stops_queued_speech_at_once(narrated_job: Path, tmp_path: Path) -> None:
-    from .test_crash_recovery import calls, finish, start, wait_for
+    from .test_crash_recovery import calls, finish, recorded_keys, start, wait_for
 
     record = tmp_path / "calls.jsonl"
     process = start({"record": str(record), "slow": {"synthesize": 0.5}}, "run", str(narrated_job))
@@ -339,10 +350,16 @@ def test_sigterm_during_narration_stops_queued_speech_at_once(narrated_job: Path
     assert len(calls(record, "synthesize")) <= 3  # the one in flight, and at most one starting
     assert "Traceback" not in stderr
 
+    first = {tuple(call) for call in calls(record, "synthesize")}  # each ran to its end after the signal
+    _, segments = recorded_keys(narrated_job.parent / "out" / "test" / "state.sqlite")
+    assert len(segments) == len(first)  # every segment that finished after SIGTERM was recorded...
+
     second = tmp_path / "second.jsonl"
     code, stderr = finish(start({"record": str(second)}, "run", str(narrated_job)))
     assert code == 0, stderr
-    assert len(calls(second, "synthesize")) >= 20  # the rest was left for this run
+    spoken = [tuple(call) for call in calls(second, "synthesize")]
+    assert len(spoken) >= 20  # the rest was left for this run...
+    assert not first & set(spoken)  # ...and none of what the first run had spoken
 
 
 @pytest.mark.slow

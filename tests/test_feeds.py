@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +18,8 @@ from pipeline.cli import cli
 from pipeline.report.feeds import published
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .requirements import needs_espeak
 
-# Skipped only outside CI: .ci/run installs espeak-ng, and there a missing program must fail the run.
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-)
 BASE = "https://news.example/audio/"
 IMAGE = "https://news.example/cover.jpg"
 FEEDS = {"base_url": BASE.rstrip("/"), "image": IMAGE}  # what every feed needs

@@ -4,6 +4,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,12 @@ def test_second_run_of_an_unchanged_job_does_nothing(
 
 
 def test_editing_one_sentence_redoes_that_sentence_and_its_paragraph_only(
-    write_config: WriteConfig, articles: Path, spy: Spy
+    write_config: WriteConfig, articles: Path, spy: Spy, known_translations: Callable[[str, str], str]
 ) -> None:
+    # the known engine gives every sentence its own translation, so exactly the changed paragraph
+    # must be spoken again (random models repeat themselves, and may do so differently by CPU)
     config = config_with_narration(
-        write_config, translation={"beam_size": 1, "max_length": 24, "device": "cpu"}
+        write_config, translation={"beam_size": 1, "max_length": 256, "device": "cpu"}
     )
     assert invoke("run", str(config)).exit_code == 0
     job_dir = config.parent / "out/test"
@@ -122,19 +125,17 @@ def test_editing_one_sentence_redoes_that_sentence_and_its_paragraph_only(
 
     assert sorted(spy.translated) == [("sq", new), ("uk", new)]  # exactly that sentence
     assert spy.loads == ["sq", "uk"]
-    renarrated = 0
     for lang in ("sq", "uk"):
         record = json.loads((job_dir / path.stem / lang / "article.json").read_text())
-        paragraph = " ".join(s["target"] for s in record["paragraphs"][1]["sentences"])
-        before_text = " ".join(s["target"] for s in old_paragraphs[lang][1]["sentences"])
-        # its paragraph only, and only if its translation is new: random models repeat themselves,
-        # and a text the segment cache has already (from any article) is not requested again
-        expected = [paragraph] if paragraph != before_text and (lang, paragraph) not in spoken_before else []
-        assert [text for voice, text in spy.spoken if voice == lang] == expected
-        renarrated += len(expected)
-    assert renarrated  # the test saw a paragraph re-narrated
+        sentences = record["paragraphs"][1]["sentences"]
+        assert known_translations(lang, new) in [s["target"] for s in sentences]
+        paragraph = " ".join(s["target"] for s in sentences)
+        assert paragraph != " ".join(s["target"] for s in old_paragraphs[lang][1]["sentences"])
+        assert (lang, paragraph) not in spoken_before
+        assert [text for voice, text in spy.spoken if voice == lang] == [paragraph]  # that paragraph only
     changed = {p for p, v in output_files(job_dir).items() if before.get(p) != v}
-    expected = {job_dir / "manifest.json", job_dir / "index.html", job_dir / path.stem / "index.html"}
+    # the job's index shows titles, counts of flags and states: none changed, so it is not rewritten
+    expected = {job_dir / "manifest.json", job_dir / path.stem / "index.html"}
     for lang in ("sq", "uk"):
         expected |= {
             job_dir / path.stem / lang / name

@@ -3,8 +3,6 @@
 import io
 import itertools
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,11 +20,8 @@ from pipeline.tts.lexicon import apply_lexicon
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
 from .fakes import FakeEndpoint, request_parts, tone_mp3
+from .requirements import needs_espeak
 
-# Skipped only outside CI: .ci/run installs espeak-ng, and there a missing program must fail the run.
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-)
 DISCLOSURE = {
     "sq": "Ky regjistrim audio është krijuar me ndihmën e inteligjencës artificiale.",
     "uk": "Це аудіо створено за допомогою штучного інтелекту.",

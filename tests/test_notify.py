@@ -120,8 +120,17 @@ def test_a_clean_run_sends_nothing_unless_notify_on_always(tmp_path: Path) -> No
     assert [json.loads(body)["status"] for _, body in server.requests] == ["interrupted"]
 
 
-def test_no_webhook_no_request(tmp_path: Path) -> None:
-    notify_run(job_config(tmp_path), run_summary("night", a_report(tmp_path), 1))  # nothing to call
+def test_no_webhook_no_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    posted: list[object] = []
+    monkeypatch.setattr("pipeline.notify.requests.post", lambda *args, **kwargs: posted.append(args))
+    caplog.set_level(logging.DEBUG, logger="pipeline.notify")
+    config = job_config(tmp_path)
+    assert config.notify.webhook is None and config.notify.on == "failures"
+    notify_run(config, run_summary("night", a_report(tmp_path), 1))  # failures: an alert would be due
+    assert posted == []
+    assert [r.getMessage() for r in caplog.records if r.name == "pipeline.notify"] == []
 
 
 def test_a_500_is_one_warning_and_no_exception(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
@@ -18,10 +16,8 @@ from pipeline.report.public import prune_public, public_files, servable, update_
 from pipeline.state import StateStore
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .requirements import needs_espeak
 
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-)
 PUBLIC_NAMES = {"narration.mp3", "transcript.vtt", "article.txt"}
 REMOVED = SAMPLE_ARTICLES[1].stem  # the article taken out of the input
 

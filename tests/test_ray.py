@@ -2,23 +2,21 @@
 loses nothing, and no work the state had recorded is done again."""
 
 import contextlib
-import importlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from pipeline.config import load_config
+from pipeline.devtools.known_engine import known_translation
 from pipeline.edits import Edit
 from pipeline.executor.plan import translation_signature
 from pipeline.stages.narrate import Narrate
@@ -26,25 +24,15 @@ from pipeline.state import StateStore
 from pipeline.state.keys import model_fingerprint, segment_key, translation_key
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .requirements import needed_module, needs_espeak
 
-
-def needed(name: str, reason: str) -> ModuleType:
-    """In CI (requirements.lock installs Ray) a missing or broken install fails these tests; elsewhere
-    they skip."""
-    if os.environ.get("CI"):
-        return importlib.import_module(name)
-    return pytest.importorskip(name, reason=reason)
-
-
-ray = needed("ray", "Ray is not installed (pip install '.[ray]')")
-pytestmark = [
-    pytest.mark.ray,
-    pytest.mark.skipif(shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="no espeak-ng"),
-]
+ray = needed_module("ray", "Ray is not installed (pip install '.[ray]')")
+pytestmark = [pytest.mark.ray, needs_espeak]
 
 
 def count_work(record: str) -> Callable[[], None]:
-    """A Ray worker setup hook: every worker process appends a JSON line ``[what, pid, time,
+    """A Ray worker setup hook: every worker decodes with ``KnownEngine`` (the driver's side of each
+    test does too, through ``known_translations``) and appends a JSON line ``[what, pid, time,
     language, texts]`` to ``record`` as it begins translating a batch of sentences ("translate"),
     when it has translated them ("translated") and as it begins speaking a segment ("speak").
     While the file ``record + ".slow"`` holds a number, each batch takes that many seconds longer."""
@@ -54,7 +42,10 @@ def count_work(record: str) -> Callable[[], None]:
         import os
         import time
 
+        from pipeline.devtools import known_engine
         from pipeline.stages import narrate, translate
+
+        known_engine.install()  # as the driver's known_translations: outputs known on every CPU
 
         def note(what: str, language: str, texts: list[str]) -> None:
             line = json.dumps([what, os.getpid(), time.time(), language, texts], ensure_ascii=False)
@@ -105,6 +96,12 @@ def ray_cluster(worker_calls: Path) -> object:
     ray.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def known_locally(known_translations: object) -> None:
+    """The driver (the local executor, planning) decodes with ``KnownEngine`` too: these tests are
+    about what Ray does with the work, not about how random models break near-ties on this CPU."""
+
+
 def invoke(*args: str) -> Result:
     return CliRunner(mix_stderr=False).invoke(cli, list(args), catch_exceptions=False)
 
@@ -114,6 +111,7 @@ def job(write_config: WriteConfig, name: str, executor: str) -> Path:
         name=f"{name}.yaml",
         output_dir=f"out-{name}",
         executor=executor,
+        translation={"beam_size": 1, "max_length": 256, "batch_size": 8, "device": "cpu"},
         ray={"translate": {"concurrency": 2, "batch_size": 2}, "tts": {"concurrency": 1}},
         tts={"engine": "espeak-ng", "pause": 0.3},
     )
@@ -193,6 +191,13 @@ def test_ray_executor_gives_the_local_executor_s_outputs(
     ray_texts, ray_items = outputs(distributed)
     assert len(ray_texts) == 2 * len(SAMPLE_ARTICLES)
     assert ray_texts == local_texts  # byte for byte
+    first = SAMPLE_ARTICLES[0].stem  # and each sentence has its own translation, in its place
+    record = json.loads((local.parent / "out-local" / "test" / first / "uk" / "article.json").read_text())
+    sources = [s["source"] for p in record["paragraphs"] for s in p["sentences"]]
+    text = ray_texts[f"{first}/uk/article.txt"].decode()
+    assert [text.index(known_translation("uk", s)) for s in sources] == sorted(
+        text.index(known_translation("uk", s)) for s in sources
+    )
     assert ray_items == local_items  # status, files, sentences, flags, narration (engine, size, sha256...)
 
     work = calls.work()  # Ray's workers did all of the translating and speaking, each piece once

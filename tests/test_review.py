@@ -2,8 +2,6 @@
 
 import email.utils
 import json
-import os
-import shutil
 from pathlib import Path
 
 import feedparser
@@ -13,14 +11,9 @@ from click.testing import CliRunner, Result
 from pipeline.cli import cli
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .requirements import CHROMIUM, needs_chromium, needs_espeak
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-needs_browser = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
-)
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-)
+needs_browser = needs_chromium
 HOSTILE = (
     "date 2024-03-21 note\n\nThe mayor wrote <script>alert('x')</script> & left.\n\nA second paragraph.\n"
 )

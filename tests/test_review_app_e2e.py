@@ -41,15 +41,10 @@ from pipeline.config import load_config
 from pipeline.lock import JobLock
 
 from .conftest import SAMPLE_ARTICLES
+from .requirements import CHROMIUM, needs_chromium, needs_espeak
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ESPEAK = shutil.which("espeak-ng")
-pytestmark = [
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
-    ),
-    pytest.mark.skipif(ESPEAK is None and not os.environ.get("CI"), reason="espeak-ng is not installed"),
-]
+pytestmark = [needs_chromium, needs_espeak]
 FIRST, SECOND, THIRD = (path.stem for path in SAMPLE_ARTICLES)  # edited, approved, the API's errors
 JOB = "test"
 EDITOR = "Mira"

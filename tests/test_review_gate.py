@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
@@ -19,10 +16,8 @@ from pipeline.lock import JobLock
 from pipeline.state import StateStore
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
+from .requirements import needs_espeak
 
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-)
 GATED = {"require_approval": True}
 FEEDS = {"base_url": "https://news.example/audio", "image": "https://news.example/art.png"}
 FIRST = SAMPLE_ARTICLES[0].stem  # the article approved

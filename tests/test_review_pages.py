@@ -20,16 +20,9 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 
 from .conftest import SAMPLE_ARTICLES
+from .requirements import CHROMIUM, needs_chromium, needs_espeak
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
-    ),
-    pytest.mark.skipif(
-        shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-    ),
-]
+pytestmark = [needs_chromium, needs_espeak]
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1440, "height": 900}
 HEADLINE = "Harbour cranes return to Durrës after storm repairs"
 TITLED = f"""---

@@ -8,7 +8,6 @@ are skipped. They need no running systemd: ``verify`` and ``security --offline=y
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import shlex
 import shutil
@@ -24,6 +23,7 @@ from pipeline import cli as cli_module
 from pipeline.config import load_config
 
 from .conftest import REPO
+from .requirements import needs_program
 from .test_readme import Line, check_invocation, invocations
 
 UNITS = REPO / "configs" / "systemd"
@@ -34,10 +34,7 @@ SPECIFIERS = {"%i": INSTANCE, "%S": "/var/lib", "%C": "/var/cache", "%n": f"pipe
 MAX_EXPOSURE = 5.0
 
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None and not os.environ.get("CI"),
-    reason="systemd-analyze is not installed (apt-get install systemd)",
-)
+needs_analyze = needs_program("systemd-analyze", "systemd")
 
 
 def read_unit(name: str) -> dict[str, dict[str, list[str]]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,11 +15,8 @@ from pipeline.audio.assemble import Chapter
 from pipeline.audio.tags import NarrationTags, tag_mp3, toc_entries
 
 from .fakes import tone_mp3
+from .requirements import needs_ffprobe
 
-# Skipped only outside CI: .ci/run installs ffmpeg, and there a missing program must fail the run.
-needs_ffprobe = pytest.mark.skipif(
-    shutil.which("ffprobe") is None and not os.environ.get("CI"), reason="ffprobe (ffmpeg) is not installed"
-)
 STEP = 0.01  # seconds per chapter: 600 chapters fit in 6 s of audio
 MOST = 255  # a CTOC's entry count is a single byte
 

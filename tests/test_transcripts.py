@@ -5,9 +5,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
-import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,7 @@ from pipeline.config import load_config
 from pipeline.report.transcripts import cues, transcript, write_transcripts
 
 from .conftest import WriteConfig
-
-needs_espeak = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None and not os.environ.get("CI"), reason="espeak-ng is not installed"
-)
+from .requirements import needs_espeak
 
 
 def invoke(*args: str) -> Result:

@@ -1,0 +1,57 @@
+"""What some tests need from the machine, and how its absence is treated.
+
+Outside CI a missing tool skips the tests that need it. In CI (``CI=true``) ``.ci/run`` installs
+everything the tests use, so a missing tool, package or kernel feature fails those tests instead:
+a skip there would hide a failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def skip_outside_ci(missing: bool, reason: str) -> pytest.MarkDecorator:
+    """``pytest.mark.skipif(missing)``, except in CI, where the test runs (and fails)."""
+    return pytest.mark.skipif(missing and not IN_CI, reason=reason)
+
+
+def needs_program(name: str, package: str | None = None) -> pytest.MarkDecorator:
+    """Skip outside CI when the program ``name`` (Debian package ``package``) is not on PATH."""
+    return skip_outside_ci(
+        shutil.which(name) is None, f"{name} is not installed (apt-get install {package or name})"
+    )
+
+
+def needed_module(name: str, reason: str) -> ModuleType:
+    """The module ``name``; outside CI a test module that cannot import it is skipped."""
+    if IN_CI:
+        return importlib.import_module(name)
+    return pytest.importorskip(name, reason=reason)
+
+
+def can_mount_read_only() -> bool:
+    """Whether this process may mount a read-only tmpfs in an unprivileged namespace (``unshare -rm``)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o ro tmpfs /mnt"], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+needs_espeak = needs_program("espeak-ng")
+needs_ffprobe = needs_program("ffprobe", "ffmpeg")
+needs_chromium = skip_outside_ci(not Path(CHROMIUM).exists(), "Debian's chromium is not installed")
+needs_read_only_mount = skip_outside_ci(
+    not can_mount_read_only(), "needs unprivileged user and mount namespaces (unshare -rm)"
+)
