@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import sys
@@ -10,6 +9,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipeline.clock import utc_now
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -76,7 +77,7 @@ def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
 
 def default_log_path(log_dir: Path) -> Path:
     """``<log_dir>/run-<UTC time>.log`` for a run starting now."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
     return log_dir / f"{RUN_LOG_PREFIX}{stamp}{RUN_LOG_SUFFIX}"
 
 

@@ -12,7 +12,6 @@ object through a protocol), and never imports ``pipeline.executor``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import socket
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 
 from pipeline import __version__
+from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.items import Failure
 
@@ -109,7 +109,7 @@ def run_summary(
         "failures_omitted": max(0, len(failures) - MAX_FAILURES),
         "log": str(log_path) if log_path is not None else None,
         "host": socket.gethostname(),
-        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "finished": utc_now_iso(),
     }
     if error is not None:
         summary["error"] = error

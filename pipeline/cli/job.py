@@ -3,7 +3,6 @@ the webhook)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import sqlite3
@@ -30,6 +29,7 @@ from pipeline.cli.common import (
     verbosity,
     verbosity_options,
 )
+from pipeline.clock import utc_now_iso
 
 
 @cli.command()
@@ -127,7 +127,7 @@ def run(
     _warn_without_disclosure(job)  # after the log's header, so the log has it too
     stop, received = threading.Event(), list[int]()
     _stop_on_signals(stop, received)
-    started, since = time.monotonic(), _utc_now()
+    started, since = time.monotonic(), utc_now_iso()
     options = RunOptions(dry_run, retry_failed, frozenset(only), frozenset(languages), force, wait_lock)
     report, code, recordable = _run_job(job, console, stop, options, log_path)
     if dry_run and report is not None:
@@ -227,11 +227,6 @@ def _summarise(job: Any, report: Any, received: list[int], elapsed: float) -> in
         phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.timings.seconds.items())
         log.info("%s: time spent: %s", job.job, phases)
     return EXIT_FAILED_ITEMS if report.failed else EXIT_OK
-
-
-def _utc_now() -> str:
-    """Now, as the state records times (UTC, whole seconds)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _record_exit_code(job: Any, report: Any, since: str, code: int) -> None:

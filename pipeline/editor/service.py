@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.contract import EDITOR_MAX, MEDIA_TYPES, NOTE_MAX, REVIEW_STATES, TEXT_MAX
@@ -206,7 +207,7 @@ class EditorService:
             sentence = found.sentence
             edits = self._sentence_edits(article_id, found.record, state.edits(language))[index]
             edit = Edit(article_id, language, sentence["source"], text, sentence["machine"], index, editor,
-                        _now())  # fmt: skip
+                        utc_now_iso())  # fmt: skip
             state.save_edit(edit, superseded=edits.stale)
 
         self._apply(article_id, language, record)
@@ -302,7 +303,7 @@ class EditorService:
                 text = clean_text(text, f"the translation of {source!r}", TEXT_MAX)
                 machine = sentence.get("machine", sentence["target"])
                 edit = Edit(
-                    article["id"], language, source, text, machine, index, who or editor, at or _now()
+                    article["id"], language, source, text, machine, index, who or editor, at or utc_now_iso()
                 )
                 found.setdefault((article["id"], language), []).append(edit)
         if not found:
@@ -458,9 +459,3 @@ _EMPTY: Any = _NoState()
 
 def _save(state: StateStore, edits: list[Edit]) -> None:
     state.save_edits(edits)
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

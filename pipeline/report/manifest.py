@@ -14,11 +14,11 @@ an approved item whose text changes needs review again.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pipeline import __version__
+from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.fsio import atomic_write_json
 from pipeline.integrity import read_record
@@ -69,7 +69,7 @@ def manifest_data(
         "job": config.job,
         "config": str(config.path),
         "languages": [target.code for target in config.targets],
-        "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "updated": utc_now_iso(),
         "interrupted": interrupted,
         "pipeline_version": __version__,
         "counts": {

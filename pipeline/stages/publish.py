@@ -3,13 +3,13 @@ article is translated; then ``narration.mp3``, with ``article.json`` updated to 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.clock import utc_now_iso
 from pipeline.errors import PermanentError
 from pipeline.fsio import atomic_write_bytes, json_bytes
 from pipeline.integrity import file_stat
@@ -192,5 +192,5 @@ def render_json(item: TranslatedArticle, narration: dict[str, Any] | None) -> di
         "narration": narration,
         "warnings": list(article.warnings + item.warnings),
         "pipeline_version": __version__,
-        "translated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "translated_at": utc_now_iso(),
     }

@@ -3,21 +3,17 @@ and the ``edit_history`` of every edit saved, dropped or superseded. Mixed into 
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 
+from pipeline.clock import utc_now_iso
 from pipeline.edits import Edit
 
 EDIT_COLUMNS = "article_id, language, source, text, machine, position, editor, at"
 EDIT_ACTIONS = ("saved", "dropped", "superseded")
 INSERT_EDIT = f"INSERT OR REPLACE INTO edits ({EDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_HISTORY = f"INSERT INTO edit_history ({EDIT_COLUMNS}, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _values(edit: Edit) -> tuple[object, ...]:
@@ -68,7 +64,7 @@ class EditRecords:
 
     def drop_edits(self, edits: Iterable[Edit], editor: str) -> None:
         """Take ``edits`` out of force (back to the machine translation); the history notes who."""
-        now = _now()
+        now = utc_now_iso()
         with self.transaction() as db:
             for edit in edits:
                 self._retire(db, edit, "dropped", editor, now)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.clock import utc_now, utc_now_iso
 from pipeline.errors import StateError
 from pipeline.items import SentenceTranslation
 from pipeline.state.edit_records import EditRecords
@@ -84,10 +85,6 @@ class Review:
     note: str
     at: str
     text_sha256: str
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class StateStore(EditRecords):
@@ -226,7 +223,7 @@ class StateStore(EditRecords):
             db.execute("UPDATE runs SET status='crashed' WHERE status='running'")
             cursor = db.execute(
                 "INSERT INTO runs (started, status, pid, origin) VALUES (?, 'running', ?, ?)",
-                (_now(), pid, origin),
+                (utc_now_iso(), pid, origin),
             )
             return int(cursor.lastrowid or 0)
 
@@ -235,7 +232,7 @@ class StateStore(EditRecords):
             db.execute(
                 "UPDATE runs SET finished=?, status=?, todo=?, up_to_date=?, done=?, failed=? WHERE id=?",
                 (
-                    _now(),
+                    utc_now_iso(),
                     status,
                     counts.get("todo", 0),
                     counts.get("up_to_date", 0),
@@ -314,7 +311,15 @@ class StateStore(EditRecords):
                 " ON CONFLICT (article_id, language, stage) DO UPDATE SET key=excluded.key, status='done',"
                 " attempts=0, transient=0, last_error=NULL, detail=excluded.detail, run_id=excluded.run_id,"
                 " updated=excluded.updated",
-                (article_id, language, stage, key, json.dumps(detail, ensure_ascii=False), run_id, _now()),
+                (
+                    article_id,
+                    language,
+                    stage,
+                    key,
+                    json.dumps(detail, ensure_ascii=False),
+                    run_id,
+                    utc_now_iso(),
+                ),
             )
 
     def record_failed(
@@ -333,7 +338,7 @@ class StateStore(EditRecords):
                 " ON CONFLICT (article_id, language, stage) DO UPDATE SET key=excluded.key, status='failed',"
                 " attempts=excluded.attempts, transient=excluded.transient, last_error=excluded.last_error,"
                 " run_id=excluded.run_id, updated=excluded.updated",
-                (article_id, language, stage, key, attempts, int(transient), error, run_id, _now()),
+                (article_id, language, stage, key, attempts, int(transient), error, run_id, utc_now_iso()),
             )
         return attempts
 
@@ -348,7 +353,7 @@ class StateStore(EditRecords):
         }
 
     def add_translations(self, rows: Iterable[tuple[str, SentenceTranslation]]) -> None:
-        now = _now()
+        now = utc_now_iso()
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO translations (key, target, parts, hit_limit, moved, last_used)"
@@ -415,20 +420,20 @@ class StateStore(EditRecords):
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO segments (key, sha256, size, last_used) VALUES (?, ?, ?, ?)",
-                (key, sha256, len(mp3), _now()),
+                (key, sha256, len(mp3), utc_now_iso()),
             )
 
     def touch(self, table: str, keys: Iterable[str]) -> None:
         """Mark cache entries as used by this run (entries unused for long are pruned)."""
         assert table in ("translations", "segments")
-        now = _now()
+        now = utc_now_iso()
         with self.transaction() as db:
             db.executemany(f"UPDATE {table} SET last_used=? WHERE key=?", [(now, key) for key in keys])
 
     def prune(self, older_than_days: int) -> int:
         """Remove cache entries unused for ``older_than_days`` days, then the segment files no entry
         refers to; vacuum the file when rows went. Call it under the job's lock. Returns the rows removed."""
-        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)).isoformat(timespec="seconds")
+        cutoff = (utc_now() - dt.timedelta(days=older_than_days)).isoformat(timespec="seconds")
         with self.transaction() as db:
             removed = db.execute("DELETE FROM translations WHERE last_used < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM segments WHERE last_used < ?", (cutoff,)).rowcount
@@ -449,7 +454,7 @@ class StateStore(EditRecords):
         the history keeps every review) and return it."""
         if status not in REVIEW_STATUSES:
             raise ValueError(f"unknown review status {status!r}")
-        review = Review(article_id, language, status, editor, note, _now(), text_sha256)
+        review = Review(article_id, language, status, editor, note, utc_now_iso(), text_sha256)
         values = (article_id, language, status, editor, note, review.at, text_sha256)
         columns = f"({REVIEW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
         with self.transaction() as db:
