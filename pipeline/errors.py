@@ -115,6 +115,54 @@ class UnexpectedError(TransientError):
     """
 
 
+class EditorError(PipelineError):
+    """A request of an editor's (the review app, ``approve``, ``import-tm``) that is refused or not
+    carried out; ``status`` is the HTTP status the review app answers with. The message is one line
+    meant for the editor (and for scripts using the API)."""
+
+    status = 400
+
+
+class NotFound(EditorError, PermanentError):
+    """An unknown article, language, sentence or file."""
+
+    status = 404
+
+
+class StaleKey(EditorError, PermanentError):
+    """``If-Match`` no longer matches: the sentence changed since the page was loaded."""
+
+    status = 412
+
+
+class InvalidEdit(EditorError, PermanentError):
+    """Empty, over-long or otherwise unusable text (or a malformed request body)."""
+
+    status = 422
+
+
+class JobBusy(EditorError, TransientError):
+    """A ``pipeline run`` of the job holds its lock; try again when it is over."""
+
+    status = 423
+
+
+class KeyRequired(EditorError, PermanentError):
+    """A change without the sentence's key in ``If-Match``."""
+
+    status = 428
+
+
+class NotApplied(EditorError, TransientError):
+    """The change is recorded, but the outputs could not be brought up to date with it."""
+
+    status = 503
+
+
+class ReportsNotUpdated(NotApplied):
+    """A review is recorded, but the manifest or the reports could not be rewritten."""
+
+
 def item_error(exc: BaseException, doing: str) -> PipelineError:
     """``exc`` as the error of one item: a ``PipelineError`` as it is, anything else wrapped as an
     ``UnexpectedError`` whose one-line message names what was being done (``doing``) and the

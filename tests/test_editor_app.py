@@ -24,9 +24,9 @@ from pipeline.cli import cli
 from pipeline.editor import security
 from pipeline.editor.app import create_app
 from pipeline.editor.contract import Service
-from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
 from pipeline.editor.security import allowed_hosts, check_bind
 from pipeline.editor.service import EditorService
+from pipeline.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
 
 from .requirements import CHROMIUM, needs_chromium
 

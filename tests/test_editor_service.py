@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
 from pipeline.editor.service import EditorService
+from pipeline.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
 from pipeline.lock import JobLock
 from pipeline.tts import ENGINES
 

@@ -88,9 +88,8 @@ def _review(
     note: str,
     wait_lock: float = 0,
 ) -> None:
-    from pipeline.editor.errors import JobBusy, NotFound
-    from pipeline.editor.reviews import ReportsNotUpdated, record_review
-    from pipeline.errors import StateError
+    from pipeline.editor.reviews import record_review
+    from pipeline.errors import JobBusy, NotFound, ReportsNotUpdated, StateError
     from pipeline.state.store import corrupt_state_message
 
     logs.configure(verbosity(ctx))

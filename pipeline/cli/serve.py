@@ -62,9 +62,8 @@ def serve(
 
 def _open_service(job: Any) -> Any:
     """The job's ``EditorService``; exit 2 with one line when its outputs or state cannot be used."""
-    from pipeline.editor.errors import EditorError
     from pipeline.editor.service import EditorService
-    from pipeline.errors import PipelineError
+    from pipeline.errors import EditorError, PipelineError
 
     try:
         return EditorService(job)

@@ -76,9 +76,8 @@ def import_tm(
     ctx: click.Context, config: Path, tmx: Path, language: str, editor: str | None, overrides: tuple[str, ...]
 ) -> None:
     """Use a TMX file's translations as post-edits of every sentence of the job they translate."""
-    from pipeline.editor.errors import EditorError, JobBusy
     from pipeline.editor.service import EditorService
-    from pipeline.errors import FormatError
+    from pipeline.errors import EditorError, FormatError, JobBusy
     from pipeline.interchange.tmx import read_tmx
 
     logs.configure(verbosity(ctx))

@@ -28,8 +28,8 @@ from pipeline.editor.contract import (
     parse_index,
     valid_article_id,
 )
-from pipeline.editor.errors import InvalidEdit, NotFound
 from pipeline.editor.replies import NO_STORE, TooLarge, call, guarded, json_error, service_of
+from pipeline.errors import InvalidEdit, NotFound
 
 api_endpoint = guarded(json_error)
 

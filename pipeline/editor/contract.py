@@ -3,7 +3,8 @@
 ``Service`` is the interface the web layer (``app.py``, ``pages.py``, ``api.py``) is written
 against; ``EditorService`` (``service.py``) is the implementation, the tests use an in-memory fake.
 Every method is synchronous and may block (the app calls them in a worker thread), and raises the
-exceptions of ``errors.py``, whose ``status`` is the HTTP status the app answers with.
+``EditorError`` subclasses of ``pipeline/errors.py``, whose ``status`` is the HTTP status the app
+answers with.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from pipeline.editor.contract import MEDIA_TYPES, Service, language_codes, valid_article_id
-from pipeline.editor.errors import NotFound
 from pipeline.editor.replies import call, error_headers, guarded, service_of
+from pipeline.errors import NotFound
 from pipeline.layout import AUDIO_FILE, TRANSCRIPT_FILE
 
 FILTERS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {

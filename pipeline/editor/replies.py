@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from pipeline.editor.contract import Service
-from pipeline.editor.errors import EditorError
+from pipeline.errors import EditorError
 
 log = logging.getLogger("pipeline.editor")
 

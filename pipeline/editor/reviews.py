@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig
-from pipeline.editor.errors import EditorError, JobBusy, NotFound
-from pipeline.errors import LockedError
+from pipeline.errors import JobBusy, LockedError, NotFound, ReportsNotUpdated
 from pipeline.fsio import atomic_write_json
 from pipeline.integrity import read_record
 from pipeline.items import TEXT
@@ -25,12 +24,6 @@ from pipeline.lock import JobLock
 from pipeline.report import write_reports
 from pipeline.report.manifest import review_status
 from pipeline.state import StateStore
-
-
-class ReportsNotUpdated(EditorError):
-    """The review is recorded, but the manifest or the reports could not be rewritten."""
-
-    status = 503
 
 
 @dataclass(frozen=True)

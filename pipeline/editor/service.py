@@ -24,11 +24,20 @@ from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.contract import EDITOR_MAX, MEDIA_TYPES, NOTE_MAX, REVIEW_STATES, TEXT_MAX
-from pipeline.editor.errors import InvalidEdit, JobBusy, KeyRequired, NotApplied, NotFound, StaleKey
 from pipeline.editor.reviews import manifest_items, record_review
 from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, SentenceEdits, resolve_edits
-from pipeline.errors import LockedError, PipelineError
+from pipeline.errors import (
+    EditorError,
+    InvalidEdit,
+    JobBusy,
+    KeyRequired,
+    LockedError,
+    NotApplied,
+    NotFound,
+    PipelineError,
+    StaleKey,
+)
 from pipeline.executor.options import RunOptions
 from pipeline.executor.run import run_job
 from pipeline.executor.run_report import RunReport
@@ -353,6 +362,8 @@ class EditorService:
             except LockedError as exc:
                 busy = f"a pipeline run of this job is in progress; try again when it is over ({exc})"
                 raise JobBusy(busy) from None
+            except EditorError:  # the change was refused (prepare): the editor is told why
+                raise
             except PipelineError as exc:
                 raise NotApplied(f"the change could not be applied: {exc}") from None
 
