@@ -14,6 +14,7 @@ import pytest
 
 from pipeline.edits import Edit
 from pipeline.state import StateStore
+from pipeline.state.input_records import INPUTS_TABLE, InputRecord, read_input_records
 from pipeline.state.schema import EDITS_TABLES, REVIEWS_TABLES, SCHEMA
 from pipeline.state.store import APPLICATION_ID, SCHEMA_VERSION
 
@@ -198,11 +199,31 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
 
 
 def schema_before(version: int) -> str:
-    """The state's schema as it was before ``version`` (4: no post-edits, no runs.origin)."""
-    assert version == 4
+    """The state's schema as it was before ``version`` (5: no input records; 4: nor post-edits, nor
+    runs.origin)."""
+    assert version in (4, 5)
+    schema = SCHEMA.replace(INPUTS_TABLE, "")
+    if version == 5:
+        return schema
     origin = "    origin TEXT NOT NULL DEFAULT 'run'"
-    lines = [line for line in SCHEMA.replace(EDITS_TABLES, "").splitlines() if not line.startswith(origin)]
+    lines = [line for line in schema.replace(EDITS_TABLES, "").splitlines() if not line.startswith(origin)]
     return "\n".join(lines).replace("exit_code INTEGER,", "exit_code INTEGER")
+
+
+def test_a_schema_4_state_file_gets_the_inputs_table_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        header = f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=4;"
+        db.executescript(f"BEGIN; {schema_before(5)} {header} COMMIT;")
+    assert "inputs" not in tables(path)
+    assert read_input_records(path) == {}  # an older state: every file is read
+
+    state = StateStore.open(path)
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    record = InputRecord("/in/a.txt", 10, 1, 2, 3, 4, "v", "{}")
+    state.save_inputs([record], keep=["/in/a.txt"])
+    state.close()
+    assert read_input_records(path) == {"/in/a.txt": record}
 
 
 def test_a_schema_3_state_file_gets_the_edits_tables_and_run_origins_in_place(tmp_path: Path) -> None:
@@ -216,7 +237,7 @@ def test_a_schema_3_state_file_gets_the_edits_tables_and_run_origins_in_place(tm
     assert "edits" not in tables(path)
 
     state = StateStore.open(path)
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert state.runs()[0]["origin"] == "run"  # every earlier run was a `pipeline run`
     state.begin_run(8, origin="serve")
     assert [run["origin"] for run in state.runs()] == ["serve", "run"]
@@ -256,8 +277,8 @@ def test_a_schema_2_state_file_gets_the_reviews_tables_in_place(
 
     with caplog.at_level(logging.INFO):
         state = StateStore.open(path)
-    assert "upgrading schema 2 to 4" in caplog.text
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert "upgrading schema 2 to 5" in caplog.text
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert state.reviews() == {}
     assert state.runs()[0]["exit_code"] == 0  # what was there stays
     state.set_review("a1", "sq", "approved", "ed", "fine", "ab" * 32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from pipeline.config import JobConfig
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.executor.context import RunContext
+from pipeline.executor.inputs import InputFiles
 from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
@@ -69,7 +71,7 @@ def run_job(
     """
     options = options or RunOptions()
     report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE, options=options)
-    segmented = read(config, report)
+    segmented, inputs = read(config, report)
     check_choice(config, segmented, report, options)
     narrate = Narrate(config.tts, config.targets)
     if options.dry_run:
@@ -84,6 +86,7 @@ def run_job(
         except BaseException:
             state.close()
             raise
+        remember_inputs(state, inputs, segmented)
         run_id = report.run_id = state.begin_run(os.getpid(), options.origin)
         status = "crashed"
         try:
@@ -100,17 +103,34 @@ def run_job(
     return report
 
 
-def read(config: JobConfig, report: RunReport) -> list[SegmentedArticle]:
-    """Every input file read and split into sentences; unreadable ones are logged and kept in
-    ``report.ingest_failures``. Raises ``ConfigError`` if the input globs match no file."""
+def read(config: JobConfig, report: RunReport) -> tuple[list[SegmentedArticle], InputFiles]:
+    """Every input file read and split into sentences (or, unchanged since it was read, taken as
+    the state recorded it); unreadable ones are logged and kept in ``report.ingest_failures``.
+    Raises ``ConfigError`` if the input globs match no file."""
     paths = discover(config.input_patterns)
     if not paths:
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
     with report.timings.measure("read"):
-        segmented, report.ingest_failures = split_outcomes(Ingest(job_dir=config.job_dir)(paths))
+        inputs = InputFiles.check(paths, config.state_path)
+        known = {path: item.article for path, item in inputs.known.items()}
+        outcomes = Ingest(job_dir=config.job_dir)(paths, known)
+        segmented, report.ingest_failures = split_outcomes(outcomes, inputs.known)
+    log.info(
+        "%s: %d input files, %d unchanged since they were last read (not read again)",
+        config.job, len(paths), len(inputs.known),
+    )  # fmt: skip
     for failure in report.ingest_failures:
         log_failure(failure)
-    return segmented
+    return segmented, inputs
+
+
+def remember_inputs(state: StateStore, inputs: InputFiles, segmented: list[SegmentedArticle]) -> None:
+    """Record the files read afresh, so the next run need not read them; forget files gone from
+    the input. A state that cannot record them costs the next run a read, nothing else."""
+    try:
+        state.save_inputs(inputs.records(segmented), keep=[str(p) for p in inputs.paths])
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("cannot record the input files in the state (%s); the next run reads them again", exc)
 
 
 def check_choice(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,17 +34,22 @@ class Ingest:
     def __init__(self, job_dir: Path | None = None):
         self.job_dir = job_dir
 
-    def __call__(self, paths: list[Path]) -> list[Article | Failure]:
+    def __call__(
+        self, paths: list[Path], known: Mapping[Path, Article] | None = None
+    ) -> list[Article | Failure]:
         """Each file read as an ``Article``, or the ``Failure`` that says why it cannot be, in order.
 
-        Never raises for one file: its ``Failure`` holds an ``InputError`` (unsupported type,
-        unreadable, binary, empty, no date...) or an ``UnexpectedError`` for a reader's surprise.
-        Two files with the same id (``a.txt``, ``a.md``) each get a suffix from their path's hash.
+        ``known`` gives the files that need not be read again (unchanged since they were read), as
+        ``read_article`` read them then. Never raises for one file: its ``Failure`` holds an
+        ``InputError`` (unsupported type, unreadable, binary, empty, no date...) or an
+        ``UnexpectedError`` for a reader's surprise. Two files with the same id (``a.txt``,
+        ``a.md``) each get a suffix from their path's hash.
         """
+        known = known or {}
         results: list[Article | Failure] = []
         for path in paths:
             try:
-                article = read_article(path)
+                article = known.get(path) or read_article(path)
             except InputError as exc:
                 results.append(Failure(path, article_id(path.stem), self.name, exc))
                 continue

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.errors import item_error
 from pipeline.items import Failure
@@ -28,15 +30,26 @@ class SegmentedArticle:
 
 
 class Segment:
-    """The segment stage: each block (title, paragraphs) of an article split into sentences."""
+    """The segment stage: each block (title, paragraphs) of an article split into sentences.
+
+    Args:
+        known: articles split before, by file: one whose file has the same sha256 keeps those
+            sentences instead of being split again.
+    """
 
     name = "segment"
+
+    def __init__(self, known: Mapping[Path, SegmentedArticle] | None = None):
+        self.known = known or {}
 
     def __call__(self, articles: list[Article]) -> list[SegmentedArticle | Failure]:
         """Each article split into sentences, or the ``Failure`` of one the splitter choked on."""
         return [self._segment(article) for article in articles]
 
     def _segment(self, article: Article) -> SegmentedArticle | Failure:
+        before = self.known.get(article.source)
+        if before is not None and before.article.sha256 == article.sha256:
+            return SegmentedArticle(article, before.sentences)
         try:
             return SegmentedArticle(article, tuple(tuple(split_sentences(b.text)) for b in article.blocks))
         except Exception as exc:
@@ -45,14 +58,14 @@ class Segment:
 
 
 def split_outcomes(
-    items: list[Article | Failure],
+    items: list[Article | Failure], known: Mapping[Path, SegmentedArticle] | None = None
 ) -> tuple[list[SegmentedArticle], list[Failure]]:
-    """Ingest's outcomes segmented: the articles ready to translate, and every file that failed
-    (unreadable, or the sentence splitter failed on it), in input order."""
+    """Ingest's outcomes segmented (``known``: see ``Segment``): the articles ready to translate,
+    and every file that failed (unreadable, or the sentence splitter failed on it), in input order."""
     articles = [item for item in items if isinstance(item, Article)]
     failures = [item for item in items if isinstance(item, Failure)]
     segmented: list[SegmentedArticle] = []
-    for outcome in Segment()(articles):
+    for outcome in Segment(known)(articles):
         if isinstance(outcome, Failure):
             failures.append(outcome)
         else:

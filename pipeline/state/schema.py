@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pipeline.state.input_records import INPUTS_TABLE
+
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 4  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin
+SCHEMA_VERSION = 5  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin;
+# 5: input files as last read
 
 SCHEMA = """
 CREATE TABLE runs (
@@ -44,6 +47,7 @@ CREATE TABLE translations (
 {segments}
 {reviews}
 {edits}
+{inputs}
 CREATE TABLE models (
     fingerprint TEXT PRIMARY KEY,
     info TEXT NOT NULL               -- JSON of what loading the model reported
@@ -108,3 +112,4 @@ CREATE TABLE edit_history (          -- every edit saved, dropped or replaced, o
 SCHEMA = SCHEMA.replace("{segments}", SEGMENTS_TABLE.format(name="segments"))
 SCHEMA = SCHEMA.replace("{reviews}", REVIEWS_TABLES)
 SCHEMA = SCHEMA.replace("{edits}", EDITS_TABLES)
+SCHEMA = SCHEMA.replace("{inputs}", INPUTS_TABLE)

@@ -3,7 +3,8 @@
 Tables: ``runs`` (one row per run, with the exit code the CLI chose), ``items`` (article ×
 language × stage: content key, status, attempts, last error, what was written), ``translations``
 (the sentence translation memory), ``segments`` (narrated paragraphs: key → sha256 of the MP3) and
-``models`` (what each model fingerprint loaded as) and ``reviews`` (each article × language's current
+``models`` (what each model fingerprint loaded as), ``inputs`` (each input file as last read, so an
+unchanged one is not read again) and ``reviews`` (each article × language's current
 editor's review, with ``review_history`` keeping every one). Every write is its own transaction, so a process
 killed at any moment leaves the file consistent; the next run picks up from what was recorded.
 
@@ -15,7 +16,8 @@ is synthesised again). Pruning removes the files no row refers to and vacuums th
 Schema versions: 1 kept the MP3s as BLOBs and had no exit code; opening a version-1 file migrates
 it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, the file is vacuumed);
 version 2 had no reviews (the tables are added, empty); version 3 had no post-edits and no
-``runs.origin`` (added: every earlier run was a ``run``).
+``runs.origin`` (added: every earlier run was a ``run``); version 4 had no ``inputs`` (added, empty:
+the next run reads every input file once more).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pipeline.clock import utc_now, utc_now_iso
 from pipeline.errors import StateError
 from pipeline.items import SentenceTranslation
 from pipeline.state.edit_records import EditRecords
+from pipeline.state.input_records import INPUTS_TABLE, InputRecords
 from pipeline.state.schema import (
     APPLICATION_ID,
     EDITS_TABLES,
@@ -87,7 +90,7 @@ class Review:
     text_sha256: str
 
 
-class StateStore(EditRecords):
+class StateStore(EditRecords, InputRecords):
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self.db = connection
@@ -157,6 +160,8 @@ class StateStore(EditRecords):
                     self._migrate_to_3(db)
                 if version < 4:
                     self._migrate_to_4(db)
+                if version < 5:
+                    db.execute(INPUTS_TABLE)  # schema 5: input files as last read (none yet)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except OSError as exc:
             raise StateError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 BlockKind = Literal["title", "paragraph"]
 
@@ -59,3 +59,42 @@ class Article:
         """Title first (when there is one), then the paragraphs, in reading order."""
         title = [Block("title", self.parts.title)] if self.parts.title else []
         return title + [Block("paragraph", text) for text in self.parts.paragraphs]
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    """``article`` as JSON-ready data (``article_from_record`` reads it back)."""
+    parts = article.parts
+    return {
+        "id": article.id,
+        "source": str(article.source),
+        "format": article.format,
+        "sha256": article.sha256,
+        "encoding": article.encoding,
+        "warnings": list(article.warnings),
+        "date": parts.date.isoformat(),
+        "paragraphs": list(parts.paragraphs),
+        "title": parts.title,
+        "audio_note": parts.audio_note,
+        "id_hint": parts.id_hint,
+    }
+
+
+def article_from_record(record: dict[str, Any]) -> Article:
+    """The ``Article`` that ``article_record`` wrote. Raises ``KeyError``, ``TypeError`` or
+    ``ValueError`` when ``record`` is not such data."""
+    parts = ArticleParts(
+        date=dt.date.fromisoformat(record["date"]),
+        paragraphs=tuple(str(p) for p in record["paragraphs"]),
+        title=record["title"],
+        audio_note=record["audio_note"],
+        id_hint=record["id_hint"],
+    )
+    return Article(
+        id=str(record["id"]),
+        source=Path(record["source"]),
+        format=str(record["format"]),
+        sha256=str(record["sha256"]),
+        encoding=str(record["encoding"]),
+        parts=parts,
+        warnings=tuple(str(w) for w in record["warnings"]),
+    )
