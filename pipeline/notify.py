@@ -136,6 +136,9 @@ def has_failures(summary: dict[str, Any]) -> bool:
     return bool(summary["exit_code"]) or bool(summary["counts"]["failed"])
 
 
+THREAD_GRACE = 5.0  # seconds the abandoned request may outlive notify.timeout before its socket gives up
+
+
 def notify_run(config: JobConfig, summary: dict[str, Any]) -> None:
     """POST ``summary`` as JSON to ``config.notify.webhook``, if one is set and ``notify.on`` asks.
 
@@ -157,7 +160,12 @@ def notify_run(config: JobConfig, summary: dict[str, Any]) -> None:
         return
     outcome: list[object] = []
     thread = threading.Thread(
-        target=_post, args=(settings.webhook, body, settings.timeout, outcome), name="notify", daemon=True
+        # the thread's own socket timeout runs past the deadline, so a webhook that does not answer
+        # is always reported as such, never as whichever of the two timers fired first
+        target=_post,
+        args=(settings.webhook, body, settings.timeout + THREAD_GRACE, outcome),
+        name="notify",
+        daemon=True,
     )
     thread.start()
     thread.join(settings.timeout)
