@@ -90,7 +90,8 @@ def measure(size: int, root: Path, models: dict[str, Path], repeat: int) -> dict
             sentence = service.article(article_id, "sq")["paragraphs"][1][0]
             text_before, audio_before = digest(text_file), digest(audio_file)
             saved = time.perf_counter()
-            service.save_edit(article_id, "sq", sentence["index"], f"Redaktim {attempt}.", "bench", sentence["key"])
+            edit = f"Redaktim {attempt}."
+            service.save_edit(article_id, "sq", sentence["index"], edit, "bench", sentence["key"])
             wait_for_change(text_file, text_before)
             figures["edit saved"].append(time.perf_counter() - saved)
             wait_for_change(audio_file, audio_before)
