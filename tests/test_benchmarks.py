@@ -49,3 +49,13 @@ def test_ray_benchmark_compares_the_executors() -> None:
     needed_module("ray", "Ray is not installed (pip install '.[ray]')")
     out = run("ray_executor.py", "--articles", "2", "--shape", "tiny", "--length", "4", "--beam", "1")
     assert [line.split()[0] for line in out.splitlines()[-3:]] == ["local", "ray,", "ray,"]
+
+
+@pytest.mark.slow
+@needs_espeak
+def test_scale_benchmark_prints_each_figure_at_each_size() -> None:
+    out = run("scale.py", "--sizes", "2", "3", "--repeat", "1")
+    rows = {line[:26].strip(): line[26:].split() for line in out.splitlines()[2:]}
+    figures = ("unchanged re-run", "one sentence changed", "edit saved", "edit's MP3 ready", "review index")
+    for name in figures:
+        assert len(rows[name]) == 4, out  # two sizes, the ratio, the target
