@@ -225,3 +225,55 @@ def test_eval_prints_bleu_and_chrf_with_signatures(
     result = invoke("eval", "--config", config, "--lang", "sq", "--src", str(src), "--ref", str(ref))
     assert result.exit_code == 2
     assert f"{src} has {len(lines)} lines but {ref} has 1" in result.stderr
+
+
+def test_an_article_page_is_made_again_only_when_what_it_shows_changed(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.report import review
+
+    config = write_config()
+    assert invoke("run", str(config)).exit_code == 0
+    job_dir = config.parent / "out" / "test"
+    made: list[str] = []
+    real = review._article_page
+
+    def counting(job_dir: Path, article_id: str, *args: object) -> dict:
+        made.append(article_id)
+        return real(job_dir, article_id, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(review, "_article_page", counting)
+    index = (job_dir / "index.html").read_bytes()
+    assert invoke("run", str(config)).exit_code == 0
+    assert made == []  # an unchanged job reads no article.json for its pages
+    assert (job_dir / "index.html").read_bytes() == index  # the index, from the recorded summaries
+
+    changed, other = SAMPLE_ARTICLES[1], SAMPLE_ARTICLES[2]
+    path = articles / changed.name
+    path.write_text(path.read_text("utf-8").replace("grain", "wheat", 1), "utf-8")
+    page = job_dir / other.stem / "index.html"
+    before = page.read_bytes()
+    page.unlink()
+    assert invoke("run", str(config)).exit_code == 0
+    assert sorted(made) == sorted([changed.stem, other.stem])  # the changed one, and the one deleted
+    assert page.read_bytes() == before
+    assert "wheat" in (job_dir / changed.stem / "index.html").read_text("utf-8")
+
+
+def test_a_page_follows_its_manifest_item_when_its_files_did_not_change(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    from pipeline.config import load_config
+    from pipeline.report.review import write_review
+
+    config = write_config()
+    assert invoke("run", str(config)).exit_code == 0
+    job = load_config(config)
+    manifest = json.loads((job.job_dir / "manifest.json").read_text("utf-8"))
+    victim = SAMPLE_ARTICLES[0].stem
+    for item in manifest["items"]:
+        if item["article_id"] == victim and item["language"] == "uk":
+            item.update(status="failed", stage="narration", error="the TTS endpoint is down")
+    write_review(job, manifest)  # no article.json or transcript changed; the item did
+    page = (job.job_dir / victim / "index.html").read_text("utf-8")
+    assert "narration: the TTS endpoint is down" in page

@@ -11,6 +11,8 @@ errors name files relative to the folders the job knows.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,9 @@ def write_review(config: JobConfig, manifest: dict[str, Any]) -> None:
     """Write the job's ``index.html`` and each article's ``<article-id>/index.html``.
 
     Articles and their languages come from ``manifest``, their text from each ``article.json`` (one
-    that is missing or damaged shows as no translation yet). Pages whose HTML is unchanged are not
-    rewritten.
+    that is missing or damaged shows as no translation yet). An article's page is made again only
+    when something it is made from changed (``_page_inputs``; recorded in ``PAGES_MADE``), so an
+    unchanged job reads no ``article.json``; pages whose HTML is unchanged are not rewritten.
 
     Raises:
         OSError: a page cannot be written.
@@ -48,16 +51,72 @@ def write_review(config: JobConfig, manifest: dict[str, Any]) -> None:
         by_article.setdefault(item["article_id"], []).append(item)
 
     hide = _private_folders(config, manifest)
-    summaries = []
+    common = [config.job, languages, hide, _templates_version()]
+    made = _pages_made(config.job_dir)
+    pages: dict[str, dict[str, Any]] = {}
     for article_id, items in by_article.items():
+        inputs = _page_inputs(config.job_dir, article_id, items, common)
+        page_file = config.job_dir / article_id / REVIEW_FILE
+        earlier = made.get(article_id)
+        if earlier is not None and earlier.get("inputs") == inputs and page_file.is_file():
+            pages[article_id] = earlier  # nothing it is made from changed: not read, not rendered
+            continue
         page = _article_page(config.job_dir, article_id, items, languages, hide)
-        summaries.append(page["summary"])
         html = environment.get_template("article.html").render(job=config.job, **page)
-        write_if_changed(config.job_dir / article_id / REVIEW_FILE, html)  # unchanged articles: untouched
+        write_if_changed(page_file, html)  # unchanged articles: untouched
+        pages[article_id] = {"inputs": inputs, "summary": _index_summary(page["summary"])}
     html = environment.get_template(REVIEW_FILE).render(
-        job=config.job, manifest=manifest, languages=languages, articles=summaries
+        job=config.job,
+        manifest=manifest,
+        languages=languages,
+        articles=[p["summary"] for p in pages.values()],
     )
     write_if_changed(config.job_dir / REVIEW_FILE, html)
+    write_if_changed(config.job_dir / PAGES_MADE, json.dumps(pages, ensure_ascii=False, sort_keys=True))
+
+
+PAGES_MADE = ".review-pages.json"  # in the job folder: what each article's page was made from
+
+
+def _templates_version() -> str:
+    """A digest of the page templates: a new template renders every page again."""
+    folder = Path(__file__).parent / "templates"
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.glob("*.html")))).hexdigest()
+
+
+def _pages_made(job_dir: Path) -> dict[str, dict[str, Any]]:
+    """What the last run recorded of each article's page ({} when unreadable: all are made again)."""
+    record = read_record(job_dir / PAGES_MADE)
+    return {k: v for k, v in (record or {}).items() if isinstance(v, dict) and "summary" in v}
+
+
+def _page_inputs(job_dir: Path, article_id: str, items: list[dict[str, Any]], common: list[Any]) -> str:
+    """A digest of everything an article's page is made from, known without reading its records:
+    the job's settings, its manifest items, and each language's ``article.json`` and transcript as
+    ``os.stat`` sees them (any rewrite changes the time)."""
+    files = []
+    for item in items:
+        folder = job_dir / article_id / item["language"]
+        for name in (JSON_FILE, TRANSCRIPT_FILE):
+            try:
+                info = (folder / name).stat()
+                files.append([name, info.st_size, info.st_mtime_ns, info.st_ino])
+            except OSError:
+                files.append([name, None])
+    data = json.dumps([common, items, files], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _index_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the job's index shows of an article (its page's summary without the text)."""
+    columns = [
+        {
+            **{k: column[k] for k in ("code", "name", "item", "error", "flags")},
+            "narration": bool(column["narration"]),
+        }
+        for column in summary["columns"]
+    ]
+    return {**summary, "columns": columns}
 
 
 def _private_folders(config: JobConfig, manifest: dict[str, Any]) -> list[str]:
