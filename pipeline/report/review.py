@@ -11,6 +11,7 @@ errors name files relative to the folders the job knows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -22,7 +23,9 @@ from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, REVIEW_FILE, TRANSCRIPT_FILE
 
 
+@functools.cache
 def _environment() -> Any:
+    """The page templates, compiled once per process (the review app writes pages on every change)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     return Environment(
