@@ -290,3 +290,21 @@ def test_the_app_takes_up_a_narration_left_pending_when_it_starts(
         assert len(spoken) == 1 and "Teksti i redaktorit." in spoken[0][1]
     finally:
         restarted.close()
+
+
+def test_only_a_nightly_run_prunes_the_caches(
+    job: Path, service: EditorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.executor import run as run_module
+    from pipeline.state import StateStore
+
+    pruned: list[str] = []
+    real = StateStore.prune
+    monkeypatch.setattr(StateStore, "prune", lambda self, days: pruned.append("state") or real(self, days))
+    monkeypatch.setattr(run_module, "prune_conversions", lambda *args: pruned.append("conversions") or [])
+    sentence = sentences(service.article(FIRST, "sq"))[1]
+    service.save_edit(FIRST, "sq", sentence["index"], "Teksti i redaktorit.", "ana", sentence["key"])
+    service.close()  # the background narration has run by now
+    assert pruned == []  # an editor's change does the work of that change, no nightly chores
+    run(job)
+    assert pruned == ["state", "conversions"]

@@ -249,7 +249,8 @@ def worker_class(config: JobConfig) -> type[Worker]:
 def finish(context: RunContext) -> str:
     """Write the manifest, review pages and feeds (each only if its content changed: a change of
     config shows at once, an unchanged job rewrites nothing), prune old cache entries after a
-    complete run; returns the run's status."""
+    complete ``pipeline run`` (not after the review app's runs, which apply one change); returns
+    the run's status."""
     config, report = context.config, context.report
     outcomes = [item.outcome() for item in report.plans]
     current = {(o.article_id, o.language) for o in outcomes}
@@ -263,10 +264,11 @@ def finish(context: RunContext) -> str:
         write_reports(config, manifest)  # every run (they are cheap); unchanged files are left as they are
     if report.interrupted:
         return "interrupted"
-    context.state.prune(config.state.keep_days)
-    prune_conversions(
-        Path(config.translation.cache_dir or "."), config.state.keep_days, conversions_in_use(config)
-    )
+    if report.options.origin == "run":  # a nightly job's chore: never on an editor's change
+        context.state.prune(config.state.keep_days)
+        prune_conversions(
+            Path(config.translation.cache_dir or "."), config.state.keep_days, conversions_in_use(config)
+        )
     return "finished"
 
 
