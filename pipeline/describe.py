@@ -7,7 +7,6 @@ import socket
 import sys
 from pathlib import Path
 
-from pipeline import __version__
 from pipeline.config import JobConfig, TargetConfig
 from pipeline.errors import PipelineError
 from pipeline.items import Failure
@@ -17,6 +16,7 @@ from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import split_outcomes
 from pipeline.state.keys import cached_commit
 from pipeline.text.discover import discover
+from pipeline.version import __version__
 
 
 def describe_job(config: JobConfig) -> tuple[list[str], int]:

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pipeline import __version__
 from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.items import Failure
+from pipeline.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,7 @@
 
 import-linter (``make lint``) checks the layers; this test checks what layers cannot: that no two
 modules of one package, or two subpackages, import each other in a circle (function-level imports
-included, since they are cycles all the same when they run; imports under ``if TYPE_CHECKING:``
-are left out, since they never run).
+included, since they are cycles all the same when they run).
 """
 
 from __future__ import annotations
@@ -13,25 +12,6 @@ import ast
 from .conftest import REPO
 
 PACKAGE = REPO / "pipeline"
-
-
-def run_time_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node of ``tree`` except those under ``if TYPE_CHECKING:``, which never run (the package's
-    lazy exports name their modules there for type checkers only)."""
-    nodes: list[ast.AST] = []
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        nodes.append(node)
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and ast.unparse(child.test) in (
-                "TYPE_CHECKING",
-                "typing.TYPE_CHECKING",
-            ):
-                pending.extend(child.orelse)
-                continue
-            pending.append(child)
-    return nodes
 
 
 def module_graph(collapse: bool) -> dict[str, set[str]]:
@@ -48,7 +28,7 @@ def module_graph(collapse: bool) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {node(name): set() for name in names}
     for name, path in names.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for statement in run_time_nodes(ast.parse(path.read_text("utf-8"))):
+        for statement in ast.walk(ast.parse(path.read_text("utf-8"))):
             targets: list[str] = []
             if isinstance(statement, ast.Import):
                 targets = [alias.name for alias in statement.names]

@@ -11,7 +11,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from pipeline import __version__, logs
+from pipeline import logs
+from pipeline.version import __version__
 
 EXIT_OK, EXIT_FAILED_ITEMS, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3
 

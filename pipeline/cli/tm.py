@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from pipeline import __version__, logs
+from pipeline import logs
 from pipeline.cli.common import (
     EXIT_FAILED_ITEMS,
     EXIT_LOCKED,
@@ -22,6 +22,7 @@ from pipeline.cli.common import (
     verbosity,
     verbosity_options,
 )
+from pipeline.version import __version__
 
 lang_option = click.option("--lang", "language", required=True, metavar="CODE", help="The target language.")
 

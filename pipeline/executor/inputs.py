@@ -21,11 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline import __version__
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state.input_records import InputRecord, read_input_records
 from pipeline.text.article import article_from_record, article_record
 from pipeline.text.slug import article_id
+from pipeline.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pipeline import __version__
 from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.fsio import atomic_write_json
@@ -26,6 +25,7 @@ from pipeline.items import NARRATION, TEXT, Failure, ItemOutcome
 from pipeline.layout import MANIFEST_FILE
 from pipeline.state import ItemState
 from pipeline.state.store import Review
+from pipeline.version import __version__
 
 SCHEMA_VERSION = 4  # 3: items and counts may be "retracted"; 4: items have a "review"
 NARRATION_FIELDS = ("engine", "voice", "duration", "size", "sha256")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
 from pipeline.clock import utc_now_iso
 from pipeline.errors import PermanentError
 from pipeline.fsio import atomic_write_bytes, json_bytes
@@ -17,6 +16,7 @@ from pipeline.items import Failure, paragraph_text
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, item_dir
 from pipeline.stages.narrate import Narration
 from pipeline.stages.translate import TranslatedArticle
+from pipeline.version import __version__
 
 JSON_SCHEMA_VERSION = 1
 
