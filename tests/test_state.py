@@ -221,7 +221,7 @@ def test_a_schema_4_state_file_gets_the_inputs_table_in_place(tmp_path: Path) ->
     state = StateStore.open(path)
     assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     record = InputRecord("/in/a.txt", 10, 1, 2, 3, 4, "v", "{}")
-    state.save_inputs([record], keep=["/in/a.txt"])
+    state.save_inputs([record], gone=["/in/gone.txt"])
     state.close()
     assert read_input_records(path) == {"/in/a.txt": record}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state.input_records import InputRecord, read_input_records
 from pipeline.text.article import article_from_record, article_record
-from pipeline.text.slug import article_id
+from pipeline.text.load import file_article_id
 from pipeline.version import __version__
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,9 @@ class InputFiles:
     """The run's input files: those unchanged since they were read (``known``), and what to record
     of the others once they are read (``stats``, taken before reading them)."""
 
-    paths: list[Path] = field(default_factory=list)
     known: dict[Path, SegmentedArticle] = field(default_factory=dict)
     stats: dict[Path, Identity] = field(default_factory=dict)
+    gone: list[str] = field(default_factory=list)  # recorded files the input no longer matches
     read_ns: int = 0
 
     @classmethod
@@ -62,7 +62,8 @@ class InputFiles:
         """Stat ``paths`` and find those the state at ``state_path`` recorded as they are now."""
         records = read_input_records(state_path)
         version = read_version()
-        files = cls(paths=list(paths), read_ns=time.time_ns())
+        current = {str(path) for path in paths}
+        files = cls(gone=[path for path in records if path not in current], read_ns=time.time_ns())
         for path in paths:
             try:
                 now = identity(path.stat())
@@ -94,7 +95,7 @@ class InputFiles:
 
 def _unchanged(record: InputRecord, now: Identity, version: str) -> SegmentedArticle | None:
     """The article ``record`` holds, if the file is as it was read and the record can be trusted."""
-    if record.version != version or (record.size, record.mtime_ns, record.ctime_ns, record.inode) != now:
+    if record.version != version or record.identity != now:
         return None
     if max(record.mtime_ns, record.ctime_ns) > record.read_ns - RACY_NS:
         return None
@@ -107,6 +108,5 @@ def _unchanged(record: InputRecord, now: Identity, version: str) -> SegmentedArt
         return None
     if len(sentences) != len(article.blocks):
         return None
-    # the id as read_article gives it; Ingest then keeps issued ids and makes them unique
-    fresh_id = article_id(article.parts.id_hint or article.source.stem)
-    return SegmentedArticle(replace(article, id=fresh_id), sentences)
+    # the id as read_article gives it (the record holds the one the job gave it)
+    return SegmentedArticle(replace(article, id=file_article_id(article.source, article.parts)), sentences)

@@ -127,8 +127,11 @@ def read(config: JobConfig, report: RunReport) -> tuple[list[SegmentedArticle], 
 def remember_inputs(state: StateStore, inputs: InputFiles, segmented: list[SegmentedArticle]) -> None:
     """Record the files read afresh, so the next run need not read them; forget files gone from
     the input. A state that cannot record them costs the next run a read, nothing else."""
+    records = inputs.records(segmented)
+    if not records and not inputs.gone:  # a quiet night: nothing to write
+        return
     try:
-        state.save_inputs(inputs.records(segmented), keep=[str(p) for p in inputs.paths])
+        state.save_inputs(records, inputs.gone)
     except (sqlite3.Error, OSError) as exc:
         log.warning("cannot record the input files in the state (%s); the next run reads them again", exc)
 

@@ -21,6 +21,7 @@ from pipeline.config import JobConfig
 from pipeline.fsio import write_if_changed
 from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, REVIEW_FILE, TRANSCRIPT_FILE
+from pipeline.state.keys import digest
 
 
 @functools.cache
@@ -106,8 +107,7 @@ def _page_inputs(job_dir: Path, article_id: str, items: list[dict[str, Any]], co
                 files.append([name, info.st_size, info.st_mtime_ns, info.st_ino])
             except OSError:
                 files.append([name, None])
-    data = json.dumps([common, items, files], ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    return digest(common, items, files)
 
 
 def _index_summary(summary: dict[str, Any]) -> dict[str, Any]:

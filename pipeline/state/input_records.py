@@ -38,6 +38,11 @@ class InputRecord:
     version: str
     article: str
 
+    @property
+    def identity(self) -> tuple[int, int, int, int]:
+        """The file as ``os.stat`` saw it before it was read: size, mtime_ns, ctime_ns, inode."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
+
     def values(self) -> tuple[object, ...]:
         return (self.path, self.size, self.mtime_ns, self.ctime_ns, self.inode, self.read_ns, self.version,
                 self.article)  # fmt: skip
@@ -54,14 +59,12 @@ class InputRecords:
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # StateStore's
 
-    def save_inputs(self, records: Iterable[InputRecord], keep: Iterable[str]) -> None:
-        """Record ``records`` (replacing those of their paths) and forget every file not in ``keep``
-        (the paths the inputs match now), in one transaction."""
-        keep = set(keep)
+    def save_inputs(self, records: Iterable[InputRecord], gone: Iterable[str]) -> None:
+        """Record ``records`` (replacing those of their paths) and forget the files in ``gone``, in
+        one transaction."""
         with self.transaction() as db:
             db.executemany(f"INSERT OR REPLACE INTO inputs ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [record.values() for record in records])  # fmt: skip
-            gone = [path for (path,) in db.execute("SELECT path FROM inputs") if path not in keep]
             db.executemany("DELETE FROM inputs WHERE path=?", [(path,) for path in gone])
 
 

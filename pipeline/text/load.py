@@ -6,10 +6,16 @@ import hashlib
 from pathlib import Path
 
 from pipeline.errors import FormatError, InputError
-from pipeline.text.article import Article
+from pipeline.text.article import Article, ArticleParts
 from pipeline.text.decoding import decode_article
 from pipeline.text.readers import READERS
 from pipeline.text.slug import article_id
+
+
+def file_article_id(path: Path, parts: ArticleParts) -> str:
+    """The id an article file gives itself: the slug of the id it declares, else of its name (before
+    the job keeps ids it issued earlier and makes them unique: ``stages.ingest``)."""
+    return article_id(parts.id_hint or path.stem)
 
 
 def read_article(path: Path) -> Article:
@@ -36,7 +42,7 @@ def read_article(path: Path) -> Article:
     except FormatError as exc:
         raise InputError(path, str(exc)) from None
     return Article(
-        id=article_id(parts.id_hint or path.stem),
+        id=file_article_id(path, parts),
         source=path,
         format=file_format,
         sha256=hashlib.sha256(data).hexdigest(),
