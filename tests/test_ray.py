@@ -140,7 +140,10 @@ class WorkerCalls:
             return []
         with self.record.open("rb") as handle:
             handle.seek(self.start)
-            return [json.loads(line) for line in handle.read().decode("utf-8").splitlines()]
+            written = handle.read().decode("utf-8")
+        # A worker may be in the middle of appending a line: only whole lines (ending in a newline) count.
+        complete = written[: written.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines()]
 
     def translating(self) -> list[int]:
         """Processes in the middle of translating a batch."""
