@@ -2,6 +2,7 @@
 
 import email.utils
 import json
+import os
 from pathlib import Path
 
 import feedparser
@@ -277,3 +278,35 @@ def test_a_page_follows_its_manifest_item_when_its_files_did_not_change(
     write_review(job, manifest)  # no article.json or transcript changed; the item did
     page = (job.job_dir / victim / "index.html").read_text("utf-8")
     assert "narration: the TTS endpoint is down" in page
+
+
+def test_the_pages_inputs_are_the_same_in_every_process(write_config: WriteConfig, articles: Path) -> None:
+    """Folders of equal length (``articles``, ``cachedir``) are hidden in one order whatever the
+    process's string hashing: otherwise each new process would find every page's inputs changed
+    and render every page again."""
+    import subprocess
+    import sys
+
+    config = write_config(
+        translation={"beam_size": 1, "max_length": 12, "device": "cpu", "cache_dir": "cachedir"}
+    )
+    assert invoke("run", str(config)).exit_code == 0
+    script = (
+        "import json, sys\n"
+        "from pipeline.config import load_config\n"
+        "from pipeline.report.review import _private_folders\n"
+        "job = load_config(sys.argv[1])\n"
+        "manifest = json.loads((job.job_dir / 'manifest.json').read_text('utf-8'))\n"
+        "print(json.dumps(_private_folders(job, manifest)))\n"
+    )
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(config)],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in range(8)
+    }  # fmt: skip
+    assert len(orders) == 1
+    hidden = json.loads(orders.pop())
+    assert str(articles) in hidden and str(config.parent / "cachedir") in hidden

@@ -133,7 +133,8 @@ def _private_folders(config: JobConfig, manifest: dict[str, Any]) -> list[str]:
     folders |= {Path(item["source"]).parent for item in manifest["items"] if item.get("source")}
     for folder in list(folders):
         folders.add(folder.resolve())
-    return sorted({str(folder) for folder in folders if str(folder) != "/"}, key=len, reverse=True)
+    # longest first, then by name: the same order in every process (the pages' inputs digest it)
+    return sorted({str(folder) for folder in folders if str(folder) != "/"}, key=lambda f: (-len(f), f))
 
 
 def _public(text: str | None, hide: list[str]) -> str | None:
