@@ -76,3 +76,5 @@ class ItemOutcome:
     text: dict[str, Any] | None  # the text stage's record (files, sha256, flags, warnings) when done
     narration: dict[str, Any] | None  # the narration stage's record when done
     failure: StageFailure | None = None
+    headline: str = ""  # the article's title, or its first sentence when it has none
+    date: str = ""  # the article's date, ISO 8601

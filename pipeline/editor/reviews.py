@@ -2,9 +2,9 @@
 approve``/``reject`` and the review app alike.
 
 The review is recorded in the state with the sha256 of the article.txt it is of, under the job's
-lock; the manifest's ``review`` fields, the review pages, the public folder and the feeds are then
-rewritten at once, so with ``review.require_approval`` an approved item is served (and a rejected
-one withdrawn) without waiting for the next run.
+lock; the manifest's ``review`` fields, the article's review page, its public files and its
+languages' feeds are then rewritten at once, so with ``review.require_approval`` an approved item
+is served (and a rejected one withdrawn) without waiting for the next run.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _record(
     done = []
     state = StateStore.open(config.state_path, create=False)
     try:
-        records = state.items()
+        records = state.items([article_id])
         for code, item in chosen.items():
             review = state.set_review(article_id, code, status, editor, note, hashes[code])
             record = records.get((article_id, code, TEXT))
@@ -91,7 +91,7 @@ def _record(
         state.close()
     try:
         atomic_write_json(manifest_path, manifest)
-        write_reports(config, manifest)
+        write_reports(config, manifest, {(article_id, code) for code in chosen})
     except OSError as exc:
         raise ReportsNotUpdated(
             f"the review is recorded, but the reports cannot be updated ({exc}); the next run updates them"

@@ -58,12 +58,15 @@ class InputFiles:
     read_ns: int = 0
 
     @classmethod
-    def check(cls, paths: list[Path], state_path: Path) -> InputFiles:
-        """Stat ``paths`` and find those the state at ``state_path`` recorded as they are now."""
-        records = read_input_records(state_path)
-        version = read_version()
+    def check(cls, paths: list[Path], state_path: Path, whole: bool = True) -> InputFiles:
+        """Stat ``paths`` and find those the state at ``state_path`` recorded as they are now.
+        ``whole``: ``paths`` are the whole input (recorded files not among them are ``gone``);
+        else they are some of it (an editor's change), and only their records are read."""
         current = {str(path) for path in paths}
-        files = cls(gone=[path for path in records if path not in current], read_ns=time.time_ns())
+        records = read_input_records(state_path, None if whole else current)
+        version = read_version()
+        gone = [path for path in records if path not in current]
+        files = cls(gone=gone, read_ns=time.time_ns())
         for path in paths:
             try:
                 now = identity(path.stat())

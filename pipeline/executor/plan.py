@@ -8,7 +8,7 @@ and their files are still there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ class ItemPlan:
         """Where the item stands: ``ok`` when up to date, ``failed`` when a stage failed under
         today's key, else ``pending``."""
         status = "ok" if self.up_to_date else "failed" if self.failure else "pending"
-        article = self.segmented.article
+        article, sentences = self.segmented.article, self.segmented.all_sentences()
         return ItemOutcome(
             article_id=article.id,
             language=self.target.code,
@@ -110,6 +110,8 @@ class ItemPlan:
             text=self.text_record if self.text_done else None,
             narration=self.narration_record if self.narration_wanted and self.narration_done else None,
             failure=None if status == "ok" else self.failure,
+            headline=article.title or next((s.strip() for s in sentences if s.strip()), ""),
+            date=article.date.isoformat(),
         )
 
     def reason(self) -> str:
@@ -145,12 +147,14 @@ class Planner:
         narrate: Narrate,
         retry_failed: bool = False,
         options: RunOptions | None = None,
+        article_ids: Collection[str] | None = None,
     ):
-        """``options`` (when given) says what the run may work on, and its ``retry_failed`` wins."""
+        """``options`` (when given) says what the run may work on, and its ``retry_failed`` wins;
+        ``article_ids``: the only articles it will plan (None: any), whose records alone are read."""
         self.config, self.state, self.narrate = config, state, narrate
         self.options = options or RunOptions(retry_failed=retry_failed)
         self.retry_failed = self.options.retry_failed
-        self.rows: dict[tuple[str, str, str], ItemState] = state.items() if state else {}
+        self.rows: dict[tuple[str, str, str], ItemState] = state.items(article_ids) if state else {}
 
     def plan(
         self, segmented: list[SegmentedArticle], target: TargetConfig, fingerprint: str | None = None

@@ -24,13 +24,14 @@ from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.executor.run_report import RunReport
+from pipeline.executor.scope import read_touched
 from pipeline.executor.worker import Worker
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
 from pipeline.mt.ctranslate2_backend import conversions_in_use, prune_conversions
 from pipeline.progress import NullProgress, Progress
 from pipeline.report import write_reports
-from pipeline.report.manifest import retracted_states, write_manifest
+from pipeline.report.manifest import retracted_states, update_manifest, write_manifest
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import SegmentedArticle, split_outcomes
@@ -71,14 +72,14 @@ def run_job(
     """
     options = options or RunOptions()
     report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE, options=options)
-    segmented, inputs = read(config, report)
+    segmented, inputs = read(config, report, options)
     check_choice(config, segmented, report, options)
     narrate = Narrate(config.tts, config.targets)
     if options.dry_run:
         plan(config, existing_state(config.state_path), narrate, segmented, report, options)
         return report
     with JobLock(config.lock_path, wait=options.wait_lock):
-        _remove_temp_files(config.job_dir)
+        _remove_temp_files(config.job_dir, {a for a, _ in options.pairs} if report.partial else None)
         state = StateStore.open(config.state_path)
         try:
             if prepare is not None:
@@ -103,10 +104,22 @@ def run_job(
     return report
 
 
-def read(config: JobConfig, report: RunReport) -> tuple[list[SegmentedArticle], InputFiles]:
+def read(
+    config: JobConfig, report: RunReport, options: RunOptions
+) -> tuple[list[SegmentedArticle], InputFiles]:
     """Every input file read and split into sentences (or, unchanged since it was read, taken as
     the state recorded it); unreadable ones are logged and kept in ``report.ingest_failures``.
+    An editor's change (``options.pairs``) reads only the files of the articles it touches, where
+    the manifest names them (``scope.read_touched``; ``report.partial`` then says so).
     Raises ``ConfigError`` if the input globs match no file."""
+    if options.pairs:
+        with report.timings.measure("read"):
+            touched = read_touched(config, options.pairs)
+        if touched is not None:
+            report.partial = True
+            log.info("%s: %d input file(s) of the changed articles read; the others left alone",
+                     config.job, len(touched[0]))  # fmt: skip
+            return touched
     paths = discover(config.input_patterns)
     if not paths:
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
@@ -192,8 +205,16 @@ def plan(
     """Plan every article × language against ``state`` (None: no state yet) into ``report``, and
     say what the run will do (not for a dry run, which lists it)."""
     with report.timings.measure("plan"):
-        planner = Planner(config, state, narrate, options=options)
-        report.planned([p for target in config.targets for p in planner.plan(segmented, target)])
+        if report.partial:  # only the pairs changed: their articles' records, their languages
+            articles = {article_id for article_id, _ in options.pairs}
+            planner = Planner(config, state, narrate, options=options, article_ids=articles)
+            languages = {language for _, language in options.pairs}
+            targets = [target for target in config.targets if target.code in languages]
+            plans = [p for t in targets for p in planner.plan(segmented, t) if p.key in options.pairs]
+        else:
+            planner = Planner(config, state, narrate, options=options)
+            plans = [p for target in config.targets for p in planner.plan(segmented, target)]
+        report.planned(plans)
     if not options.dry_run:
         _announce(config, len(segmented), report)
     return planner
@@ -256,15 +277,20 @@ def finish(context: RunContext) -> str:
     the run's status."""
     config, report = context.config, context.report
     outcomes = [item.outcome() for item in report.plans]
-    current = {(o.article_id, o.language) for o in outcomes}
-    current |= {(f.article_id, t.code) for f in report.ingest_failures for t in config.targets}
-    retracted = retracted_states(context.state.items(), current)  # gone from the input: off the public
     reviews = context.state.reviews()  # an editor's approval holds while the text it saw is unchanged
-    manifest = write_manifest(
-        config, report.ingest_failures, outcomes, report.interrupted, retracted, reviews
-    )
+    if report.partial:  # the other items stand as the manifest lists them
+        manifest = update_manifest(config, outcomes, report.interrupted, reviews)
+        changed: frozenset[tuple[str, str]] | None = frozenset(plan.key for plan in report.plans)
+    else:
+        current = {(o.article_id, o.language) for o in outcomes}
+        current |= {(f.article_id, t.code) for f in report.ingest_failures for t in config.targets}
+        retracted = retracted_states(context.state.items(), current)  # gone from the input: off the public
+        manifest = write_manifest(
+            config, report.ingest_failures, outcomes, report.interrupted, retracted, reviews
+        )
+        changed = None
     with report.timings.measure("review pages and feeds"):
-        write_reports(config, manifest)  # every run (they are cheap); unchanged files are left as they are
+        write_reports(config, manifest, changed)  # unchanged files are left as they are
     if report.interrupted:
         return "interrupted"
     if report.options.origin == "run":  # a nightly job's chore: never on an editor's change
@@ -275,9 +301,19 @@ def finish(context: RunContext) -> str:
     return "finished"
 
 
-def _remove_temp_files(job_dir: Path) -> None:
-    """Temporary files of a killed run (we hold the lock, so no one else is writing)."""
-    if job_dir.is_dir():
-        for temp in job_dir.rglob(".*.tmp"):
-            temp.unlink(missing_ok=True)
-            log.debug("removed %s, left by an interrupted run", temp)
+def _remove_temp_files(job_dir: Path, article_ids: set[str] | None = None) -> None:
+    """Temporary files of a killed run (we hold the lock, so no one else is writing): anywhere in
+    the job folder, or (``article_ids``: a run on an editor's change, which could leave them only
+    there) in the job folder's top and those articles' folders."""
+    if not job_dir.is_dir():
+        return
+    if article_ids is None:
+        temps = list(job_dir.rglob(".*.tmp"))
+    else:
+        temps = [
+            *job_dir.glob(".*.tmp"),
+            *(t for a in sorted(article_ids) for t in (job_dir / a).rglob(".*.tmp")),
+        ]
+    for temp in temps:
+        temp.unlink(missing_ok=True)
+        log.debug("removed %s, left by an interrupted run", temp)

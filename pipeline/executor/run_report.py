@@ -27,6 +27,7 @@ class RunReport:
     interrupted: bool = False
     timings: Timings = field(default_factory=Timings)
     options: RunOptions = field(default_factory=RunOptions)  # which items the run may work on
+    partial: bool = False  # only the articles of ``options.pairs`` were read and planned (scope.py)
 
     def planned(self, plans: list[ItemPlan]) -> None:
         """Keep the run's plans and count what is to do and what is up to date."""

@@ -3,6 +3,7 @@ review pages, the public folder and the podcast feeds."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pipeline.config import JobConfig
@@ -12,9 +13,13 @@ from pipeline.report.review import write_review
 from pipeline.report.transcripts import write_transcripts
 
 
-def write_reports(config: JobConfig, manifest: dict[str, Any]) -> None:
+def write_reports(
+    config: JobConfig, manifest: dict[str, Any], changed: Collection[tuple[str, str]] | None = None
+) -> None:
     """Write the transcripts, the review pages, the public folder, and the feeds when
-    ``feeds.base_url`` is set, from ``manifest``.
+    ``feeds.base_url`` is set, from ``manifest``: for every item, or (``changed``: the
+    ``(article_id, language)`` pairs an editor's change touched) for those alone: their
+    transcripts, public files and articles' pages, the job's index and their languages' feeds.
 
     New files reach the public folder before the feeds list them, and what is no longer servable
     leaves it only after the feeds stop listing it.
@@ -22,12 +27,13 @@ def write_reports(config: JobConfig, manifest: dict[str, Any]) -> None:
     Raises:
         OSError: a page, transcript, feed or public file cannot be written or removed.
     """
-    transcripts = write_transcripts(config, manifest)
-    write_review(config, manifest)
-    public = update_public(config, manifest, transcripts)
+    only = None if changed is None else frozenset(changed)
+    transcripts = write_transcripts(config, manifest, only)
+    write_review(config, manifest, None if only is None else {article_id for article_id, _ in only})
+    public = update_public(config, manifest, transcripts, only)
     if config.feeds.base_url:
-        write_feeds(config, manifest)
-    prune_public(config, public)
+        write_feeds(config, manifest, None if only is None else {language for _, language in only})
+    prune_public(config, public, only)
 
 
 __all__ = ["write_reports"]

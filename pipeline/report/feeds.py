@@ -19,6 +19,7 @@ import datetime as dt
 import email.utils
 import logging
 import urllib.parse
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,11 @@ class Episode:
     transcript: bool  # a transcript.vtt goes with the narration
 
 
-def write_feeds(config: JobConfig, manifest: dict[str, Any]) -> None:
-    """Write ``<public>/feeds/<lang>.xml`` for each language with a narrated article, newest first.
+def write_feeds(
+    config: JobConfig, manifest: dict[str, Any], languages: Collection[str] | None = None
+) -> None:
+    """Write ``<public>/feeds/<lang>.xml`` for each language with a narrated article, newest first
+    (``languages``: for those alone, the others being unchanged).
 
     The items are the manifest's ``ok`` items with audio; each one's ``article.json`` gives its
     title, date, lead, narration and disclosure, and an item whose ``article.json`` is missing or
@@ -67,6 +71,8 @@ def write_feeds(config: JobConfig, manifest: dict[str, Any]) -> None:
         OSError: a feed cannot be written or removed.
     """
     for target in config.targets:
+        if languages is not None and target.code not in languages:
+            continue
         episodes = _episodes(config, manifest, target.code)
         path = config.public_dir / FEEDS_DIR / f"{target.code}.xml"
         if not episodes:

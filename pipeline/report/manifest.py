@@ -9,12 +9,15 @@ removed, or its language left the job) is listed as ``retracted``, with the file
 
 Every item has a ``review``: ``approved`` or ``rejected`` when an editor's review (the state's
 ``reviews``) is of the item's article.txt as it stands (the same sha256), else ``needs_review``, so
-an approved item whose text changes needs review again.
+an approved item whose text changes needs review again. An item of a readable article has its
+``headline`` (the title, or the first sentence when it has none) and ``date``, so a list of the
+job's articles needs no other file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from pipeline.clock import utc_now_iso
@@ -27,7 +30,7 @@ from pipeline.state import ItemState
 from pipeline.state.store import Review
 from pipeline.version import __version__
 
-SCHEMA_VERSION = 4  # 3: items and counts may be "retracted"; 4: items have a "review"
+SCHEMA_VERSION = 5  # 3: items and counts may be "retracted"; 4: items have a "review"; 5: "headline", "date"
 NARRATION_FIELDS = ("engine", "voice", "duration", "size", "sha256")
 STATUSES = ("ok", "failed", "pending", "retracted")
 NEEDS_REVIEW = "needs_review"
@@ -62,6 +65,11 @@ def manifest_data(
     items = [_item(outcome, reviews) for outcome in outcomes]
     items += [_unreadable(failure, target.code) for failure in ingest_failures for target in config.targets]
     items += _retracted(config, retracted, reviews)
+    return _manifest(config, items, interrupted)
+
+
+def _manifest(config: JobConfig, items: list[dict[str, Any]], interrupted: bool) -> dict[str, Any]:
+    """The manifest of ``items`` (sorted here), with the job's header and counts."""
     items.sort(key=lambda item: (item["article_id"], item["language"]))
     statuses = [item["status"] for item in items]
     return {
@@ -94,6 +102,8 @@ def _item(outcome: ItemOutcome, reviews: Reviews) -> dict[str, Any]:
         "language": outcome.language,
         "status": outcome.status,
         "source": str(outcome.source),
+        "headline": outcome.headline,
+        "date": outcome.date,
         "files": {**text.get("files", {}), **narration.get("files", {})},
         "sentences": outcome.sentences,
         "narration": {k: summary[k] for k in NARRATION_FIELDS if k in summary} if narration else None,
@@ -179,8 +189,33 @@ def write_manifest(
         OSError: the file cannot be written.
     """
     data = manifest_data(config, ingest_failures, outcomes, interrupted, retracted, reviews)
+    return _write(config.job_dir / MANIFEST_FILE, data, read_record(config.job_dir / MANIFEST_FILE))
+
+
+def update_manifest(
+    config: JobConfig, outcomes: list[ItemOutcome], interrupted: bool, reviews: Reviews | None = None
+) -> dict[str, Any]:
+    """Replace the items of ``outcomes``' article-languages in ``<job>/manifest.json`` (adding those
+    it lacks) and leave every other item as it is listed: what a run on an editor's change writes,
+    having planned those items alone. Returns the manifest's data; writes as ``write_manifest``.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
     path = config.job_dir / MANIFEST_FILE
     previous = read_record(path)
+    replaced = {(outcome.article_id, outcome.language) for outcome in outcomes}
+    kept = [
+        item
+        for item in (previous or {}).get("items", [])
+        if (item["article_id"], item["language"]) not in replaced
+    ]
+    new = [_item(outcome, reviews or {}) for outcome in outcomes]
+    interrupted = interrupted or bool((previous or {}).get("interrupted"))  # the last nightly run's, too
+    return _write(path, _manifest(config, kept + new, interrupted), previous)
+
+
+def _write(path: Path, data: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
     if previous is not None and {**previous, "updated": data["updated"]} == data:
         return previous  # only the time would change: "updated" stays the time of the last change
     atomic_write_json(path, data)

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -55,14 +56,23 @@ class PublicFile:
 PublicFiles = dict[PurePosixPath, PublicFile]  # path relative to the public folder → content
 
 
+Pairs = Collection[tuple[str, str]]  # (article_id, language)
+
+
 def public_files(
-    config: JobConfig, manifest: dict[str, Any], transcripts: dict[tuple[str, str], str]
+    config: JobConfig,
+    manifest: dict[str, Any],
+    transcripts: dict[tuple[str, str], str],
+    only: Pairs | None = None,
 ) -> PublicFiles:
-    """What the public folder should hold for ``manifest``'s servable items (see ``servable``);
-    ``transcripts``: each narration's WebVTT by ``(article_id, language)``."""
+    """What the public folder should hold for ``manifest``'s servable items (see ``servable``; with
+    ``only``, for those ``(article_id, language)`` pairs alone); ``transcripts``: each narration's
+    WebVTT by ``(article_id, language)``."""
     files: PublicFiles = {}
     for item in manifest["items"]:
         article_id, language, listed = item["article_id"], item["language"], item["files"]
+        if only is not None and (article_id, language) not in only:
+            continue
         if not servable(config, item) or not _plain_name(article_id) or not _plain_name(language):
             continue
         if article_id == FEEDS_DIR:
@@ -95,17 +105,36 @@ def public_dir_problem(config: JobConfig, manifest: dict[str, Any]) -> str | Non
         top = public.relative_to(job).parts[0]
         if top in {item["article_id"] for item in manifest["items"]}:
             return f"it is inside the job folder of article {top!r}"
-    for source in {item["source"] for item in manifest["items"] if item.get("source")}:
-        if public in Path(source).resolve().parents:
+    for source in _resolved_sources(manifest):
+        if public in source.parents:
             return f"it holds an input file ({source})"
     return None
 
 
+def _resolved_sources(manifest: dict[str, Any]) -> Iterator[Path]:
+    """Each input file the manifest names, links resolved: each folder is resolved once, and a
+    file that is itself a link on its own."""
+    folders: dict[str, Path] = {}
+    for source in sorted({item["source"] for item in manifest["items"] if item.get("source")}):
+        path = Path(source)
+        if path.is_symlink():
+            yield path.resolve()
+            continue
+        parent = str(path.parent)
+        if parent not in folders:
+            folders[parent] = path.parent.resolve()
+        yield folders[parent] / path.name
+
+
 def update_public(
-    config: JobConfig, manifest: dict[str, Any], transcripts: dict[tuple[str, str], str]
+    config: JobConfig,
+    manifest: dict[str, Any],
+    transcripts: dict[tuple[str, str], str],
+    only: Pairs | None = None,
 ) -> PublicFiles | None:
-    """Put every file the public folder should hold in place (see ``public_files``) and return
-    them; None, with an error logged, when the folder must not be used (``public_dir_problem``).
+    """Put every file the public folder should hold in place (see ``public_files``; ``only``: of
+    those pairs alone) and return them; None, with an error logged, when the folder must not be
+    used (``public_dir_problem``).
 
     Raises:
         OSError: a file cannot be written.
@@ -115,7 +144,7 @@ def update_public(
         log.error("publish.dir %s is not used: %s; give the public folder a folder of its own",
                   config.public_dir, problem)  # fmt: skip
         return None
-    files = public_files(config, manifest, transcripts)
+    files = public_files(config, manifest, transcripts, only)
     for relative, wanted in files.items():
         target = config.public_dir.joinpath(*relative.parts)
         if wanted.data is not None:
@@ -127,9 +156,10 @@ def update_public(
     return files
 
 
-def prune_public(config: JobConfig, files: PublicFiles | None) -> list[Path]:
+def prune_public(config: JobConfig, files: PublicFiles | None, only: Pairs | None = None) -> list[Path]:
     """Remove from the public folder everything outside ``feeds/`` that ``files`` does not list
-    (None: ``update_public`` refused the folder, so nothing is touched) and return what went.
+    (None: ``update_public`` refused the folder, so nothing is touched) and return what went;
+    with ``only``, look in those ``(article_id, language)`` pairs' folders alone.
 
     A top-level folder that is no article's is removed only when it looks like one this module
     made (``<lang>/<public file>`` inside, or nothing), so a mistaken ``publish.dir`` loses no one
@@ -146,6 +176,13 @@ def prune_public(config: JobConfig, files: PublicFiles | None) -> list[Path]:
         article, language, name = relative.parts
         wanted.setdefault(article, {}).setdefault(language, set()).add(name)
     removed = []
+    if only is not None:
+        for article, language in sorted(only):
+            if _plain_name(article) and _plain_name(language) and article != FEEDS_DIR:
+                names = wanted.get(article, {}).get(language, set())
+                removed += _prune_language(root / article / language, names)
+        _log_removed(removed)
+        return removed
     for entry in sorted(root.iterdir()):
         if entry.name == FEEDS_DIR:
             continue
@@ -156,8 +193,33 @@ def prune_public(config: JobConfig, files: PublicFiles | None) -> list[Path]:
             removed.append(entry)
         elif entry.is_dir():
             log.warning("left %s in the public folder: it was not made by the pipeline", entry)
+    _log_removed(removed)
+    return removed
+
+
+def _log_removed(removed: list[Path]) -> None:
     for path in removed:
         log.info("removed %s from the public folder", path)
+
+
+def _prune_language(folder: Path, names: set[str]) -> list[Path]:
+    """Remove what ``folder`` (an article's language folder) holds besides ``names``, and the
+    folder itself, and its article's, once empty."""
+    if folder.is_symlink():
+        _remove(folder)
+        return [folder]
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if path.name not in names:
+            _remove(path)
+            removed.append(path)
+    for emptied in (folder, folder.parent):
+        if any(emptied.iterdir()):
+            break
+        emptied.rmdir()
+        removed.append(emptied)
     return removed
 
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from pipeline.config import JobConfig
 from pipeline.fsio import write_if_changed
@@ -37,13 +40,15 @@ def _environment() -> Any:
     )
 
 
-def write_review(config: JobConfig, manifest: dict[str, Any]) -> None:
+def write_review(config: JobConfig, manifest: dict[str, Any], changed: Collection[str] | None = None) -> None:
     """Write the job's ``index.html`` and each article's ``<article-id>/index.html``.
 
     Articles and their languages come from ``manifest``, their text from each ``article.json`` (one
     that is missing or damaged shows as no translation yet). An article's page is made again only
     when something it is made from changed (``_page_inputs``; recorded in ``PAGES_MADE``), so an
     unchanged job reads no ``article.json``; pages whose HTML is unchanged are not rewritten.
+    ``changed``: the only articles that may have changed (an editor's change); the others' pages
+    are taken as recorded without looking at their files.
 
     Raises:
         OSError: a page cannot be written.
@@ -59,27 +64,32 @@ def write_review(config: JobConfig, manifest: dict[str, Any]) -> None:
     made = _pages_made(config.job_dir)
     pages: dict[str, dict[str, Any]] = {}
     for article_id, items in by_article.items():
+        earlier = made.get(article_id)
+        if changed is not None and article_id not in changed and earlier is not None:
+            pages[article_id] = earlier  # not touched by the change: as the last run made it
+            continue
         inputs = _page_inputs(config.job_dir, article_id, items, common)
         page_file = config.job_dir / article_id / REVIEW_FILE
-        earlier = made.get(article_id)
         if earlier is not None and earlier.get("inputs") == inputs and page_file.is_file():
             pages[article_id] = earlier  # nothing it is made from changed: not read, not rendered
             continue
         page = _article_page(config.job_dir, article_id, items, languages, hide)
         html = environment.get_template("article.html").render(job=config.job, **page)
         write_if_changed(page_file, html)  # unchanged articles: untouched
-        pages[article_id] = {"inputs": inputs, "summary": _index_summary(page["summary"])}
+        row = environment.get_template(INDEX_ROW).render(article=_index_summary(page["summary"]))
+        pages[article_id] = {"inputs": inputs, "row": row}
     html = environment.get_template(REVIEW_FILE).render(
         job=config.job,
         manifest=manifest,
         languages=languages,
-        articles=[p["summary"] for p in pages.values()],
+        rows=[Markup(p["row"]) for p in pages.values()],  # rendered (and escaped) with their pages
     )
     write_if_changed(config.job_dir / REVIEW_FILE, html)
     write_if_changed(config.job_dir / PAGES_MADE, json.dumps(pages, ensure_ascii=False, sort_keys=True))
 
 
 PAGES_MADE = ".review-pages.json"  # in the job folder: what each article's page was made from
+INDEX_ROW = "_index_row.html"  # an article's row in the job's index, kept with its page's inputs
 
 
 def _templates_version() -> str:
@@ -91,7 +101,7 @@ def _templates_version() -> str:
 def _pages_made(job_dir: Path) -> dict[str, dict[str, Any]]:
     """What the last run recorded of each article's page ({} when unreadable: all are made again)."""
     record = read_record(job_dir / PAGES_MADE)
-    return {k: v for k, v in (record or {}).items() if isinstance(v, dict) and "summary" in v}
+    return {k: v for k, v in (record or {}).items() if isinstance(v, dict) and isinstance(v.get("row"), str)}
 
 
 def _page_inputs(job_dir: Path, article_id: str, items: list[dict[str, Any]], common: list[Any]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ class Cue:
     text: str
 
 
-def write_transcripts(config: JobConfig, manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+def write_transcripts(
+    config: JobConfig, manifest: dict[str, Any], only: Collection[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], str]:
     """Write ``transcript.vtt`` beside the narration of each listed article × language (retracted
-    ones are left as they are) and return them by ``(article_id, language)``.
+    ones are left as they are; with ``only``, those ``(article_id, language)`` pairs alone) and
+    return them by ``(article_id, language)``.
 
     An item whose ``article.json`` is unreadable is skipped; one whose ``article.json`` says there
     is no narration loses a transcript left by an earlier run.
@@ -53,6 +57,8 @@ def write_transcripts(config: JobConfig, manifest: dict[str, Any]) -> dict[tuple
     for item in manifest["items"]:
         relative = item["files"].get("json")
         if item["status"] == "retracted" or not relative:
+            continue
+        if only is not None and (item["article_id"], item["language"]) not in only:
             continue
         json_path = config.job_dir / relative
         record = read_record(json_path)

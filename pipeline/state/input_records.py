@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,16 +68,21 @@ class InputRecords:
             db.executemany("DELETE FROM inputs WHERE path=?", [(path,) for path in gone])
 
 
-def read_input_records(state_path: Path) -> dict[str, InputRecord]:
-    """The input files as recorded in the state at ``state_path``, by path, read without writing to
-    it (before the job's lock is taken). Empty when there is no state, or it cannot be read (the
-    files are then read again, and the run itself reports the state's problem)."""
+def read_input_records(state_path: Path, paths: Collection[str] | None = None) -> dict[str, InputRecord]:
+    """The input files as recorded in the state at ``state_path``, by path (every one, or those of
+    ``paths``), read without writing to it (before the job's lock is taken). Empty when there is no
+    state, or it cannot be read (the files are then read again, and the run itself reports the
+    state's problem)."""
     if not state_path.is_file():
         return {}
     uri = f"{state_path.resolve().as_uri()}?mode=ro"
+    select = f"SELECT {COLUMNS} FROM inputs"
     try:
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
-            rows = db.execute(f"SELECT {COLUMNS} FROM inputs").fetchall()
+            if paths is None:
+                rows = db.execute(select).fetchall()
+            else:
+                rows = [row for path in paths for row in db.execute(f"{select} WHERE path=?", (path,))]
     except sqlite3.Error:  # no such table (an older schema), locked, not a database...
         return {}
     return {row[0]: InputRecord(*row) for row in rows}

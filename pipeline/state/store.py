@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,11 +285,14 @@ class StateStore(EditRecords, InputRecords):
 
     # Items ----------------------------------------------------------------------------------
 
-    def items(self) -> dict[tuple[str, str, str], ItemState]:
-        rows = self.db.execute(
-            "SELECT article_id, language, stage, key, status, attempts, transient, last_error, detail"
-            " FROM items"
-        )
+    def items(self, article_ids: Collection[str] | None = None) -> dict[tuple[str, str, str], ItemState]:
+        """Each article × language × stage's record, by ``(article_id, language, stage)``: every
+        one, or those of ``article_ids`` (what a run restricted to an editor's change needs)."""
+        columns = "article_id, language, stage, key, status, attempts, transient, last_error, detail"
+        if article_ids is None:
+            rows: Iterable[tuple[Any, ...]] = self.db.execute(f"SELECT {columns} FROM items")
+        else:
+            rows = self._rows_by_key(f"SELECT {columns} FROM items", article_ids, "article_id")
         result = {}
         for article_id, language, stage, key, status, attempts, transient, error, detail in rows:
             state = ItemState(
@@ -402,12 +405,15 @@ class StateStore(EditRecords, InputRecords):
         for sha256 in set(damaged.values()):
             self.files.path(sha256).unlink(missing_ok=True)
 
-    def _rows_by_key(self, select: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
-        """Rows of ``select`` whose key is one of ``keys``, asked in chunks under SQLite's variable limit."""
+    def _rows_by_key(
+        self, select: str, keys: Iterable[str], column: str = "key"
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``select`` whose ``column`` is one of ``keys``, asked in chunks under SQLite's
+        variable limit."""
         wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            yield from self.db.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            yield from self.db.execute(f"{select} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)
 
     def cached_segment_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` the segment cache holds: a row, and its file at the recorded size
