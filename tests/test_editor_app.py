@@ -342,6 +342,30 @@ def test_an_approval_moves_an_article_between_filters(client: TestClient, fake: 
     assert 'href="/articles/harbour-cranes/"' not in client.get("/?show=rejected").text
 
 
+def test_the_list_comes_a_page_at_a_time_filtered_and_counted_by_the_server(
+    client: TestClient, fake: FakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = fake.articles()
+    assert len(every) >= 2
+    second = client.get("/api/articles", params={"page": 2, "per_page": 1}).json()
+    assert second["articles"] == every[1:2] and (second["page"], second["pages"]) == (2, len(every))
+    assert client.get("/api/articles", params={"page": 99, "per_page": 1}).json()["articles"] == every[-1:]
+    client.post("/api/articles/evil-title/uk/reject", json={"editor": "Mira", "note": ""})
+    rejected = client.get("/api/articles", params={"status": "rejected"}).json()
+    assert [a["id"] for a in rejected["articles"]] == ["evil-title"] and rejected["total"] == 1
+    assert rejected["counts"]["rejected"] == 1 and rejected["counts"]["all"] == len(every)
+    for bad in ({"status": "maybe"}, {"page": "0"}, {"page": "x"}, {"per_page": "501"}):
+        response = client.get("/api/articles", params=bad)
+        assert response.status_code == 422 and "error" in response.json(), bad
+
+    from pipeline.editor import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    html = client.get("/?page=2").text
+    assert f'href="/articles/{every[1]["id"]}/"' in html and f'href="/articles/{every[0]["id"]}/"' not in html
+    assert f"page 2 of {len(every)}" in html and 'rel="prev" href="/?show=all&amp;page=1"' in html
+
+
 def test_the_article_page_shows_every_language_with_its_controls(client: TestClient) -> None:
     response = client.get("/articles/harbour-cranes/")
     assert response.status_code == 200
@@ -460,7 +484,9 @@ def test_the_page_script_is_served(client: TestClient) -> None:
 
 
 def test_the_api_gives_the_services_dicts(client: TestClient, fake: FakeService) -> None:
-    assert client.get("/api/articles").json() == fake.articles()
+    listed = client.get("/api/articles").json()
+    assert listed["articles"] == fake.articles() and listed["total"] == len(fake.articles())
+    assert (listed["page"], listed["pages"], listed["status"]) == (1, 1, "all")
     response = client.get("/api/articles/harbour-cranes/uk")
     assert response.status_code == 200 and response.json() == fake.data["harbour-cranes"]["uk"]
     assert response.headers["cache-control"] == "no-store"

@@ -1,6 +1,7 @@
 """The review app's JSON API, under ``/api``.
 
-- ``GET /api/articles``: every article with, per language, its status, review, flags, edits, audio.
+- ``GET /api/articles``: a page of the articles (``?status=`` a filter, ``?page=``, ``?per_page=``)
+  with, per language, its status, review, flags, edits and audio, and how many pass each filter.
 - ``GET /api/articles/{id}/{lang}``: one article's sentences in one language.
 - ``PUT /api/articles/{id}/{lang}/sentences/{index}`` (``{"text", "editor"}``, ``If-Match: <key>``):
   save an editor's version of a sentence; ``DELETE`` the same (``If-Match``, optional body
@@ -23,8 +24,12 @@ from starlette.routing import Route
 from pipeline.editor.contract import (
     BODY_MAX,
     EDITOR_MAX,
+    FILTERS,
     NOTE_MAX,
+    PAGE_SIZE,
+    PAGE_SIZE_MAX,
     language_codes,
+    listing,
     parse_index,
     valid_article_id,
 )
@@ -106,9 +111,17 @@ def editor_name(data: dict[str, Any]) -> str:
 
 @api_endpoint
 async def list_articles(request: Request) -> Response:
-    """``GET /api/articles``."""
-    service = service_of(request)
-    return _answer(await call(service.articles))
+    """``GET /api/articles[?status=<filter>&page=<n>&per_page=<n>]``: a page of the article list."""
+    query = request.query_params
+    status = query.get("status", "all")
+    if status not in FILTERS:
+        raise InvalidEdit(f"unknown status {status!r}: one of {', '.join(FILTERS)}")
+    page, per_page = parse_index(query.get("page", "1")), parse_index(query.get("per_page", str(PAGE_SIZE)))
+    if not page:
+        raise InvalidEdit("'page' must be a whole number from 1")
+    if not per_page or per_page > PAGE_SIZE_MAX:
+        raise InvalidEdit(f"'per_page' must be a whole number from 1 to {PAGE_SIZE_MAX}")
+    return _answer(listing(await call(service_of(request).articles), status, page, per_page))
 
 
 @api_endpoint

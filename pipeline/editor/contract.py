@@ -10,6 +10,7 @@ answers with.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,6 +63,53 @@ class Service(Protocol):
     ) -> dict[str, Any]: ...
 
     def file(self, article_id: str, language: str, name: str) -> Path: ...
+
+
+# The filters of the article list: a name, its label, and what a language of an article must be
+# for the article to be listed (any of its languages).
+FILTERS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "all": ("All", lambda column: True),
+    "needs_review": ("Needs review", lambda column: column.get("review") == "needs_review"),
+    "flagged": ("Flagged", lambda column: bool(column.get("flags"))),
+    "edited": ("Edited", lambda column: bool(column.get("edited"))),
+    "approved": ("Approved", lambda column: column.get("review") == "approved"),
+    "rejected": ("Rejected", lambda column: column.get("review") == "rejected"),
+}
+PAGE_SIZE = 50  # articles on a page of the list (the index and ``GET /api/articles``)
+PAGE_SIZE_MAX = 500
+
+
+def matches(article: dict[str, Any], show: str) -> bool:
+    """Whether any of ``article``'s languages passes the filter ``show``."""
+    test = FILTERS[show][1]
+    return any(test(column) for column in (article.get("languages") or {}).values())
+
+
+def listing(
+    articles: list[dict[str, Any]], status: str, page: int, per_page: int = PAGE_SIZE
+) -> dict[str, Any]:
+    """Page ``page`` (from 1; past the last: the last) of the ``articles`` that pass the filter
+    ``status`` (a name of ``FILTERS``), with how many pass each filter: ``{"status", "page",
+    "pages", "per_page", "total", "counts", "articles"}``."""
+    counts = {name: 0 for name in FILTERS}
+    chosen = []
+    for article in articles:
+        for name in FILTERS:
+            if matches(article, name):
+                counts[name] += 1
+                if name == status:
+                    chosen.append(article)
+    pages = max(1, -(-len(chosen) // per_page))
+    page = min(page, pages)
+    return {
+        "status": status,
+        "page": page,
+        "pages": pages,
+        "per_page": per_page,
+        "total": len(chosen),
+        "counts": counts,
+        "articles": chosen[(page - 1) * per_page : page * per_page],
+    }
 
 
 def valid_article_id(article_id: str) -> bool:

@@ -1,7 +1,7 @@
 """The review app's pages and files.
 
-- ``GET /``: the articles, a column per language, filtered with ``?show=`` (an article is listed
-  when any of its languages matches).
+- ``GET /``: the articles, a column per language, 50 a page (``?page=``), filtered with ``?show=``
+  (an article is listed when any of its languages matches).
 - ``GET /articles/{id}/``: the source paragraphs and every language side by side, with the editing,
   review and audio controls (``static/editor.js`` drives them through the API).
 - ``GET /articles/{id}/{lang}/{name}``: ``article.txt``, ``article.json``, ``narration.mp3`` or
@@ -14,26 +14,25 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from pipeline.editor.contract import MEDIA_TYPES, Service, language_codes, valid_article_id
+from pipeline.editor.contract import (
+    FILTERS,
+    MEDIA_TYPES,
+    PAGE_SIZE,
+    Service,
+    language_codes,
+    listing,
+    parse_index,
+    valid_article_id,
+)
 from pipeline.editor.replies import call, error_headers, guarded, service_of
 from pipeline.errors import NotFound
 from pipeline.layout import AUDIO_FILE, TRANSCRIPT_FILE
-
-FILTERS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
-    "all": ("All", lambda column: True),
-    "needs_review": ("Needs review", lambda column: column.get("review") == "needs_review"),
-    "flagged": ("Flagged", lambda column: bool(column.get("flags"))),
-    "edited": ("Edited", lambda column: bool(column.get("edited"))),
-    "approved": ("Approved", lambda column: column.get("review") == "approved"),
-    "rejected": ("Rejected", lambda column: column.get("review") == "rejected"),
-}
 
 
 def environment() -> Any:
@@ -69,22 +68,16 @@ def error_page(request: Request, status: int, message: str) -> Response:
 page_endpoint = guarded(error_page)
 
 
-def matches(article: dict[str, Any], show: str) -> bool:
-    """Whether any of ``article``'s languages passes the filter ``show``."""
-    test = FILTERS[show][1]
-    return any(test(column) for column in (article.get("languages") or {}).values())
-
-
 @page_endpoint
 async def index(request: Request) -> Response:
-    """``GET /``: the article list, filtered by ``?show=`` (an unknown value shows all)."""
+    """``GET /``: a page of the article list (``?page=``, from 1), filtered by ``?show=`` (an
+    unknown filter shows all, an unusable page the first)."""
     show = request.query_params.get("show", "all")
     show = show if show in FILTERS else "all"
-    articles = await call(service_of(request).articles)
-    counts = {name: sum(matches(article, name) for article in articles) for name in FILTERS}
-    listed = [article for article in articles if matches(article, show)]
-    filters = [(name, label, counts[name]) for name, (label, _test) in FILTERS.items()]
-    return render(request, "index.html", articles=listed, filters=filters, show=show)
+    page = parse_index(request.query_params.get("page", "1")) or 1
+    found = listing(await call(service_of(request).articles), show, page, PAGE_SIZE)
+    filters = [(name, label, found["counts"][name]) for name, (label, _test) in FILTERS.items()]
+    return render(request, "index.html", found=found, articles=found["articles"], filters=filters, show=show)
 
 
 def _has_file(service: Service, article_id: str, language: str, name: str) -> bool:

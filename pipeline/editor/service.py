@@ -103,7 +103,7 @@ class EditorService:
             for item in manifest["items"]
             if item["status"] == "pending"
             and item["language"] in self._narrated
-            and self._audio(item, self._record_of(item["article_id"], item["language"])) == "pending"
+            and self._audio(item) == "pending"
         )
 
     def close(self) -> None:
@@ -114,25 +114,25 @@ class EditorService:
     # Reading ----------------------------------------------------------------------------------
 
     def articles(self) -> list[dict[str, Any]]:
-        """Every current article with, per language, its status, review, flags, edits and audio."""
+        """Every current article with, per language, its status, review, flags, edits and audio,
+        newest first; from the manifest alone (a manifest older than its ``headline`` field: from
+        each ``article.json`` too)."""
         manifest = read_record(self.config.job_dir / MANIFEST_FILE) or {"items": []}
         articles: dict[str, dict[str, Any]] = {}
         for item in manifest["items"]:
             if item["status"] == "retracted":
                 continue
-            record = self._record_of(item["article_id"], item["language"])
             article = articles.setdefault(
                 item["article_id"], {"id": item["article_id"], "date": "", "title": "", "languages": {}}
             )
-            if record is not None and not article["title"]:
-                article["title"] = headline(record, [], item["article_id"])
-                article["date"] = record["source"].get("date", "")
+            if not article["title"]:
+                article["title"], article["date"] = self._headline(item)
             article["languages"][item["language"]] = {
                 "status": item["status"],
                 "review": item.get("review", "needs_review"),
                 "flags": sum((item.get("flags") or {}).values()),
                 "edited": item.get("edited", 0),
-                "audio": self._audio(item, record),
+                "audio": self._audio(item),
             }
         for article in articles.values():
             article["title"] = article["title"] or article["id"]
@@ -171,7 +171,7 @@ class EditorService:
             "status": item["status"],
             "review": item.get("review", "needs_review"),
             "review_detail": _review_detail(current, item),
-            "audio": self._audio(item, record),
+            "audio": self._audio(item),
             "audio_version": (narration.get("sha256") or "")[:16],
             "chapters": narration.get("chapters", []) if narration.get("status") == "ok" else [],
             "source_paragraphs": [
@@ -410,16 +410,24 @@ class EditorService:
         """The article-language's ``article.json``, or None when it has none (or it is unreadable)."""
         return read_record(item_dir(self.config.job_dir, article_id, language) / JSON_FILE)
 
-    def _audio(self, item: dict[str, Any], record: dict[str, Any] | None) -> str:
-        """``ready``, ``pending``, ``failed``, or ``none`` for a language that is not narrated."""
+    def _headline(self, item: dict[str, Any]) -> tuple[str, str]:
+        """The article's headline and date as the manifest item gives them (or its ``article.json``,
+        for a manifest written before items had them)."""
+        if "headline" in item:
+            return item["headline"], item.get("date", "")
+        record = self._record_of(item["article_id"], item["language"])
+        if record is None:
+            return "", ""
+        return headline(record, [], item["article_id"]), record["source"].get("date", "")
+
+    def _audio(self, item: dict[str, Any]) -> str:
+        """``ready``, ``pending``, ``failed``, or ``none`` for a language that is not narrated, as
+        the manifest item says: its narration is listed once made, its failed stage named."""
         if item["language"] not in self._narrated:
             return "none"
-        narration = (record or {}).get("narration") or {}
-        if narration.get("status") == "ok":
+        if item.get("narration"):
             return "ready"
-        if narration.get("status") == "failed" or item.get("stage") == "narration":
-            return "failed"
-        return "pending"
+        return "failed" if item.get("stage") == "narration" else "pending"
 
     def _sentence_edits(
         self, article_id: str, record: dict[str, Any], in_force: list[Edit]
