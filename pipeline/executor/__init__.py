@@ -3,6 +3,8 @@
 Follow one run from ``run.py``:
 
 - ``run.py`` — ``run_job``: read → plan → execute → finish, under the job's lock.
+- ``inputs.py`` — input files unchanged since they were read are taken from the state, not read.
+- ``scope.py`` — a run on an editor's change reads and plans only the articles it touches.
 - ``plan.py`` — ``Planner``: compares each article × language's content keys with the state and
   says what is up to date, what to redo and why (``ItemPlan``); the plan carries each item's final
   status to the manifest.
