@@ -576,7 +576,11 @@ def test_the_real_process_refuses_what_it_must(served: Served) -> None:
         assert httpx.get(f"{base}/articles/{FIRST}/", timeout=30).status_code == 401
         assert httpx.get(f"{base}/api/articles", headers={"Authorization": "Bearer wrong"}).status_code == 401
         listed = httpx.get(f"{base}/api/articles", headers=bearer, timeout=30)
-        assert listed.status_code == 200 and {a["id"] for a in listed.json()} == {FIRST, SECOND, THIRD}
+        assert listed.status_code == 200 and {a["id"] for a in listed.json()["articles"]} == {
+            FIRST,
+            SECOND,
+            THIRD,
+        }
 
         folder = served.folder(THIRD, "sq")
         before = files(folder)
