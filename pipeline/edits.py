@@ -48,9 +48,14 @@ class SentenceEdits:
     borrowed: bool = False
     stale: tuple[Edit, ...] = ()
 
-    def text(self, machine: str) -> str:
-        """What the sentence is published as: the edit's text, else ``machine``."""
-        return self.edit.text if self.edit else machine
+    def text(self, machine: str | None = None) -> str:
+        """What the sentence is published as: the edit's text, else ``machine`` (its machine
+        translation, needed then: a ``LookupError`` when None)."""
+        if self.edit is not None:
+            return self.edit.text
+        if machine is None:
+            raise LookupError("a sentence without an edit needs its machine translation")
+        return machine
 
     def flags(self) -> tuple[dict[str, str], ...]:
         """The flags the edits give the sentence: ``from_edit``, ``source_changed_after_edit``."""
@@ -109,6 +114,57 @@ def resolve_edits(
                 result[index].edit, result[index].borrowed, (*result[index].stale, old)
             )
     return tuple(result)
+
+
+@dataclass(frozen=True)
+class EditsInForce:
+    """The post-edits in force in one language, as the state holds them (oldest first): each
+    article's own and, with ``translation.prefer_edits``, the newest edit of each English sentence
+    made in any article. The one answer to "which edits apply to this article", for the planner
+    (and so both executors) and the review app alike."""
+
+    own: Mapping[str, Sequence[Edit]]  # article id → its edits
+    shared: Mapping[str, Edit] | None  # English sentence → its newest edit; None: not shared
+
+    @classmethod
+    def of(cls, edits: Iterable[Edit], prefer_edits: bool) -> EditsInForce:
+        """From the state's edits of one language (``StateStore.edits``), oldest first."""
+        own: dict[str, list[Edit]] = {}
+        shared: dict[str, Edit] = {}
+        for edit in edits:  # oldest first: the newest of each English sentence wins
+            own.setdefault(edit.article_id, []).append(edit)
+            shared[edit.source] = edit
+        return cls(own, shared if prefer_edits else None)
+
+    def for_article(self, article_id: str, sentences: Sequence[str]) -> tuple[SentenceEdits, ...]:
+        """Each of the article's sentences' ``SentenceEdits``, parallel to ``sentences``."""
+        return resolve_edits(sentences, self.own.get(article_id, ()), self.shared)
+
+    def concerning(self, article_id: str, sentences: Sequence[str]) -> tuple[SentenceEdits, ...]:
+        """``for_article``, or () when no edit concerns the article (its text keeps the key it had
+        before edits existed)."""
+        if article_id not in self.own and not (self.shared and not self.shared.keys().isdisjoint(sentences)):
+            return ()
+        resolved = self.for_article(article_id, sentences)
+        return resolved if any(r.edit or r.stale for r in resolved) else ()
+
+
+def overrides(sentences: Sequence[str], edits: Sequence[SentenceEdits]) -> dict[str, str]:
+    """English sentence → the editor's text it is published with instead of the machine's
+    (``edits``: parallel to ``sentences``, or () for none)."""
+    if not edits:
+        return {}
+    return {s: e.text() for s, e in zip(sentences, edits, strict=True) if e.edit is not None}
+
+
+def published(
+    sentences: Sequence[str], machine: Mapping[str, str], edits: Sequence[SentenceEdits]
+) -> list[str]:
+    """Each sentence's published text (``SentenceEdits.text``): its edit's, else its machine
+    translation in ``machine`` (English → translation; a ``LookupError`` when it is not there);
+    ``edits`` parallel to ``sentences``, or () for none."""
+    rules = edits or [NO_EDITS] * len(sentences)
+    return [e.text(machine.get(s)) for s, e in zip(sentences, rules, strict=True)]
 
 
 def _heir(old: Edit, sentences: Sequence[str], result: list[SentenceEdits]) -> int | None:

@@ -45,6 +45,12 @@ class SentenceTranslation:
     moved: tuple[str, ...] = ()  # protected spans the model dropped, put back at the end
 
 
+def text_sha256(text_record: dict[str, Any] | None) -> str | None:
+    """The sha256 of the article.txt a text stage's record (``ItemState.detail``) says it wrote:
+    the text an editor's review is of (``Review.text_sha256``), or None when there is no record."""
+    return ((text_record or {}).get("sha256") or {}).get("text")
+
+
 def paragraph_text(targets: Iterable[str]) -> str:
     """A paragraph's text in the target language: its non-empty sentence translations, joined by
     spaces. What ``article.txt`` holds and what the narration speaks, for both executors."""

@@ -163,6 +163,23 @@ def test_an_edit_is_shared_with_the_same_sentence_elsewhere_and_can_be_dropped(
         service.drop_edit(FIRST, "sq", 2, sentences(view)[2]["key"])
 
 
+def test_a_sentence_without_an_edit_of_its_own_takes_the_newest_edit_made_elsewhere(
+    job: Path, service: EditorService, articles: Path
+) -> None:
+    source = sentences(service.article(FIRST, "sq"))[2]["source"]
+    for name in ("again", "third"):
+        (articles / f"{name}.txt").write_text(f"date 2024-03-20\n\nA title.\n\n{source}\n")
+    run(job)
+    for article_id, text in ((FIRST, "E para."), ("again", "E dyta, më e reja.")):
+        target = next(s for s in sentences(service.article(article_id, "sq")) if s["source"] == source)
+        service.save_edit(article_id, "sq", target["index"], text, "Ana", target["key"])
+    assert service.background is not None and service.background.wait_idle(60)
+    run(job)  # the nightly run shares edits: the newest one wins
+    borrowed = next(s for s in sentences(service.article("third", "sq")) if s["source"] == source)
+    assert (borrowed["text"], borrowed["edit_from"]) == ("E dyta, më e reja.", "again")
+    assert "E dyta, më e reja." in (job_dir(job) / "third" / "sq" / "article.txt").read_text("utf-8")
+
+
 def test_refused_changes_change_nothing(job: Path, service: EditorService) -> None:
     target = sentences(service.article(FIRST, "sq"))[2]
     text = job_dir(job) / FIRST / "sq" / "article.txt"

@@ -3,7 +3,9 @@ another article's (shared), or the machine's with a flag when the English change
 
 from __future__ import annotations
 
-from pipeline.edits import FROM_EDIT, SOURCE_CHANGED, Edit, resolve_edits
+import pytest
+
+from pipeline.edits import FROM_EDIT, SOURCE_CHANGED, Edit, EditsInForce, overrides, published, resolve_edits
 
 
 def edit(
@@ -57,3 +59,31 @@ def test_the_signature_changes_with_what_is_published() -> None:
     again = resolve_edits(["Same."], [edit("Same.", "Imja.", 0)])[0].signature()
     other = resolve_edits(["Same."], [edit("Same.", "Imja e re.", 0)])[0].signature()
     assert first == again != other
+
+
+def test_the_edits_in_force_are_each_articles_own_and_the_newest_of_each_sentence() -> None:
+    older = edit("Same.", "E vjetra.", 0, "b", at="2026-11-01T00:00:00Z")
+    newer = edit("Same.", "E reja.", 2, "c", at="2026-11-02T00:00:00Z")
+    mine = edit("Mine.", "Imja.", 1, "a")
+    shared = EditsInForce.of([older, newer, mine], prefer_edits=True)  # oldest first, as the state gives
+    resolved = shared.for_article("a", ["Same.", "Mine.", "Nobody's."])
+    assert [r.text("makine") for r in resolved] == ["E reja.", "Imja.", "makine"]
+    assert [r.borrowed for r in resolved] == [True, False, False]
+    assert shared.concerning("z", ["Nobody's."]) == ()  # no edit concerns it: its key is as before
+    assert [r.text("m") for r in shared.concerning("z", ["Same."])] == ["E reja."]
+
+    own_only = EditsInForce.of([older, newer, mine], prefer_edits=False)
+    assert own_only.concerning("a", ["Same.", "Mine."])[0].edit is None
+    assert [r.text("m") for r in own_only.for_article("b", ["Same."])] == ["E vjetra."]
+
+
+def test_a_sentence_is_published_as_its_edit_else_as_the_machine_translated_it() -> None:
+    sentences = ["One.", "Two.", "Three."]
+    resolved = resolve_edits(sentences, [edit("Two.", "Dy (redaktuar).", 1)])
+    machine = {"One.": "Një.", "Two.": "Dy.", "Three.": "Tre."}
+    assert published(sentences, machine, resolved) == ["Një.", "Dy (redaktuar).", "Tre."]
+    assert published(sentences, machine, ()) == ["Një.", "Dy.", "Tre."]
+    assert overrides(sentences, resolved) == {"Two.": "Dy (redaktuar)."}
+    assert published(["Two."], {}, resolved[1:2]) == ["Dy (redaktuar)."]  # no machine text needed
+    with pytest.raises(LookupError):
+        published(["One."], {}, resolved[:1])

@@ -18,7 +18,7 @@ from pipeline.config import JobConfig
 from pipeline.errors import JobBusy, LockedError, NotFound, ReportsNotUpdated
 from pipeline.fsio import atomic_write_json
 from pipeline.integrity import read_record
-from pipeline.items import TEXT
+from pipeline.items import TEXT, text_sha256
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
 from pipeline.report import write_reports
@@ -73,7 +73,7 @@ def _record(
     chosen = manifest_items(config, manifest, article_id, languages)
     hashes = {}
     for code, item in chosen.items():
-        text = _text_sha256(config.job_dir, item)
+        text = _sha256_as_it_stands(config.job_dir, item)
         if text is None:
             raise NotFound(f"{article_id} [{code}] has no text yet: nothing to review")
         hashes[code] = text
@@ -84,8 +84,7 @@ def _record(
         for code, item in chosen.items():
             review = state.set_review(article_id, code, status, editor, note, hashes[code])
             record = records.get((article_id, code, TEXT))
-            recorded = (record.detail.get("sha256") or {}).get("text") if record else None
-            item["review"] = review_status(review, recorded)
+            item["review"] = review_status(review, text_sha256(record.detail if record else None))
             done.append(Reviewed(code, status, item["review"], hashes[code]))
     finally:
         state.close()
@@ -119,7 +118,7 @@ def manifest_items(
     return {code: items[code] for code in (languages or tuple(sorted(items)))}
 
 
-def _text_sha256(job_dir: Path, item: dict[str, Any]) -> str | None:
+def _sha256_as_it_stands(job_dir: Path, item: dict[str, Any]) -> str | None:
     """The sha256 of the item's article.txt as it stands, or None when it has none."""
     relative = (item.get("files") or {}).get("text")
     if not relative:

@@ -26,7 +26,7 @@ from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.contract import EDITOR_MAX, MEDIA_TYPES, NOTE_MAX, REVIEW_STATES, TEXT_MAX
 from pipeline.editor.reviews import manifest_items, record_review
 from pipeline.editor.views import sentence_pair, sentence_view
-from pipeline.edits import Edit, SentenceEdits, resolve_edits
+from pipeline.edits import Edit, EditsInForce, SentenceEdits
 from pipeline.errors import (
     EditorError,
     InvalidEdit,
@@ -435,9 +435,9 @@ class EditorService:
         """What ``in_force`` (the state's edits in the record's language) does to each sentence of
         the published article, as a run would decide it."""
         sentences = [s["source"] for p in record["paragraphs"] for s in p["sentences"]]
-        own = [e for e in in_force if e.article_id == article_id]
-        shared = {e.source: e for e in in_force} if self.config.translation.prefer_edits else None
-        return resolve_edits(sentences, own, shared)
+        return EditsInForce.of(in_force, self.config.translation.prefer_edits).for_article(
+            article_id, sentences
+        )
 
     def _with_state(self, state: StateStore | None, read: Callable[[StateStore], Any]) -> Any:
         """``read(state)``, opening the state file for it when ``state`` is None (an empty result

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
-from pipeline.edits import Edit, SentenceEdits, resolve_edits
+from pipeline.edits import NO_EDITS, EditsInForce, SentenceEdits, overrides, published
 from pipeline.executor.options import RunOptions
 from pipeline.integrity import damaged_files
 from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure
@@ -55,16 +55,13 @@ class ItemPlan:
     @property
     def overrides(self) -> dict[str, str]:
         """English sentence → the editor's text it is published with instead of the machine's."""
-        if not self.edits:
-            return {}
-        sentences = self.segmented.all_sentences()
-        return {s: e.edit.text for s, e in zip(sentences, self.edits, strict=True) if e.edit is not None}
+        return overrides(self.segmented.all_sentences(), self.edits)
 
     def published_blocks(self, machine: dict[str, str]) -> list[list[str]]:
         """Each block's sentence texts as published, from ``machine`` (English sentence → its machine
-        translation; every sentence of the article must be in it) and the edits."""
-        overrides = self.overrides
-        return [[overrides.get(s, machine[s]) for s in block] for block in self.segmented.sentences]
+        translation; every sentence without an edit must be in it) and the edits."""
+        flat = iter(published(self.segmented.all_sentences(), machine, self.edits))
+        return [[next(flat) for _ in block] for block in self.segmented.sentences]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -182,23 +179,11 @@ class Planner:
 
     def _edits(self, target: TargetConfig) -> Callable[[SegmentedArticle], tuple[SentenceEdits, ...]]:
         """The function giving an article's ``SentenceEdits`` in ``target``'s language (() if none
-        concerns it): its own post-edits and, with ``translation.prefer_edits``, other articles'."""
-        own: dict[str, list[Edit]] = {}
-        shared: dict[str, Edit] = {}
-        for edit in self.state.edits(target.code) if self.state else []:  # oldest first: newest wins
-            own.setdefault(edit.article_id, []).append(edit)
-            if self.config.translation.prefer_edits:
-                shared[edit.source] = edit
-
-        def edits(segmented: SegmentedArticle) -> tuple[SentenceEdits, ...]:
-            sentences = segmented.all_sentences()
-            mine = own.get(segmented.article.id, [])
-            if not mine and not shared.keys() & set(sentences):
-                return ()
-            resolved = resolve_edits(sentences, mine, shared)
-            return resolved if any(r.edit or r.stale for r in resolved) else ()
-
-        return edits
+        concerns it): the edits in force (``EditsInForce``), as the review app sees them too."""
+        in_force = EditsInForce.of(
+            self.state.edits(target.code) if self.state else [], self.config.translation.prefer_edits
+        )
+        return lambda segmented: in_force.concerning(segmented.article.id, segmented.all_sentences())
 
     def _plan_item(
         self,
@@ -257,11 +242,13 @@ class Planner:
         """Before translating: the keys of the plan's segments whose text the translation memory
         already gives (the disclosure included), and how many blocks still wait for a translation."""
         known, waiting = [], 0
-        overrides = plan.overrides
+        machine = {s: memory[key].target for s, key in plan.sentence_keys.items() if key in memory}
+        edits = iter(plan.edits or [NO_EDITS] * plan.segmented.sentence_count)
         for block in plan.segmented.sentences:
-            if all(s in overrides or plan.sentence_keys[s] in memory for s in block):
-                known.append([overrides.get(s) or memory[plan.sentence_keys[s]].target for s in block])
-            else:
+            rules = [next(edits) for _ in block]
+            try:
+                known.append(published(block, machine, rules))
+            except LookupError:  # a sentence with no edit is not translated yet
                 waiting += 1
         segments = spoken_script(known, plan.target, self.config.tts.disclosure)
         return self.segment_keys(plan.target, segments), waiting

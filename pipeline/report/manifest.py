@@ -24,7 +24,7 @@ from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.fsio import atomic_write_json
 from pipeline.integrity import read_record
-from pipeline.items import NARRATION, TEXT, Failure, ItemOutcome
+from pipeline.items import NARRATION, TEXT, Failure, ItemOutcome, text_sha256
 from pipeline.layout import MANIFEST_FILE
 from pipeline.state import ItemState
 from pipeline.state.store import Review
@@ -89,11 +89,6 @@ def _manifest(config: JobConfig, items: list[dict[str, Any]], interrupted: bool)
     }
 
 
-def _text_sha256(record: dict[str, Any] | None) -> str | None:
-    """The sha256 of the article.txt a text stage's record names, or None."""
-    return ((record or {}).get("sha256") or {}).get("text")
-
-
 def _item(outcome: ItemOutcome, reviews: Reviews) -> dict[str, Any]:
     text, narration = outcome.text or {}, outcome.narration or {}
     summary = narration.get("narration", {})
@@ -110,7 +105,7 @@ def _item(outcome: ItemOutcome, reviews: Reviews) -> dict[str, Any]:
         "flags": text.get("flags", {}),
         "edited": text.get("edited", 0),  # sentences published with an editor's post-edit
         "warnings": text.get("warnings", []),
-        "review": review_status(reviews.get((outcome.article_id, outcome.language)), _text_sha256(text)),
+        "review": review_status(reviews.get((outcome.article_id, outcome.language)), text_sha256(text)),
     }
     if outcome.failure is not None:
         failure = outcome.failure
@@ -169,7 +164,7 @@ def _retracted_item(
         "files": files,
         "narration": {k: narration[k] for k in NARRATION_FIELDS if k in narration} if narration else None,
         "review": review_status(
-            reviews.get((article_id, language)), _text_sha256(stages[TEXT].detail if TEXT in stages else None)
+            reviews.get((article_id, language)), text_sha256(stages[TEXT].detail if TEXT in stages else None)
         ),
     }
 

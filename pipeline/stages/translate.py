@@ -264,7 +264,7 @@ def _per_block(
 
 
 def _published(machine: SentenceTranslation, edits: SentenceEdits) -> SentenceTranslation:
-    """The sentence as published: the machine's translation, or an editor's in its place."""
-    if edits.edit is None:
-        return machine
-    return SentenceTranslation(machine.source, edits.edit.text)
+    """The sentence as published (``SentenceEdits.text``): the machine's translation, or an
+    editor's in its place."""
+    text = edits.text(machine.target)
+    return machine if edits.edit is None else SentenceTranslation(machine.source, text)
