@@ -4,13 +4,14 @@ hand, truncated or deleted under ``outputs/`` is written again instead of being 
 Each publish records every file's sha256 and its size and modification time. A file whose size and
 time still match is taken as intact without reading it (as git does); otherwise its bytes are
 hashed. ``article.json`` is rewritten by more than one stage, so it is checked for being readable
-JSON rather than against one stage's hash.
+JSON rather than against one stage's hash; it is intact unread while it is as either stage left it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +24,28 @@ def file_stat(path: Path) -> list[int]:
     return [info.st_size, info.st_mtime_ns]
 
 
-def damaged_files(job_dir: Path, detail: dict[str, Any]) -> list[tuple[str, str]]:
+def damaged_files(
+    job_dir: Path, detail: dict[str, Any], written: Mapping[str, list[list[int]]] | None = None
+) -> list[tuple[str, str]]:
     """``(relative path, what is wrong)`` for each file of a stage's record that is missing,
-    unreadable or changed since it was written; empty when all are intact."""
+    unreadable or changed since it was written; empty when all are intact. ``written``: relative
+    path → each ``file_stat`` the item's records hold for it (``article.json`` is written by both
+    stages, each a whole, valid file): a JSON file still as one of them left it is not read."""
     problems = []
     hashes, stats = detail.get("sha256", {}), detail.get("stat", {})
     for kind, relative in detail.get("files", {}).items():
-        problem = _problem(job_dir / relative, kind, hashes.get(kind), stats.get(kind))
+        known = [stats[kind]] if kind in stats else []
+        if kind == JSON_KIND and written:
+            known += written.get(relative, [])
+        problem = _problem(job_dir / relative, kind, hashes.get(kind), known)
         if problem:
             problems.append((relative, problem))
     return problems
 
 
-def _problem(path: Path, kind: str, sha256: str | None, stat: list[int] | None) -> str | None:
+def _problem(path: Path, kind: str, sha256: str | None, stats: list[list[int]]) -> str | None:
     try:
-        if stat is not None and file_stat(path) == stat:
+        if stats and file_stat(path) in stats:
             return None
         data = path.read_bytes()
     except FileNotFoundError:

@@ -181,6 +181,25 @@ def test_a_broken_article_json_is_written_again(write_config: WriteConfig, artic
     assert "0 to do" in invoke("run", str(config)).stderr
 
 
+def test_planning_an_unchanged_job_reads_no_article_json(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """article.json is written by the text stage, then again by the narration stage: as the
+    narration left it, it is intact without being read (a JSON file is otherwise parsed to check)."""
+    from pipeline.config import load_config
+    from pipeline.executor.options import RunOptions
+    from pipeline.executor.run import run_job
+
+    config = write_config(tts={"engine": "espeak-ng"})
+    assert invoke("run", str(config)).exit_code == 0
+    read: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real(self))
+    report = run_job(load_config(config), options=RunOptions(dry_run=True))
+    assert report.todo == 0 and report.up_to_date == 2 * len(SAMPLE_ARTICLES)
+    assert "article.json" not in read
+
+
 def test_the_review_writer_treats_an_unreadable_record_as_missing(
     write_config: WriteConfig, articles: Path
 ) -> None:

@@ -274,7 +274,7 @@ class Planner:
         row = self.rows.get((*plan.key, stage))
         if row is None or row.status != "done" or row.key != key:
             return False
-        damaged = damaged_files(self.config.job_dir, row.detail)
+        damaged = damaged_files(self.config.job_dir, row.detail, self._written(plan))
         if not damaged:
             plan.done(stage, row.detail)
         for path, problem in damaged:
@@ -282,6 +282,17 @@ class Planner:
             if repair not in plan.repairs:  # article.json belongs to both stages' records
                 plan.repairs.append(repair)
         return not damaged
+
+    def _written(self, plan: ItemPlan) -> dict[str, list[list[int]]]:
+        """Each file of the item's records → every ``file_stat`` they hold for it."""
+        written: dict[str, list[list[int]]] = {}
+        for stage in (TEXT, NARRATION):
+            row = self.rows.get((*plan.key, stage))
+            detail = row.detail if row is not None else {}
+            for kind, relative in detail.get("files", {}).items():
+                if kind in detail.get("stat", {}):
+                    written.setdefault(relative, []).append(detail["stat"][kind])
+        return written
 
     def _skip(self, plan: ItemPlan, stage: str, key: str) -> str | None:
         """Why a stage that failed under ``key`` is not tried again this run (None: it is); the
