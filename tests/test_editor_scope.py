@@ -107,7 +107,13 @@ def test_a_saved_edit_reads_plans_and_writes_its_article_language_only(
     assert set(pages_checked) == {FIRST}
     touched = changed(before, snapshot(folder))
     assert f"{FIRST}/sq/article.txt" in touched and f"{FIRST}/sq/narration.mp3" in touched
-    allowed = {"manifest.json", "index.html", ".review-pages.json", "public/feeds/sq.xml"}
+    allowed = {
+        "manifest.json",
+        "index.html",
+        ".review-pages.json",
+        ".transcripts.json",
+        "public/feeds/sq.xml",
+    }
     assert {name for name in touched if not name.startswith((f"{FIRST}/", f"public/{FIRST}/sq/"))} <= allowed
     assert not any(name.startswith((f"{FIRST}/uk/", f"public/{FIRST}/uk/")) for name in touched)
 

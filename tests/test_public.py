@@ -214,5 +214,5 @@ def test_only_ok_items_are_servable(write_config: WriteConfig, articles: Path) -
     ]
     config = load_config(write_config())
     assert [servable(config, item) for item in items] == [True, False, False, False]
-    files = public_files(config, {"items": items}, {("a", "sq"): "WEBVTT\n"})
+    files = public_files(config, {"items": items}, {("a", "sq"): Path("a/sq/transcript.vtt")})
     assert sorted(map(str, files)) == ["a/sq/article.txt", "a/sq/narration.mp3", "a/sq/transcript.vtt"]

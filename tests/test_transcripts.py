@@ -226,3 +226,28 @@ def test_an_unreadable_article_json_is_skipped(write_config: WriteConfig, articl
     assert set(written) == {("good", "sq")}
     assert (job / "good/sq/transcript.vtt").read_text() == transcript(record())
     assert (job / "bad/sq/transcript.vtt").read_text() == "WEBVTT\n\nan earlier one\n"  # left as it was
+
+
+@needs_espeak
+def test_a_transcript_is_made_again_only_when_its_record_or_its_file_changed(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.report import transcripts
+
+    config = write_config(tts={"engine": "espeak-ng"})
+    assert invoke("run", str(config)).exit_code == 0
+    job = load_config(config).job_dir
+    read: list[str] = []
+    real = transcripts.read_record
+    monkeypatch.setattr(transcripts, "read_record", lambda path: read.append(str(path)) or real(path))
+    assert invoke("run", str(config)).exit_code == 0
+    assert [r for r in read if r.endswith("article.json")] == []  # an unchanged job reads none
+
+    vtt = next(job.glob("*/sq/transcript.vtt"))
+    good = vtt.read_text("utf-8")
+    vtt.write_text(good.replace("WEBVTT", "WEBVTT\n\nNOTE edited by hand", 1), "utf-8")
+    assert invoke("run", str(config)).exit_code == 0
+    assert vtt.read_text("utf-8") == good  # restored, from its record
+    assert [r for r in read if r.endswith("article.json")] == [str(vtt.parent / "article.json")]
+    public = job / "public" / vtt.relative_to(job)
+    assert public.read_text("utf-8") == good and public.stat().st_ino == vtt.stat().st_ino

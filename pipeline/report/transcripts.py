@@ -7,13 +7,14 @@ to their length in characters (a sentence twice as long gets twice the time); th
 one cue of its own; the pauses between chapters belong to no cue. Times are whole milliseconds
 and never pass the end of the audio.
 
-Written at report time, every run, from ``article.json`` alone (no audio is read); a file whose
-content did not change is not rewritten.
+Written at report time from ``article.json`` alone (no audio is read), when that record or the
+transcript changed since it was last written; a file whose content did not change is not rewritten.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 from collections.abc import Collection
@@ -40,38 +41,68 @@ class Cue:
     text: str
 
 
+MADE = ".transcripts.json"  # in the job folder: each transcript as written, and the record it is from
+
+Identity = list[int] | None  # [size, mtime_ns, inode] of a file, None when it is not there
+
+
 def write_transcripts(
     config: JobConfig, manifest: dict[str, Any], only: Collection[tuple[str, str]] | None = None
-) -> dict[tuple[str, str], str]:
+) -> dict[tuple[str, str], Path]:
     """Write ``transcript.vtt`` beside the narration of each listed article × language (retracted
     ones are left as they are; with ``only``, those ``(article_id, language)`` pairs alone) and
-    return them by ``(article_id, language)``.
+    return their paths by ``(article_id, language)``.
 
-    An item whose ``article.json`` is unreadable is skipped; one whose ``article.json`` says there
-    is no narration loses a transcript left by an earlier run.
+    A transcript whose ``article.json`` and file are as they were when it was last written (their
+    size, time and inode, recorded in ``MADE``) is not made again: an unchanged job reads no
+    ``article.json`` for them. An item whose ``article.json`` is unreadable is skipped; one whose
+    ``article.json`` says there is no narration loses a transcript left by an earlier run.
 
     Raises:
         OSError: a transcript cannot be written.
     """
+    made = _made(config.job_dir)
+    kept: dict[str, list[Identity]] = dict(made) if only is not None else {}
     written = {}
     for item in manifest["items"]:
         relative = item["files"].get("json")
-        if item["status"] == "retracted" or not relative:
-            continue
-        if only is not None and (item["article_id"], item["language"]) not in only:
+        pair = (item["article_id"], item["language"])
+        if item["status"] == "retracted" or not relative or (only is not None and pair not in only):
             continue
         json_path = config.job_dir / relative
+        path = transcript_path(json_path)
+        key, now = f"{pair[0]}/{pair[1]}", [_identity(json_path), _identity(path)]
+        if now[0] is not None and made.get(key) == now:  # as it was made: not read again
+            kept[key] = now
+            if now[1] is not None:
+                written[pair] = path
+            continue
         record = read_record(json_path)
         if record is None:
             continue
-        path = transcript_path(json_path)
         vtt = transcript(record)
         if vtt is None:
             path.unlink(missing_ok=True)
-            continue
-        write_if_changed(path, vtt)
-        written[(item["article_id"], item["language"])] = vtt
+        else:
+            write_if_changed(path, vtt)
+            written[pair] = path
+        kept[key] = [_identity(json_path), _identity(path)]
+    write_if_changed(config.job_dir / MADE, json.dumps(kept, sort_keys=True))
     return written
+
+
+def _made(job_dir: Path) -> dict[str, list[Identity]]:
+    """What the last run recorded of each transcript ({} when unreadable: all are made again)."""
+    record = read_record(job_dir / MADE) or {}
+    return {k: v for k, v in record.items() if isinstance(v, list) and len(v) == 2}
+
+
+def _identity(path: Path) -> Identity:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
 def transcript(record: dict[str, Any]) -> str | None:
