@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from pipeline.cli import cli
 from pipeline.config import load_config
 from pipeline.editor.service import EditorService
 from pipeline.errors import NotApplied
@@ -25,6 +23,7 @@ from pipeline.tts import ENGINES
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
 from .fakes import tone_engine
+from .test_editor_service import run
 
 FIRST = SAMPLE_ARTICLES[0].stem
 
@@ -39,11 +38,6 @@ def job(write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPat
     )
     run(config)
     return config
-
-
-def run(config: Path) -> None:
-    result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(config)], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
 
 
 @pytest.fixture
