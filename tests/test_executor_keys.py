@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from pipeline.errors import (
     TransientError,
     UnexpectedError,
 )
-from pipeline.executor.plan import Planner
+from pipeline.executor.plan import Planner, force
 from pipeline.executor.ray_executor import NarrateActor, error_from_wire, error_to_wire
 from pipeline.items import SentenceTranslation
 from pipeline.mt.marian import ModelInfo
@@ -70,6 +71,12 @@ def test_local_and_ray_executors_compute_identical_segment_and_narration_keys(
             assert list(ray_script) == local_keys
             assert list(ray_script.values()) == [segment.text for segment in segments]
             assert planner.narration_key(plan, segments) == plan.narration_key  # planned == as narrated
+        plan = plans[0]
+        with pytest.raises(dataclasses.FrozenInstanceError):  # a plan is a value: decided once
+            plan.skip = "changed afterwards"  # type: ignore[misc]
+        forced = force(plan)  # --force plans anew: a new plan, the first one as it was
+        assert forced.forced and forced.missing == tuple(plan.sentence_keys) and not forced.text_done
+        assert not plan.forced and plan.narration_key is not None and forced.narration_key is None
     state.close()
 
 

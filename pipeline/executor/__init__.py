@@ -6,8 +6,9 @@ Follow one run from ``run.py``:
 - ``inputs.py`` — input files unchanged since they were read are taken from the state, not read.
 - ``scope.py`` — a run on an editor's change reads and plans only the articles it touches.
 - ``plan.py`` — ``Planner``: compares each article × language's content keys with the state and
-  says what is up to date, what to redo and why (``ItemPlan``); the plan carries each item's final
-  status to the manifest.
+  says what is up to date, what to redo and why (``ItemPlan``, a value decided once); where each
+  item stands as the run goes is its ``ItemProgress``, which the recorder moves and the manifest
+  reads.
 - ``context.py`` / ``run_report.py`` — what one run shares (``RunContext``) and reports
   (``RunReport``, ``RunOptions``).
 - ``worker.py`` — the base of the two executors; ``local.py`` (``LocalWorker``: translation in this

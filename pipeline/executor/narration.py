@@ -63,7 +63,7 @@ class NarrationQueue:
         key = self.planner.narration_key(plan, segments)
         if plan.narration_done and plan.narration_key == key:
             return
-        plan.narration_key, plan.narration_done = key, False
+        plan.progress.narration_key, plan.progress.narration_done = key, False
         keys = self.planner.segment_keys(target, segments)
         self.jobs.append(NarrationWork(plan, item, segments, keys))
         wanted = [k for k in dict.fromkeys(keys) if k not in self.audio and k not in self.pending]

@@ -8,8 +8,8 @@ and their files are still there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,25 +32,62 @@ from pipeline.state.keys import (
 
 
 @dataclass
-class ItemPlan:
-    segmented: SegmentedArticle
-    target: TargetConfig
-    fingerprint: str
-    sentence_keys: dict[str, str]  # sentence → translation-memory key
-    missing: list[str]  # sentences the translation memory does not have
-    text_key: str
-    text_done: bool
-    narration_wanted: bool
-    narration_key: str | None = None  # known once every sentence is translated
+class ItemProgress:
+    """Where an item stands as the run goes: what the state said when it was planned, then what the
+    run did (the recorder marks a stage done or failed once the state has it; the narration's key
+    is known once every sentence is translated). The plan itself does not change."""
+
+    text_done: bool = False
     narration_done: bool = False
+    narration_key: str | None = None
     text_record: dict[str, Any] | None = None  # what the text stage recorded, while done
     narration_record: dict[str, Any] | None = None  # what the narration stage recorded, while done
     failure: StageFailure | None = None  # a stage that failed under today's key (before or now)
+
+    def done(self, stage: str, record: dict[str, Any]) -> None:
+        """``stage`` is done now, as ``record`` describes it."""
+        if stage == TEXT:
+            self.text_done, self.text_record = True, record
+        else:
+            self.narration_done, self.narration_record = True, record
+        if self.failure is not None and self.failure.stage == stage:
+            self.failure = None
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """What a run is to do for one article × language, decided once by the ``Planner``; where the
+    item stands as the run goes is its ``progress``, a separate record."""
+
+    segmented: SegmentedArticle
+    target: TargetConfig
+    fingerprint: str
+    sentence_keys: Mapping[str, str]  # sentence → translation-memory key
+    missing: tuple[str, ...]  # sentences the translation memory does not have
+    text_key: str
+    narration_wanted: bool
     skip: str | None = None  # why a failed item is not tried again this run
-    repairs: list[str] = field(default_factory=list)  # delivered files found damaged, to write again
+    repairs: tuple[str, ...] = ()  # delivered files found damaged, to write again
     chosen: bool = True  # False: --only or --lang left it out; it is not worked on, its status kept
     forced: bool = False  # --force: caches ignored, every sentence and segment made anew
     edits: tuple[SentenceEdits, ...] = ()  # per sentence in reading order; () when no edit concerns it
+    progress: ItemProgress = field(default_factory=ItemProgress, compare=False)
+
+    @property
+    def text_done(self) -> bool:
+        return self.progress.text_done
+
+    @property
+    def narration_done(self) -> bool:
+        return self.progress.narration_done
+
+    @property
+    def narration_key(self) -> str | None:
+        return self.progress.narration_key
+
+    @property
+    def failure(self) -> StageFailure | None:
+        return self.progress.failure
 
     @property
     def overrides(self) -> dict[str, str]:
@@ -78,34 +115,31 @@ class ItemPlan:
     @property
     def narration_summary(self) -> dict[str, Any] | None:
         """The published narration's summary (engine, duration, chapters...), while it is done."""
-        return (self.narration_record or {}).get("narration") if self.narration_done else None
+        record = self.progress.narration_record or {}
+        return record.get("narration") if self.narration_done else None
 
     def done(self, stage: str, record: dict[str, Any]) -> None:
         """``stage`` is done now, as ``record`` describes it (called once the state has it)."""
-        if stage == TEXT:
-            self.text_done, self.text_record = True, record
-        else:
-            self.narration_done, self.narration_record = True, record
-        if self.failure is not None and self.failure.stage == stage:
-            self.failure = None
+        self.progress.done(stage, record)
 
     def failed(self, failure: StageFailure) -> None:
         """A stage failed now (the state has recorded it)."""
-        self.failure = failure
+        self.progress.failure = failure
 
     def outcome(self) -> ItemOutcome:
         """Where the item stands: ``ok`` when up to date, ``failed`` when a stage failed under
         today's key, else ``pending``."""
         status = "ok" if self.up_to_date else "failed" if self.failure else "pending"
-        article, sentences = self.segmented.article, self.segmented.all_sentences()
+        article, progress = self.segmented.article, self.progress
+        sentences = self.segmented.all_sentences()
         return ItemOutcome(
             article_id=article.id,
             language=self.target.code,
             source=article.source,
             sentences=self.segmented.sentence_count,
             status=status,
-            text=self.text_record if self.text_done else None,
-            narration=self.narration_record if self.narration_wanted and self.narration_done else None,
+            text=progress.text_record if progress.text_done else None,
+            narration=progress.narration_record if self.narration_wanted and self.narration_done else None,
             failure=None if status == "ok" else self.failure,
             headline=article.title or next((s.strip() for s in sentences if s.strip()), ""),
             date=article.date.isoformat(),
@@ -212,29 +246,29 @@ class Planner:
             target=target,
             fingerprint=fingerprint,
             sentence_keys=sentence_keys,
-            missing=[s for s, key in sentence_keys.items() if key not in memory],
+            missing=tuple(s for s, key in sentence_keys.items() if key not in memory),
             text_key=text_key,
-            text_done=False,
             narration_wanted=self.narrate.wants(target),
             edits=edits,
         )
-        plan.text_done = self._done(plan, TEXT, text_key)
-        plan.skip = self._skip(plan, TEXT, text_key)
+        repairs: list[str] = []
+        self._done(plan, TEXT, text_key, repairs)
+        skip = self._skip(plan, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
             machine = {s: memory[key].target for s, key in sentence_keys.items()}
             segments = spoken_script(plan.published_blocks(machine), target, self.config.tts.disclosure)
-            plan.narration_key = self.narration_key(plan, segments)
-            plan.narration_done = self._done(plan, NARRATION, plan.narration_key)
-            plan.skip = plan.skip or self._skip(plan, NARRATION, plan.narration_key)
-        self._choose(plan)
-        return plan
+            plan.progress.narration_key = narration_key = self.narration_key(plan, segments)
+            self._done(plan, NARRATION, narration_key, repairs)
+            skip = skip or self._skip(plan, NARRATION, narration_key)
+        return self._choose(replace(plan, skip=skip, repairs=tuple(repairs)))
 
-    def _choose(self, plan: ItemPlan) -> None:
+    def _choose(self, plan: ItemPlan) -> ItemPlan:
         """Apply ``--only``/``--lang`` (a plan left out keeps what the state says of it, and is not
         to do) and ``--force`` (a chosen plan is planned as if nothing were cached or done)."""
-        plan.chosen = self.options.chosen(*plan.key)
+        plan = replace(plan, chosen=self.options.chosen(*plan.key))
         if plan.chosen and self.options.force and plan.skip is None:
-            force(plan)
+            return force(plan)
+        return plan
 
     def known_segment_keys(
         self, plan: ItemPlan, memory: dict[str, SentenceTranslation]
@@ -268,9 +302,9 @@ class Planner:
             [tts.pause, tts.disclosure, tts.artist or self.config.job],
         )
 
-    def _done(self, plan: ItemPlan, stage: str, key: str) -> bool:
-        """Recorded done under ``key``, with every file it wrote still intact (damaged files are
-        noted in ``plan.repairs``, and the stage is done again)."""
+    def _done(self, plan: ItemPlan, stage: str, key: str, repairs: list[str]) -> bool:
+        """Recorded done under ``key``, with every file it wrote still intact (then marked done in
+        the plan's progress); damaged files are noted in ``repairs``, and the stage is done again."""
         row = self.rows.get((*plan.key, stage))
         if row is None or row.status != "done" or row.key != key:
             return False
@@ -279,8 +313,8 @@ class Planner:
             plan.done(stage, row.detail)
         for path, problem in damaged:
             repair = f"{self.config.job_dir / path}: {problem}; writing it again"
-            if repair not in plan.repairs:  # article.json belongs to both stages' records
-                plan.repairs.append(repair)
+            if repair not in repairs:  # article.json belongs to both stages' records
+                repairs.append(repair)
         return not damaged
 
     def _written(self, plan: ItemPlan) -> dict[str, list[list[int]]]:
@@ -310,14 +344,16 @@ class Planner:
         return None
 
 
-def force(plan: ItemPlan) -> None:
-    """Plan ``plan`` to be made anew: every sentence translated again (the translation memory is
-    not asked), its text and narration not done (their segments are spoken again)."""
-    plan.forced = True
-    plan.missing = list(plan.sentence_keys)
-    plan.text_done = plan.narration_done = False
-    plan.narration_key = None
-    plan.repairs.clear()  # every file is written again anyway
+def force(plan: ItemPlan) -> ItemPlan:
+    """``plan`` to be made anew: every sentence translated again (the translation memory is not
+    asked), its text and narration not done (their segments are spoken again)."""
+    return replace(
+        plan,
+        forced=True,
+        missing=tuple(plan.sentence_keys),
+        repairs=(),  # every file is written again anyway
+        progress=ItemProgress(failure=plan.failure),
+    )
 
 
 def translation_signature(config: JobConfig, target: TargetConfig) -> list[object]:

@@ -236,7 +236,7 @@ class RayWorker(Worker):
             return model
         _, item = translated[0]
         segments = script(item, self.config.tts.disclosure)
-        plan.narration_key = self.planner.narration_key(plan, segments)
+        plan.progress.narration_key = self.planner.narration_key(plan, segments)
         keys = self.planner.segment_keys(target, segments)
         for key, encoded in json.loads(row["segments"]).items():
             self.state.add_segment(key, base64.b64decode(encoded))
