@@ -149,6 +149,15 @@ class EditsInForce:
         return resolved if any(r.edit or r.stale for r in resolved) else ()
 
 
+def per_block(
+    blocks: Sequence[Sequence[str]], edits: Sequence[SentenceEdits]
+) -> tuple[tuple[SentenceEdits, ...], ...]:
+    """``edits`` (per sentence in reading order, or () for none) cut into ``blocks`` (an article's
+    sentences, block by block)."""
+    flat = iter(edits or [NO_EDITS] * sum(len(block) for block in blocks))
+    return tuple(tuple(next(flat) for _ in block) for block in blocks)
+
+
 def overrides(sentences: Sequence[str], edits: Sequence[SentenceEdits]) -> dict[str, str]:
     """English sentence → the editor's text it is published with instead of the machine's
     (``edits``: parallel to ``sentences``, or () for none)."""

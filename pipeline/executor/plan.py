@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig, TargetConfig
-from pipeline.edits import NO_EDITS, EditsInForce, SentenceEdits, overrides, published
+from pipeline.edits import EditsInForce, SentenceEdits, overrides, per_block, published
 from pipeline.executor.options import RunOptions
 from pipeline.integrity import damaged_files
 from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure
@@ -97,8 +97,9 @@ class ItemPlan:
     def published_blocks(self, machine: dict[str, str]) -> list[list[str]]:
         """Each block's sentence texts as published, from ``machine`` (English sentence → its machine
         translation; every sentence without an edit must be in it) and the edits."""
-        flat = iter(published(self.segmented.all_sentences(), machine, self.edits))
-        return [[next(flat) for _ in block] for block in self.segmented.sentences]
+        blocks = self.segmented.sentences
+        edits = per_block(blocks, self.edits)
+        return [published(block, machine, rules) for block, rules in zip(blocks, edits, strict=True)]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -277,11 +278,10 @@ class Planner:
         already gives (the disclosure included), and how many blocks still wait for a translation."""
         known, waiting = [], 0
         machine = {s: memory[key].target for s, key in plan.sentence_keys.items() if key in memory}
-        edits = iter(plan.edits or [NO_EDITS] * plan.segmented.sentence_count)
-        for block in plan.segmented.sentences:
-            rules = [next(edits) for _ in block]
+        blocks = plan.segmented.sentences
+        for block, edits in zip(blocks, per_block(blocks, plan.edits), strict=True):
             try:
-                known.append(published(block, machine, rules))
+                known.append(published(block, machine, edits))
             except LookupError:  # a sentence with no edit is not translated yet
                 waiting += 1
         segments = spoken_script(known, plan.target, self.config.tts.disclosure)

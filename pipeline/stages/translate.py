@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from pipeline.config import QualityConfig, TargetConfig, TranslationConfig
 from pipeline.edits import NO_EDITS, SentenceEdits
+from pipeline.edits import per_block as edits_per_block
 from pipeline.errors import PipelineError, item_error
 from pipeline.items import SentenceTranslation
 from pipeline.mt.backends import load_translator
@@ -225,7 +226,7 @@ def assemble_translation(
     """
     quality = quality or QualityConfig()
     machine = tuple(tuple(translations[s] for s in block) for block in segmented.sentences)
-    per_block = _per_block(segmented, edits)
+    per_block = edits_per_block(segmented.sentences, edits)
     blocks = tuple(
         tuple(_published(t, e) for t, e in zip(block, block_edits, strict=True))
         for block, block_edits in zip(machine, per_block, strict=True)
@@ -249,18 +250,6 @@ def assemble_translation(
         segmented, target, model, settings, blocks, flags, tuple(warnings),
         per_block if edits else (), tuple(tuple(t.target for t in block) for block in machine),
     )  # fmt: skip
-
-
-def _per_block(
-    segmented: SegmentedArticle, edits: Sequence[SentenceEdits]
-) -> tuple[tuple[SentenceEdits, ...], ...]:
-    """``edits`` (per sentence in reading order, or ()) cut into the article's blocks."""
-    flat = list(edits) or [NO_EDITS] * segmented.sentence_count
-    result, start = [], 0
-    for block in segmented.sentences:
-        result.append(tuple(flat[start : start + len(block)]))
-        start += len(block)
-    return tuple(result)
 
 
 def _published(machine: SentenceTranslation, edits: SentenceEdits) -> SentenceTranslation:
