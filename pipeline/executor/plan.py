@@ -29,6 +29,7 @@ from pipeline.state.keys import (
     model_fingerprint,
     translation_key,
 )
+from pipeline.text.article import headline
 
 
 @dataclass
@@ -132,7 +133,6 @@ class ItemPlan:
         today's key, else ``pending``."""
         status = "ok" if self.up_to_date else "failed" if self.failure else "pending"
         article, progress = self.segmented.article, self.progress
-        sentences = self.segmented.all_sentences()
         return ItemOutcome(
             article_id=article.id,
             language=self.target.code,
@@ -142,7 +142,7 @@ class ItemPlan:
             text=progress.text_record if progress.text_done else None,
             narration=progress.narration_record if self.narration_wanted and self.narration_done else None,
             failure=None if status == "ok" else self.failure,
-            headline=article.title or next((s.strip() for s in sentences if s.strip()), ""),
+            headline=headline(article.title, self.segmented.all_sentences()),
             date=article.date.isoformat(),
         )
 

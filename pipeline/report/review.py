@@ -25,6 +25,7 @@ from pipeline.fsio import write_if_changed
 from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, REVIEW_FILE, TRANSCRIPT_FILE
 from pipeline.state.keys import digest
+from pipeline.text.article import headline as article_headline
 
 
 @functools.cache
@@ -157,15 +158,15 @@ def _public(text: str | None, hide: list[str]) -> str | None:
 
 
 def headline(record: dict[str, Any] | None, source_blocks: list[dict[str, str]], article_id: str) -> str:
-    """The article's title; for an article without one, its first sentence; else its id."""
+    """The article's title; for an article without one, its first sentence (``text.article.headline``);
+    else its id."""
     if record is not None:
-        title = (record.get("source") or {}).get("title")
-        if title:
-            return str(title)
-        for paragraph in record.get("paragraphs", []):
-            for sentence in paragraph.get("sentences", []):
-                if sentence.get("source", "").strip():
-                    return str(sentence["source"]).strip()
+        sentences = (
+            s.get("source", "") for p in record.get("paragraphs", []) for s in p.get("sentences", [])
+        )
+        found = article_headline((record.get("source") or {}).get("title"), sentences)
+        if found:
+            return found
     return source_blocks[0]["text"] if source_blocks else article_id
 
 

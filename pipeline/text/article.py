@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -59,6 +60,13 @@ class Article:
         """Title first (when there is one), then the paragraphs, in reading order."""
         title = [Block("title", self.parts.title)] if self.parts.title else []
         return title + [Block("paragraph", text) for text in self.parts.paragraphs]
+
+
+def headline(title: str | None, sentences: Iterable[str]) -> str:
+    """An article's headline: its title, else its first sentence that is not blank, else ""."""
+    if title:
+        return title
+    return next((sentence.strip() for sentence in sentences if sentence.strip()), "")
 
 
 def article_record(article: Article) -> dict[str, Any]:
