@@ -24,6 +24,16 @@ def file_stat(path: Path) -> list[int]:
     return [info.st_size, info.st_mtime_ns]
 
 
+def file_identity(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, inode]`` of ``path`` (any rewrite, even an atomic one of the same size,
+    changes it), or None when it is not there: what a record of a file made from it compares."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
 def damaged_files(
     job_dir: Path, detail: dict[str, Any], written: Mapping[str, list[list[int]]] | None = None
 ) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from pipeline.config import JobConfig
 from pipeline.fsio import write_if_changed
-from pipeline.integrity import read_record
+from pipeline.integrity import file_identity, read_record
 from pipeline.layout import JSON_FILE, REVIEW_FILE, TRANSCRIPT_FILE
 from pipeline.state.keys import digest
 from pipeline.text.article import headline as article_headline
@@ -112,12 +112,7 @@ def _page_inputs(job_dir: Path, article_id: str, items: list[dict[str, Any]], co
     files = []
     for item in items:
         folder = job_dir / article_id / item["language"]
-        for name in (JSON_FILE, TRANSCRIPT_FILE):
-            try:
-                info = (folder / name).stat()
-                files.append([name, info.st_size, info.st_mtime_ns, info.st_ino])
-            except OSError:
-                files.append([name, None])
+        files += [[name, file_identity(folder / name)] for name in (JSON_FILE, TRANSCRIPT_FILE)]
     return digest(common, items, files)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from pipeline.config import JobConfig
 from pipeline.fsio import write_if_changed
-from pipeline.integrity import read_record
+from pipeline.integrity import file_identity, read_record
 from pipeline.layout import TRANSCRIPT_FILE
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def write_transcripts(
             continue
         json_path = config.job_dir / relative
         path = transcript_path(json_path)
-        key, now = f"{pair[0]}/{pair[1]}", [_identity(json_path), _identity(path)]
+        key, now = f"{pair[0]}/{pair[1]}", [file_identity(json_path), file_identity(path)]
         if now[0] is not None and made.get(key) == now:  # as it was made: not read again
             kept[key] = now
             if now[1] is not None:
@@ -86,7 +86,7 @@ def write_transcripts(
         else:
             write_if_changed(path, vtt)
             written[pair] = path
-        kept[key] = [_identity(json_path), _identity(path)]
+        kept[key] = [now[0], file_identity(path)]  # the record was only read
     write_if_changed(config.job_dir / MADE, json.dumps(kept, sort_keys=True))
     return written
 
@@ -95,14 +95,6 @@ def _made(job_dir: Path) -> dict[str, list[Identity]]:
     """What the last run recorded of each transcript ({} when unreadable: all are made again)."""
     record = read_record(job_dir / MADE) or {}
     return {k: v for k, v in record.items() if isinstance(v, list) and len(v) == 2}
-
-
-def _identity(path: Path) -> Identity:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
 def transcript(record: dict[str, Any]) -> str | None:
