@@ -253,13 +253,14 @@ class Planner:
             edits=edits,
         )
         repairs: list[str] = []
-        self._done(plan, TEXT, text_key, repairs)
+        written = self._written(plan)
+        self._done(plan, TEXT, text_key, written, repairs)
         skip = self._skip(plan, TEXT, text_key)
         if plan.narration_wanted and not plan.missing:
             machine = {s: memory[key].target for s, key in sentence_keys.items()}
             segments = spoken_script(plan.published_blocks(machine), target, self.config.tts.disclosure)
             plan.progress.narration_key = narration_key = self.narration_key(plan, segments)
-            self._done(plan, NARRATION, narration_key, repairs)
+            self._done(plan, NARRATION, narration_key, written, repairs)
             skip = skip or self._skip(plan, NARRATION, narration_key)
         return self._choose(replace(plan, skip=skip, repairs=tuple(repairs)))
 
@@ -302,13 +303,16 @@ class Planner:
             [tts.pause, tts.disclosure, tts.artist or self.config.job],
         )
 
-    def _done(self, plan: ItemPlan, stage: str, key: str, repairs: list[str]) -> bool:
-        """Recorded done under ``key``, with every file it wrote still intact (then marked done in
-        the plan's progress); damaged files are noted in ``repairs``, and the stage is done again."""
+    def _done(
+        self, plan: ItemPlan, stage: str, key: str, written: dict[str, list[list[int]]], repairs: list[str]
+    ) -> bool:
+        """Recorded done under ``key``, with every file it wrote still intact (``written``: see
+        ``_written``; then marked done in the plan's progress); damaged files are noted in
+        ``repairs``, and the stage is done again."""
         row = self.rows.get((*plan.key, stage))
         if row is None or row.status != "done" or row.key != key:
             return False
-        damaged = damaged_files(self.config.job_dir, row.detail, self._written(plan))
+        damaged = damaged_files(self.config.job_dir, row.detail, written)
         if not damaged:
             plan.done(stage, row.detail)
         for path, problem in damaged:
