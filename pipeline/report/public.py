@@ -207,11 +207,7 @@ def _prune_language(folder: Path, names: set[str]) -> list[Path]:
         return [folder]
     if not folder.is_dir():
         return []
-    removed = []
-    for path in sorted(folder.iterdir()):
-        if path.name not in names:
-            _remove(path)
-            removed.append(path)
+    removed = _remove_unlisted(folder, names)
     for emptied in (folder, folder.parent):
         if any(emptied.iterdir()):
             break
@@ -293,10 +289,17 @@ def _prune_article(folder: Path, languages: dict[str, set[str]]) -> list[Path]:
             _remove(entry)
             removed.append(entry)
             continue
-        for path in sorted(entry.iterdir()):
-            if path.name not in names:
-                _remove(path)
-                removed.append(path)
+        removed += _remove_unlisted(entry, names)
+    return removed
+
+
+def _remove_unlisted(folder: Path, names: set[str]) -> list[Path]:
+    """Remove what a language folder holds besides ``names``; return what went."""
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if path.name not in names:
+            _remove(path)
+            removed.append(path)
     return removed
 
 
