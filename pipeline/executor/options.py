@@ -30,6 +30,16 @@ class RunOptions:
     defer_narration: bool = False
     origin: str = "run"
 
+    @property
+    def pair_articles(self) -> frozenset[str]:
+        """The articles of ``pairs``."""
+        return frozenset(article_id for article_id, _ in self.pairs)
+
+    @property
+    def pair_languages(self) -> frozenset[str]:
+        """The languages of ``pairs``."""
+        return frozenset(language for _, language in self.pairs)
+
     def chosen(self, article_id: str, language: str) -> bool:
         """Whether the run may work on this article × language."""
         if self.pairs and (article_id, language) not in self.pairs:

@@ -79,7 +79,7 @@ def run_job(
         plan(config, existing_state(config.state_path), narrate, segmented, report, options)
         return report
     with JobLock(config.lock_path, wait=options.wait_lock):
-        _remove_temp_files(config.job_dir, {a for a, _ in options.pairs} if report.partial else None)
+        _remove_temp_files(config.job_dir, options.pair_articles if report.partial else None)
         state = StateStore.open(config.state_path)
         try:
             if prepare is not None:
@@ -206,10 +206,8 @@ def plan(
     say what the run will do (not for a dry run, which lists it)."""
     with report.timings.measure("plan"):
         if report.partial:  # only the pairs changed: their articles' records, their languages
-            articles = {article_id for article_id, _ in options.pairs}
-            planner = Planner(config, state, narrate, options=options, article_ids=articles)
-            languages = {language for _, language in options.pairs}
-            targets = [target for target in config.targets if target.code in languages]
+            planner = Planner(config, state, narrate, options=options, article_ids=options.pair_articles)
+            targets = [target for target in config.targets if target.code in options.pair_languages]
             plans = [p for t in targets for p in planner.plan(segmented, t) if p.key in options.pairs]
         else:
             planner = Planner(config, state, narrate, options=options)
@@ -301,7 +299,7 @@ def finish(context: RunContext) -> str:
     return "finished"
 
 
-def _remove_temp_files(job_dir: Path, article_ids: set[str] | None = None) -> None:
+def _remove_temp_files(job_dir: Path, article_ids: frozenset[str] | None = None) -> None:
     """Temporary files of a killed run (we hold the lock, so no one else is writing): anywhere in
     the job folder, or (``article_ids``: a run on an editor's change, which could leave them only
     there) in the job folder's top and those articles' folders."""
