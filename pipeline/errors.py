@@ -98,6 +98,15 @@ class StateError(PermanentError):
     """A state file that cannot be used (corrupt, foreign, or from a newer version)."""
 
 
+class JournalError(TransientError):
+    """The editors' journal cannot be read or written (a full disk, permissions): a change that
+    cannot be journaled is not made."""
+
+
+class StateDamaged(StateError):
+    """The state file is not readable as SQLite (damaged, or not a database at all)."""
+
+
 class Mp3Error(PermanentError, ValueError):
     """Bytes that are not the MP3 this pipeline can join (no frames, mixed formats)."""
 
@@ -155,6 +164,13 @@ class KeyRequired(EditorError, PermanentError):
 
 class NotApplied(EditorError, TransientError):
     """The change is recorded, but the outputs could not be brought up to date with it."""
+
+    status = 503
+
+
+class StateUnavailable(EditorError, TransientError):
+    """The state file is missing, empty or not the one the review app opened: changes are refused
+    (recorded there, they would be lost or start a new state that unpublishes the job)."""
 
     status = 503
 

@@ -16,6 +16,7 @@ PUBLIC_DIR = "public"  # <job>/public/: the only folder meant to be served
 STATE_FILE = "state.sqlite"
 SEGMENTS_SUFFIX = "-segments"  # <state file>-segments/<aa>/<sha256>.mp3: the narrated-segment cache
 LOCK_FILE = ".lock"
+JOURNAL_FILE = "editors-journal.jsonl"  # <job>/: every editor's change, appended (state/journal.py)
 LOG_DIR = "logs"
 # Folders of the job's own beside the article folders: no article may take one of these ids.
 JOB_FOLDER_NAMES = frozenset({LOG_DIR, PUBLIC_DIR, FEEDS_DIR})

@@ -4,7 +4,8 @@
 
 Spec keys: ``kill`` [point, n]: SIGKILL this process at the n-th call of the point (``translate``
 — a batch of sentences —, ``synthesize`` — one segment —, ``replace`` — the rename that publishes
-a file, leaving its temporary file behind), or [point, text] at its first call whose detail (for
+a file, leaving its temporary file behind —, ``recorded`` — an editor's change journaled and
+recorded in the state, not yet applied), or [point, text] at its first call whose detail (for
 ``replace``, the target path) ends with the text; ``slow`` {point: seconds}: sleep before each call;
 ``record``: a file that gets one JSON line per call (point, language or voice, inputs), written
 before the call so a killed process leaves it complete.
@@ -70,6 +71,16 @@ def main() -> None:
         checkpoint("replace", str(target))
         replace(source, target)
 
+    from pipeline.state.change_records import ChangeRecords
+
+    record_change = ChangeRecords.record_change
+
+    def patched_record_change(self: Any, change: Any, *args: Any, **kwargs: Any) -> bool:
+        recorded = record_change(self, change, *args, **kwargs)
+        checkpoint("recorded", change.kind)
+        return recorded
+
+    ChangeRecords.record_change = patched_record_change  # type: ignore[method-assign]
     translate_stage.load_translator = patched_load  # type: ignore[assignment]
     EspeakEngine.synthesize = patched_synthesize  # type: ignore[method-assign]
     fsio.os.replace = patched_replace  # type: ignore[attr-defined]

@@ -110,6 +110,7 @@ class FakeService:
     job = "newsdesk"
 
     def __init__(self, folder: Path):
+        self.notices: list[str] = []
         self.languages = [("sq", "Albanian"), ("uk", "Ukrainian")]
         self.folder = folder
         self.busy = 0

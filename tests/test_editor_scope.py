@@ -107,7 +107,9 @@ def test_a_saved_edit_reads_plans_and_writes_its_article_language_only(
         ".review-pages.json",
         ".transcripts.json",
         "public/feeds/sq.xml",
+        "editors-journal.jsonl",  # the change, appended
     }
+    assert "editors-journal.jsonl" in touched
     assert {name for name in touched if not name.startswith((f"{FIRST}/", f"public/{FIRST}/sq/"))} <= allowed
     assert not any(name.startswith((f"{FIRST}/uk/", f"public/{FIRST}/uk/")) for name in touched)
 

@@ -14,6 +14,7 @@ import pytest
 
 from pipeline.edits import Edit
 from pipeline.state import StateStore
+from pipeline.state.change_records import CHANGES_TABLES
 from pipeline.state.input_records import INPUTS_TABLE, InputRecord, read_input_records
 from pipeline.state.schema import EDITS_TABLES, REVIEWS_TABLES, SCHEMA
 from pipeline.state.store import APPLICATION_ID, SCHEMA_VERSION
@@ -190,7 +191,7 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
     state.close()
     assert "exit_code" in columns(path, "runs")
     assert columns(path, "segments") == ["key", "sha256", "size", "last_used"]
-    assert file_size(path) < 100_000  # the BLOBs are out and the file vacuumed
+    assert file_size(path) < 200_000  # the 1.5 MB of BLOBs are out and the file vacuumed
 
     again = StateStore.open(path)  # opening it again changes nothing
     assert again.runs()[0]["exit_code"] == 0
@@ -199,10 +200,13 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
 
 
 def schema_before(version: int) -> str:
-    """The state's schema as it was before ``version`` (5: no input records; 4: nor post-edits, nor
-    runs.origin)."""
-    assert version in (4, 5)
-    schema = SCHEMA.replace(INPUTS_TABLE, "")
+    """The state's schema as it was before ``version`` (6: no editors' changes; 5: nor input
+    records; 4: nor post-edits, nor runs.origin)."""
+    assert version in (4, 5, 6)
+    schema = SCHEMA.replace(CHANGES_TABLES, "")
+    if version == 6:
+        return schema
+    schema = schema.replace(INPUTS_TABLE, "")
     if version == 5:
         return schema
     origin = "    origin TEXT NOT NULL DEFAULT 'run'"
@@ -219,7 +223,7 @@ def test_a_schema_4_state_file_gets_the_inputs_table_in_place(tmp_path: Path) ->
     assert read_input_records(path) == {}  # an older state: every file is read
 
     state = StateStore.open(path)
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     record = InputRecord("/in/a.txt", 10, 1, 2, 3, 4, "v", "{}")
     state.save_inputs([record], gone=["/in/gone.txt"])
     state.close()
@@ -277,8 +281,8 @@ def test_a_schema_2_state_file_gets_the_reviews_tables_in_place(
 
     with caplog.at_level(logging.INFO):
         state = StateStore.open(path)
-    assert "upgrading schema 2 to 5" in caplog.text
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert f"upgrading schema 2 to {SCHEMA_VERSION}" in caplog.text
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     assert state.reviews() == {}
     assert state.runs()[0]["exit_code"] == 0  # what was there stays
     state.set_review("a1", "sq", "approved", "ed", "fine", "ab" * 32)

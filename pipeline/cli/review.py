@@ -89,7 +89,7 @@ def _review(
     wait_lock: float = 0,
 ) -> None:
     from pipeline.editor.reviews import record_review
-    from pipeline.errors import JobBusy, NotFound, ReportsNotUpdated, StateError
+    from pipeline.errors import JobBusy, JournalError, NotFound, ReportsNotUpdated, StateError
     from pipeline.state.store import corrupt_state_message
 
     logs.configure(verbosity(ctx))
@@ -101,7 +101,7 @@ def _review(
         fail(str(exc), EXIT_LOCKED)
     except NotFound as exc:
         fail(str(exc))
-    except ReportsNotUpdated as exc:
+    except (ReportsNotUpdated, JournalError) as exc:
         fail(str(exc), EXIT_FAILED_ITEMS)
     except StateError as exc:
         fail(f"state file {job.state_path}: {exc}")

@@ -31,7 +31,7 @@ from pipeline.config.schema import (
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
-from pipeline.layout import LOCK_FILE, PUBLIC_DIR, STATE_FILE
+from pipeline.layout import JOURNAL_FILE, LOCK_FILE, PUBLIC_DIR, STATE_FILE
 from pipeline.text.discover import expand_glob
 
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -85,6 +85,11 @@ class JobConfig:
     def lock_path(self) -> Path:
         """The lock file that keeps two runs of the job apart."""
         return self.job_dir / LOCK_FILE
+
+    @property
+    def journal_path(self) -> Path:
+        """The editors' journal: every post-edit and review, appended (the state is rebuilt from it)."""
+        return self.job_dir / JOURNAL_FILE
 
 
 def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None = None) -> JobConfig:

@@ -45,6 +45,7 @@ class Service(Protocol):
 
     job: str
     languages: list[tuple[str, str]]
+    notices: list[str]  # what editors should know about the job (shown on every page)
 
     def articles(self) -> list[dict[str, Any]]: ...
 

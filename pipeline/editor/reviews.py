@@ -1,10 +1,12 @@
 """Recording an editor's review (approve, reject) of an article's languages, for ``pipeline
 approve``/``reject`` and the review app alike.
 
-The review is recorded in the state with the sha256 of the article.txt it is of, under the job's
-lock; the manifest's ``review`` fields, the article's review page, its public files and its
-languages' feeds are then rewritten at once, so with ``review.require_approval`` an approved item
-is served (and a rejected one withdrawn) without waiting for the next run.
+The review is journaled, then recorded in the state (pending) with the sha256 of the article.txt
+it is of, under the job's lock; the manifest's ``review`` fields, the article's review page, its
+public files and its languages' feeds are then rewritten at once, so with
+``review.require_approval`` an approved item is served (and a rejected one withdrawn) without
+waiting for the next run; the review is then marked applied (if the process dies before, the
+next run or the app's start applies it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.clock import utc_now_iso
 from pipeline.config import JobConfig
 from pipeline.errors import JobBusy, LockedError, NotFound, ReportsNotUpdated
 from pipeline.fsio import atomic_write_json
@@ -24,6 +27,10 @@ from pipeline.lock import JobLock
 from pipeline.report import write_reports
 from pipeline.report.manifest import review_status
 from pipeline.state import StateStore
+from pipeline.state.changes import Change
+from pipeline.state.journal import EditorsJournal
+from pipeline.state.journaling import catch_up, record
+from pipeline.state.review_records import Review
 
 
 @dataclass(frozen=True)
@@ -77,24 +84,31 @@ def _record(
         if text is None:
             raise NotFound(f"{article_id} [{code}] has no text yet: nothing to review")
         hashes[code] = text
-    done = []
     state = StateStore.open(config.state_path, create=False)
     try:
+        journal = EditorsJournal(config.journal_path)
+        catch_up(state, journal)
         records = state.items([article_id])
-        for code, item in chosen.items():
-            review = state.set_review(article_id, code, status, editor, note, hashes[code])
-            record = records.get((article_id, code, TEXT))
-            item["review"] = review_status(review, text_sha256(record.detail if record else None))
-            done.append(Reviewed(code, status, item["review"], hashes[code]))
+        now = utc_now_iso()
+        reviews = tuple(Review(article_id, code, status, editor, note, now, hashes[code]) for code in chosen)
+        record(state, journal, Change("review", editor, now, reviews=reviews))
+        done = []
+        for review in reviews:
+            written = records.get((article_id, review.language, TEXT))
+            item = chosen[review.language]
+            item["review"] = review_status(review, text_sha256(written.detail if written else None))
+            done.append(Reviewed(review.language, status, item["review"], review.text_sha256))
+        try:
+            atomic_write_json(manifest_path, manifest)
+            write_reports(config, manifest, {(article_id, code) for code in chosen})
+        except OSError as exc:
+            raise ReportsNotUpdated(
+                f"the review is recorded, but the reports cannot be updated ({exc}); "
+                "the next run updates them"
+            ) from None
+        state.mark_applied((article_id, code) for code in chosen)
     finally:
         state.close()
-    try:
-        atomic_write_json(manifest_path, manifest)
-        write_reports(config, manifest, {(article_id, code) for code in chosen})
-    except OSError as exc:
-        raise ReportsNotUpdated(
-            f"the review is recorded, but the reports cannot be updated ({exc}); the next run updates them"
-        ) from None
     return done
 
 

@@ -1,12 +1,15 @@
 """``EditorService``: what an editor can do to a job, for the review app and the command line.
 
 Reading goes by the published outputs (the manifest and each ``article.json``), so the app shows
-exactly what was delivered. Every change (a post-edit saved or dropped, a review) is recorded and
-applied under the job's lock by the same code a nightly run uses: a post-edit is recorded by
-``run_job``'s ``prepare`` hook and applied by that run (chosen to the one article-language, its
-narration deferred), which rewrites ``article.txt``, ``article.json``, the manifest, the pages
-and the public folder; the narration of the changed paragraphs is then redone in the background
-(``background.py``). A ``pipeline run`` that holds the lock makes every change answer ``JobBusy``.
+exactly what was delivered. Every change (a post-edit saved or dropped, a review) is journaled,
+recorded and applied under the job's lock by the same code a nightly run uses: a post-edit is
+journaled and recorded (pending) by ``run_job``'s ``prepare`` hook and applied by that run (chosen
+to the one article-language, its narration deferred), which rewrites ``article.txt``,
+``article.json``, the manifest, the pages and the public folder, then marks it applied; the
+narration of the changed paragraphs is then redone in the background (``background.py``). A
+``pipeline run`` that holds the lock makes every change answer ``JobBusy``. Changes left pending by
+a process killed between the two steps are applied when the service starts. A state file deleted,
+emptied or replaced under the service makes every change answer ``StateUnavailable``.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from pipeline.errors import (
     EditorError,
     InvalidEdit,
     JobBusy,
+    JournalError,
     KeyRequired,
     LockedError,
     NotApplied,
     NotFound,
     PipelineError,
     StaleKey,
+    StateUnavailable,
 )
 from pipeline.executor.options import RunOptions
 from pipeline.executor.run import run_job
@@ -45,7 +50,11 @@ from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, MANIFEST_FILE, item_dir
 from pipeline.report.review import headline
 from pipeline.state import StateStore
-from pipeline.state.store import Review
+from pipeline.state.changes import Change
+from pipeline.state.journal import EditorsJournal
+from pipeline.state.journaling import record as journal_change
+from pipeline.state.review_records import Review
+from pipeline.state.watch import StateFile
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +100,43 @@ class EditorService:
         self.languages = [(t.code, t.language.name) for t in config.targets]
         self._narrated = {t.code for t in config.targets if t.tts_engine != "none"}
         self._local = threading.Lock()  # changes made without a background worker, one at a time
+        self.notices: list[str] = []  # what the editors should know (shown on the article list)
+        self.state_file = StateFile.opened(config.state_path, self._has_outputs())
+        self.journal = EditorsJournal(config.journal_path)
         self.background = BackgroundNarration(self._narrate) if background else None
+        self._apply_pending()
         if self.background is not None:  # narration an earlier app (or an interrupted run) left pending
             self.background.add(self._pending_narrations())
+
+    def _has_outputs(self) -> bool:
+        return (self.config.job_dir / MANIFEST_FILE).exists()
+
+    def _apply_pending(self) -> None:
+        """Apply the editors' changes recorded but not applied (the app or a run was killed between
+        the two), before anything else; the article list says so."""
+        pairs = self._with_state(None, lambda st: st.pending_pairs())
+        if not pairs:
+            return
+        options = RunOptions(pairs=frozenset(pairs), defer_narration=True, origin="serve")
+        try:
+            report = self._run(options, None)
+        except JobBusy:
+            log.warning("%d article-language(s) have editors' changes not applied yet; the run in "
+                        "progress applies them", len(pairs))  # fmt: skip
+            return
+        except NotApplied as exc:
+            log.error("%d article-language(s) have editors' changes not applied yet: %s", len(pairs), exc)
+            self.notices.append(
+                f"{len(pairs)} article-language(s) have editors' changes not applied yet: {exc}"
+            )
+            return
+        applied = {plan.key for plan in report.plans} - {(f.article_id, f.language) for f in report.failures}
+        notice = (f"{len(applied)} article-language(s) had editors' changes recorded but not applied when "
+                  "the app (or a run) last stopped; they are applied now")  # fmt: skip
+        log.warning("%s", notice)
+        self.notices.append(notice)
+        if self.background is not None:
+            self.background.add(frozenset(pair for pair in applied if pair[1] in self._narrated))
 
     def _pending_narrations(self) -> Pairs:
         """The article-languages whose text is published but whose narration is not made yet."""
@@ -217,7 +260,7 @@ class EditorService:
             edits = self._sentence_edits(article_id, found.record, state.edits(language))[index]
             edit = Edit(article_id, language, sentence["source"], text, sentence["machine"], index, editor,
                         utc_now_iso())  # fmt: skip
-            state.save_edit(edit, superseded=edits.stale)
+            self._record(state, Change("edit", editor, edit.at, edits=(edit,), superseded=tuple(edits.stale)))
 
         self._apply(article_id, language, record)
         return self.article(article_id, language)
@@ -240,7 +283,7 @@ class EditorService:
             dropped = [*edits.stale, *([edits.edit] if edits.edit and not edits.borrowed else [])]
             if not dropped:
                 raise NotFound(f"sentence {index} of {article_id} [{language}] has no edit to drop")
-            state.drop_edits(dropped, who)
+            self._record(state, Change("drop", who, utc_now_iso(), edits=tuple(dropped)))
 
         self._apply(article_id, language, record)
         return self.article(article_id, language)
@@ -258,7 +301,11 @@ class EditorService:
         note = clean_text(note, "the note", NOTE_MAX) if note and note.strip() else ""
         self._item(article_id, language)
         with self._exclusive():
-            record_review(self.config, article_id, (language,), status, editor, note)
+            self._check_state()
+            try:
+                record_review(self.config, article_id, (language,), status, editor, note)
+            except JournalError as exc:
+                raise NotApplied(f"the review could not be recorded: {exc}") from None
         return self.article(article_id, language)
 
     # Translation memory ------------------------------------------------------------------------
@@ -319,7 +366,8 @@ class EditorService:
             return 0
         edits = [edit for batch in found.values() for edit in batch]
         options = RunOptions(pairs=frozenset(found), origin="import")
-        report = self._run(options, lambda state: _save(state, edits))
+        report = self._run(options, lambda state: self._record(state, Change("import", editor, utc_now_iso(),
+                                                                           edits=tuple(edits))))  # fmt: skip
         if report.failures:
             failure = report.failures[0]
             raise NotApplied(
@@ -348,15 +396,30 @@ class EditorService:
         if language in self._narrated and self.background is not None:
             self.background.add(frozenset({pair}))
 
-    def _run(self, options: RunOptions, prepare: Callable[[StateStore], None]) -> RunReport:
+    def _record(self, state: StateStore, change: Change) -> None:
+        """Journal ``change`` and record it in ``state``, pending until the run applying it is over."""
+        self._check_state()  # under the lock, with the state open: still the file the app opened
+        journal_change(state, self.journal, change)
+
+    def _check_state(self) -> None:
+        """Raise ``StateUnavailable`` (one ERROR logged) when the state file is missing, empty or
+        not the one the app opened: a change recorded there would be lost, or would start afresh."""
+        problem = self.state_file.problem()
+        if problem:
+            log.error("change refused: %s", problem)
+            raise StateUnavailable(f"changes are refused: {problem}")
+
+    def _run(self, options: RunOptions, prepare: Callable[[StateStore], None] | None) -> RunReport:
         """Run the job in this process with ``options``, recording a change with ``prepare`` under
         the lock first; the background narration waits meanwhile.
 
         Raises:
             JobBusy: another process (a ``pipeline run``) holds the job's lock: nothing recorded.
+            StateUnavailable: the state file is not the one the app opened: nothing recorded.
             NotApplied: the inputs or the state cannot be read now: nothing recorded.
         """
         with self._exclusive():
+            self._check_state()
             try:
                 return run_job(self.config, options=options, prepare=prepare)
             except LockedError as exc:
@@ -373,6 +436,11 @@ class EditorService:
     def _narrate(self, pairs: Pairs, stop: threading.Event) -> Pairs:
         """Background: narrate ``pairs`` (their text is up to date); returns those left pending."""
         options = RunOptions(pairs=pairs, origin="serve")
+        if self.state_file.problem():  # a change would say so; the narration waits for a restart
+            log.warning(
+                "narration of %d edited item(s) left pending: %s", len(pairs), self.state_file.problem()
+            )
+            return frozenset()
         try:
             report = run_job(self.config, stop=stop, options=options)
         except LockedError:
@@ -472,9 +540,8 @@ class _NoState:
     def reviews(self) -> dict[tuple[str, str], Any]:
         return {}
 
+    def pending_pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset()
+
 
 _EMPTY: Any = _NoState()
-
-
-def _save(state: StateStore, edits: list[Edit]) -> None:
-    state.save_edits(edits)

@@ -26,6 +26,7 @@ from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.executor.run_report import RunReport
 from pipeline.executor.scope import read_touched
 from pipeline.executor.worker import Worker
+from pipeline.items import ItemOutcome
 from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import JobLock
 from pipeline.mt.ctranslate2_backend import conversions_in_use, prune_conversions
@@ -36,6 +37,8 @@ from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import SegmentedArticle, split_outcomes
 from pipeline.state import StateStore
+from pipeline.state.journal import EditorsJournal
+from pipeline.state.journaling import catch_up
 from pipeline.text.discover import discover
 
 log = logging.getLogger(__name__)
@@ -80,8 +83,9 @@ def run_job(
         return report
     with JobLock(config.lock_path, wait=options.wait_lock):
         _remove_temp_files(config.job_dir, options.pair_articles if report.partial else None)
-        state = StateStore.open(config.state_path)
+        state = StateStore.open(config.state_path, create=options.origin == "run")
         try:
+            report.restored = catch_up(state, EditorsJournal(config.journal_path))
             if prepare is not None:
                 prepare(state)
         except BaseException:
@@ -212,6 +216,8 @@ def plan(
         else:
             planner = Planner(config, state, narrate, options=options)
             plans = [p for target in config.targets for p in planner.plan(segmented, target)]
+        report.pending = state.pending_pairs() if state is not None and not options.dry_run else frozenset()
+        plans.sort(key=lambda p: p.key not in report.pending)  # editors' changes not yet applied first
         report.planned(plans)
     if not options.dry_run:
         _announce(config, len(segmented), report)
@@ -289,6 +295,7 @@ def finish(context: RunContext) -> str:
         changed = None
     with report.timings.measure("review pages and feeds"):
         write_reports(config, manifest, changed)  # unchanged files are left as they are
+    _mark_applied(context, outcomes)
     if report.interrupted:
         return "interrupted"
     if report.options.origin == "run":  # a nightly job's chore: never on an editor's change
@@ -297,6 +304,23 @@ def finish(context: RunContext) -> str:
             Path(config.translation.cache_dir or "."), config.state.keep_days, conversions_in_use(config)
         )
     return "finished"
+
+
+def _mark_applied(context: RunContext, outcomes: list[ItemOutcome]) -> None:
+    """Mark the editors' pending changes applied where this run wrote (or found up to date) the
+    article-language's text and its reports; a nightly run also clears those of articles gone
+    from the input (there is nothing left to apply them to)."""
+    pending = context.report.pending
+    if not pending:
+        return
+    applied = {(o.article_id, o.language) for o in outcomes if o.text is not None} & pending
+    report = context.report
+    if not report.partial and not report.options.only and not report.options.languages:
+        here = {o.article_id for o in outcomes} | {f.article_id for f in report.ingest_failures}
+        applied |= {pair for pair in pending if pair[0] not in here}
+    if applied:
+        context.state.mark_applied(applied)
+        log.info("%d article-language(s) with editors' changes brought up to date", len(applied))
 
 
 def _remove_temp_files(job_dir: Path, article_ids: frozenset[str] | None = None) -> None:

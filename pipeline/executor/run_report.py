@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan
 from pipeline.items import Failure
+from pipeline.state.journaling import Restored
 from pipeline.timing import Timings
 
 
@@ -28,6 +29,8 @@ class RunReport:
     timings: Timings = field(default_factory=Timings)
     options: RunOptions = field(default_factory=RunOptions)  # which items the run may work on
     partial: bool = False  # only the articles of ``options.pairs`` were read and planned (scope.py)
+    restored: Restored = field(default_factory=Restored)  # what the state took from the editors' journal
+    pending: frozenset[tuple[str, str]] = frozenset()  # article-languages with editors' changes not applied
 
     def planned(self, plans: list[ItemPlan]) -> None:
         """Keep the run's plans and count what is to do and what is up to date."""

@@ -27,7 +27,7 @@ from pipeline.integrity import read_record
 from pipeline.items import NARRATION, TEXT, Failure, ItemOutcome, text_sha256
 from pipeline.layout import MANIFEST_FILE
 from pipeline.state import ItemState
-from pipeline.state.store import Review
+from pipeline.state.review_records import Review
 from pipeline.version import __version__
 
 SCHEMA_VERSION = 5  # 3: items and counts may be "retracted"; 4: items have a "review"; 5: "headline", "date"

@@ -21,6 +21,34 @@ def _values(edit: Edit) -> tuple[object, ...]:
             edit.editor, edit.at)  # fmt: skip
 
 
+def put_edit(db: sqlite3.Connection, edit: Edit, superseded: Iterable[Edit] = ()) -> None:
+    """Retire ``superseded`` (by ``edit``'s editor, at its time), then put ``edit`` in force
+    (inside the caller's transaction)."""
+    retire_edits(db, superseded, "superseded", edit.editor, edit.at)
+    db.execute(INSERT_EDIT, _values(edit))
+    db.execute(INSERT_HISTORY, (*_values(edit), "saved"))
+
+
+def put_edits(db: sqlite3.Connection, edits: Iterable[Edit]) -> int:
+    """Put every one of ``edits`` in force; returns how many."""
+    count = 0
+    for edit in edits:
+        put_edit(db, edit)
+        count += 1
+    return count
+
+
+def retire_edits(db: sqlite3.Connection, edits: Iterable[Edit], action: str, editor: str, at: str) -> None:
+    """Take ``edits`` out of force; the history notes ``action`` (dropped, superseded), who, when."""
+    for edit in edits:
+        db.execute(
+            "DELETE FROM edits WHERE article_id=? AND language=? AND source=?",
+            (edit.article_id, edit.language, edit.source),
+        )
+        retired = (edit.article_id, edit.language, edit.source, edit.text, edit.machine, edit.position)
+        db.execute(INSERT_HISTORY, (*retired, editor, at, action))
+
+
 class EditRecords:
     """Post-edit storage; expects ``self.db`` and ``self.transaction()`` (``StateStore``)."""
 
@@ -47,36 +75,17 @@ class EditRecords:
         ``superseded`` edits (of an English sentence that changed since), in one transaction;
         the history keeps all of them."""
         with self.transaction() as db:
-            for old in superseded:
-                self._retire(db, old, "superseded", edit.editor, edit.at)
-            db.execute(INSERT_EDIT, _values(edit))
-            db.execute(INSERT_HISTORY, (*_values(edit), "saved"))
+            put_edit(db, edit, superseded)
 
     def save_edits(self, edits: Iterable[Edit]) -> int:
         """Put many edits in force at once (an import), each replacing any edit of its sentence."""
-        count = 0
         with self.transaction() as db:
-            for edit in edits:
-                db.execute(INSERT_EDIT, _values(edit))
-                db.execute(INSERT_HISTORY, (*_values(edit), "saved"))
-                count += 1
-        return count
+            return put_edits(db, edits)
 
     def drop_edits(self, edits: Iterable[Edit], editor: str) -> None:
         """Take ``edits`` out of force (back to the machine translation); the history notes who."""
-        now = utc_now_iso()
         with self.transaction() as db:
-            for edit in edits:
-                self._retire(db, edit, "dropped", editor, now)
-
-    @staticmethod
-    def _retire(db: sqlite3.Connection, edit: Edit, action: str, editor: str, at: str) -> None:
-        db.execute(
-            "DELETE FROM edits WHERE article_id=? AND language=? AND source=?",
-            (edit.article_id, edit.language, edit.source),
-        )
-        retired = (edit.article_id, edit.language, edit.source, edit.text, edit.machine, edit.position)
-        db.execute(INSERT_HISTORY, (*retired, editor, at, action))
+            retire_edits(db, edits, "dropped", editor, utc_now_iso())
 
     def edit_history(self, article_id: str, language: str) -> Iterator[tuple[Edit, str]]:
         """Every edit of the article in the language ever saved, dropped or superseded, oldest

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pipeline.state.change_records import CHANGES_TABLES
 from pipeline.state.input_records import INPUTS_TABLE
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 5  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin;
-# 5: input files as last read
+SCHEMA_VERSION = 6  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin;
+# 5: input files as last read; 6: editors' changes (pending/applied) and the journal read
 
 SCHEMA = """
 CREATE TABLE runs (
@@ -48,6 +49,7 @@ CREATE TABLE translations (
 {reviews}
 {edits}
 {inputs}
+{changes}
 CREATE TABLE models (
     fingerprint TEXT PRIMARY KEY,
     info TEXT NOT NULL               -- JSON of what loading the model reported
@@ -113,3 +115,4 @@ SCHEMA = SCHEMA.replace("{segments}", SEGMENTS_TABLE.format(name="segments"))
 SCHEMA = SCHEMA.replace("{reviews}", REVIEWS_TABLES)
 SCHEMA = SCHEMA.replace("{edits}", EDITS_TABLES)
 SCHEMA = SCHEMA.replace("{inputs}", INPUTS_TABLE)
+SCHEMA = SCHEMA.replace("{changes}", CHANGES_TABLES)

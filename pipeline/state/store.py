@@ -4,9 +4,11 @@ Tables: ``runs`` (one row per run, with the exit code the CLI chose), ``items`` 
 language × stage: content key, status, attempts, last error, what was written), ``translations``
 (the sentence translation memory), ``segments`` (narrated paragraphs: key → sha256 of the MP3) and
 ``models`` (what each model fingerprint loaded as), ``inputs`` (each input file as last read, so an
-unchanged one is not read again) and ``reviews`` (each article × language's current
-editor's review, with ``review_history`` keeping every one). Every write is its own transaction, so a process
-killed at any moment leaves the file consistent; the next run picks up from what was recorded.
+unchanged one is not read again), ``reviews`` and ``edits`` (each article × language's current
+editor's review and post-edits, with ``review_history`` and ``edit_history`` keeping every one) and
+``changes`` (each editor's change of the journal, pending until applied; ``journal_read``: how far
+the journal is read). Every write is its own transaction, so a process killed at any moment leaves
+the file consistent; the next run picks up from what was recorded.
 
 The segments' audio lives beside the state, not in it: ``<state file>-segments/<aa>/<sha256>.mp3``,
 content-addressed and written atomically before its row, so the SQLite file stays small. A file
@@ -17,7 +19,8 @@ Schema versions: 1 kept the MP3s as BLOBs and had no exit code; opening a versio
 it in place (the BLOBs are written out as files, ``runs.exit_code`` is added, the file is vacuumed);
 version 2 had no reviews (the tables are added, empty); version 3 had no post-edits and no
 ``runs.origin`` (added: every earlier run was a ``run``); version 4 had no ``inputs`` (added, empty:
-the next run reads every input file once more).
+the next run reads every input file once more); version 5 had no ``changes`` (added, empty: the
+next run starts the editors' journal with a snapshot of the edits and reviews).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.clock import utc_now, utc_now_iso
-from pipeline.errors import StateError
+from pipeline.errors import StateDamaged, StateError
 from pipeline.items import SentenceTranslation
+from pipeline.state.change_records import CHANGES_TABLES, ChangeRecords
 from pipeline.state.edit_records import EditRecords
 from pipeline.state.input_records import INPUTS_TABLE, InputRecords
+from pipeline.state.review_records import ReviewRecords
 from pipeline.state.schema import (
     APPLICATION_ID,
     EDITS_TABLES,
@@ -48,6 +53,13 @@ from pipeline.state.schema import (
 from pipeline.state.segment_files import SegmentFiles, segments_dir
 
 log = logging.getLogger(__name__)
+
+
+def _execute_all(db: sqlite3.Connection, statements: str) -> None:
+    """Run each of ``statements`` (separated by semicolons) in the caller's transaction."""
+    for statement in statements.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def move_aside_hint(path: Path) -> str:
@@ -73,24 +85,7 @@ class ItemState:
     detail: dict[str, Any]
 
 
-REVIEW_STATUSES = ("approved", "rejected")
-REVIEW_COLUMNS = "article_id, language, status, editor, note, at, text_sha256"
-
-
-@dataclass(frozen=True)
-class Review:
-    """An editor's review of one article × language's text (``text_sha256``: of its article.txt)."""
-
-    article_id: str
-    language: str
-    status: str  # approved, rejected
-    editor: str
-    note: str
-    at: str
-    text_sha256: str
-
-
-class StateStore(EditRecords, InputRecords):
+class StateStore(EditRecords, ReviewRecords, ChangeRecords, InputRecords):
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self.db = connection
@@ -115,7 +110,7 @@ class StateStore(EditRecords, InputRecords):
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"the state file is not readable as SQLite ({exc}); {hint}") from None
+            raise StateDamaged(f"the state file is not readable as SQLite ({exc}); {hint}") from None
         if app_id == 0 and not tables:
             cls._create(db)
         elif app_id != APPLICATION_ID:
@@ -162,6 +157,9 @@ class StateStore(EditRecords, InputRecords):
                     self._migrate_to_4(db)
                 if version < 5:
                     db.execute(INPUTS_TABLE)  # schema 5: input files as last read (none yet)
+                if version < 6:
+                    _execute_all(db, CHANGES_TABLES)  # schema 6: editors' changes (the journal is started
+                    # from a snapshot of the edits and reviews by the first run: journaling.catch_up)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except OSError as exc:
             raise StateError(
@@ -189,17 +187,13 @@ class StateStore(EditRecords, InputRecords):
     @staticmethod
     def _migrate_to_3(db: sqlite3.Connection) -> None:
         """Schema 2 → 3: the editors' reviews (none yet)."""
-        for statement in REVIEWS_TABLES.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        _execute_all(db, REVIEWS_TABLES)
 
     @staticmethod
     def _migrate_to_4(db: sqlite3.Connection) -> None:
         """Schema 3 → 4: the editors' post-edits (none yet) and each run's origin."""
         db.execute("ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'run'")
-        for statement in EDITS_TABLES.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        _execute_all(db, EDITS_TABLES)
 
     def _vacuum(self) -> None:
         """Give the space of deleted rows back to the file system (and empty the WAL)."""
@@ -455,35 +449,6 @@ class StateStore(EditRecords, InputRecords):
         log.debug("pruned %d cache entries and %d segment files unused for %d days", removed, files,
                   older_than_days)  # fmt: skip
         return removed
-
-    # Reviews --------------------------------------------------------------------------------
-
-    def set_review(
-        self, article_id: str, language: str, status: str, editor: str, note: str, text_sha256: str
-    ) -> Review:
-        """Record an editor's review of an article × language's text (replacing its current one;
-        the history keeps every review) and return it."""
-        if status not in REVIEW_STATUSES:
-            raise ValueError(f"unknown review status {status!r}")
-        review = Review(article_id, language, status, editor, note, utc_now_iso(), text_sha256)
-        values = (article_id, language, status, editor, note, review.at, text_sha256)
-        columns = f"({REVIEW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        with self.transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO reviews {columns}", values)
-            db.execute(f"INSERT INTO review_history {columns}", values)
-        return review
-
-    def reviews(self) -> dict[tuple[str, str], Review]:
-        """Every article × language's current review, by ``(article_id, language)``."""
-        rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews")
-        return {(row[0], row[1]): Review(*row) for row in rows}
-
-    def review_history(self) -> list[Review]:
-        """Every review recorded, oldest first."""
-        return [
-            Review(*row)
-            for row in self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM review_history ORDER BY id")
-        ]
 
     # Models ---------------------------------------------------------------------------------
 
