@@ -86,6 +86,11 @@ class SpeechUnavailableError(TransientError):
     """The speech service failed (429, 5xx, timeouts, connection errors) after every retry."""
 
 
+class Stopped(TransientError):
+    """Work not done because the run was asked to stop (SIGTERM, Ctrl-C): no failure of the item,
+    which is left for the next run, and never recorded as one."""
+
+
 class QualityError(PermanentError):
     """A translation with quality flags, when the config says flagged articles fail."""
 

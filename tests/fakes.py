@@ -65,7 +65,7 @@ class FakeEndpoint(BaseAdapter):
     errors: list[Exception] = field(default_factory=list)  # raised by the first sends, in order
     in_flight: int = 0
     most_in_flight: int = 0
-    on_request: Callable[[], None] | None = None
+    on_request: Callable[[], None] | None = None  # called as each request comes
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -75,6 +75,8 @@ class FakeEndpoint(BaseAdapter):
         with self._lock:
             self.bodies.append(request.body if isinstance(request.body, str) else request.body.decode())
             self.timeouts.append(timeout)
+            if self.on_request is not None:
+                self.on_request()
             if self.errors:
                 raise self.errors.pop(0)
             status = self.statuses.pop(0) if self.statuses else 200
@@ -149,13 +151,15 @@ class Reply:
 class ScriptedServer:
     """A local HTTP server on 127.0.0.1 that answers the n-th connection with ``replies[n]`` (the last
     one again once they run out) and closes it. ``requests`` holds each request's head (request line
-    and headers) and body; with ``tls`` (a server SSL context) it speaks HTTPS. Use it as a context
-    manager: leaving it stops trickles and closes every connection, so no client is left hanging."""
+    and headers) and body, ``accepted`` when each connection came; with ``tls`` (a server SSL
+    context) it speaks HTTPS. Use it as a context manager: leaving it stops trickles and closes
+    every connection, so no client is left hanging."""
 
     def __init__(self, replies: list[Reply | bytes], tls: ssl.SSLContext | None = None):
         self.replies = [reply if isinstance(reply, Reply) else Reply(reply) for reply in replies]
         self.tls = tls
         self.requests: list[tuple[str, bytes]] = []
+        self.accepted: list[float] = []  # when each connection came (time.monotonic())
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -185,6 +189,8 @@ class ScriptedServer:
                 connection = self._listener.accept()[0]
             except TimeoutError:
                 continue
+            with self._lock:
+                self.accepted.append(time.monotonic())
             self._spawn(self._serve, connection, self.replies[min(count, len(self.replies) - 1)])
             count += 1
 

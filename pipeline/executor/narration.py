@@ -13,7 +13,7 @@ import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from pipeline.config import TargetConfig
-from pipeline.errors import PipelineError, item_error
+from pipeline.errors import PipelineError, Stopped, item_error
 from pipeline.executor.context import RunContext
 from pipeline.executor.plan import ItemPlan
 from pipeline.executor.recorder import NarrationWork, Recorder
@@ -32,6 +32,7 @@ class NarrationQueue:
         self.config, self.state, self.planner = context.config, context.state, context.planner
         self.narrate, self.stop, self.timings = context.narrate, context.stop, context.timings
         self.recorder, self.task = recorder, task
+        self.narrate.stop_on(self.stop)  # a stopped run sends no more speech requests, nor retries
         self.pool = ThreadPoolExecutor(max_workers=self.config.tts.concurrency, thread_name_prefix="tts")
         self.pending: dict[str, Future[bytes | PipelineError]] = {}
         self.audio: dict[str, bytes] = {}
@@ -112,6 +113,8 @@ class NarrationQueue:
                 result = future.result()
             except Exception as exc:  # _speak returns errors; this guards the guard
                 result = item_error(exc, "synthesising speech")
+            if isinstance(result, Stopped):  # not sent: its article stays pending for the next run
+                continue
             if isinstance(result, bytes):
                 self.state.add_segment(key, result)  # at once: a killed run keeps every reply it had
                 self.audio[key] = result
@@ -133,8 +136,9 @@ class NarrationQueue:
 
     def close(self) -> None:
         """Record segments as they finish until none is left. Once the run is asked to stop, the
-        queued segments are dropped at once and only those in flight are awaited (each request is
-        bounded by its engine's deadline); their articles stay pending for the next run."""
+        queued segments are dropped at once and only those in flight are awaited: an engine sends
+        no new try then (``Narrate.stop_on``), and each try in flight is bounded by its deadline.
+        Their articles stay pending for the next run, with every segment that arrived recorded."""
         while self.pending:
             if self.stop.is_set():
                 for future in self.pending.values():

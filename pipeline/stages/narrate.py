@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pipeline.items import paragraph_text
 from pipeline.registry import resolve
 from pipeline.stages.translate import TranslatedArticle
 from pipeline.state.keys import segment_key
-from pipeline.tts import ENGINES, NO_NARRATION, Engine
+from pipeline.tts import ENGINES, NO_NARRATION, Engine, Stoppable
 from pipeline.tts.lexicon import apply_lexicon
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,14 @@ class Narrate:
                     engine = exc
             self.engines[target.code] = engine
 
+    def stop_on(self, stop: threading.Event) -> None:
+        """Once ``stop`` is set, the engines start no new request: ``speak`` then returns ``Stopped``
+        (no failure of the segment; it is left for the next run). Requests in flight end by their
+        deadline."""
+        for engine in self.engines.values():
+            if isinstance(engine, Stoppable):
+                engine.stop_on(stop)
+
     def wants(self, target: TargetConfig) -> bool:
         """True if ``target`` is narrated (its engine is not ``none``), even by an engine that failed."""
         return target.code in self.engines
@@ -134,7 +143,8 @@ class Narrate:
 
         Returns:
             The MP3 bytes, or the error: the engine's build or voice error, the engine's
-            ``SpeechError`` or ``SpeechUnavailableError``, ``SpeechUnavailableError`` for bytes
+            ``SpeechError``, ``SpeechUnavailableError`` or ``Stopped`` (see ``stop_on``),
+            ``SpeechUnavailableError`` for bytes
             that are not playable MP3, or ``UnexpectedError`` for anything else.
         """
         engine = self.engines[target.code]

@@ -2,12 +2,14 @@
 
 An engine turns one piece of text into MP3 bytes in a given voice. Adding one (Piper, MMS-TTS)
 is a module with a class like those below (with a ``from_config(tts)`` factory) and a line in
-``pipeline.registry.TTS_ENGINES``.
+``pipeline.registry.TTS_ENGINES``; one that talks to a service is also ``Stoppable``, so that a
+stopped run sends nothing more.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import threading
+from typing import Protocol, runtime_checkable
 
 from pipeline.registry import NO_NARRATION
 from pipeline.registry import TTS_ENGINES as ENGINES
@@ -24,4 +26,12 @@ class Engine(Protocol):
         """MP3 bytes of ``text`` spoken in ``voice``; thread-safe."""
 
 
-__all__ = ["ENGINES", "NO_NARRATION", "Engine"]
+@runtime_checkable
+class Stoppable(Protocol):
+    """An engine whose requests can outlast a stop (network retries, backoff waits) and end early."""
+
+    def stop_on(self, stop: threading.Event) -> None:
+        """Once ``stop`` is set, start nothing new: ``synthesize`` raises ``Stopped`` instead."""
+
+
+__all__ = ["ENGINES", "NO_NARRATION", "Engine", "Stoppable"]

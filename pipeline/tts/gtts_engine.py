@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from typing import Any
 
 from pipeline.audio import mp3
@@ -48,6 +49,11 @@ class GttsEngine:
         """The engine as ``tts.gtts`` and ``tts.concurrency`` configure it."""
         return cls(tts.gtts, concurrency=tts.concurrency)
 
+    def stop_on(self, stop: threading.Event) -> None:
+        """Once ``stop`` is set no request starts a try (it ends with ``Stopped``); tries in flight
+        end by their deadline."""
+        self.sender.stop_on(stop)
+
     def check_voice(self, voice: str) -> None:
         from gtts.lang import tts_langs
 
@@ -57,8 +63,9 @@ class GttsEngine:
     def synthesize(self, text: str, voice: str) -> bytes:
         """MP3 bytes of ``text`` in ``voice``: every piece's checked audio, joined in order.
 
-        Raises ``SpeechUnavailableError`` when a piece failed every try (transient) and ``SpeechError``
-        when it cannot be made as asked (a 4xx, nothing to speak); never anything but a PipelineError.
+        Raises ``SpeechUnavailableError`` when a piece failed every try (transient), ``SpeechError``
+        when it cannot be made as asked (a 4xx, nothing to speak) and ``Stopped`` when the run stops
+        before a piece is sent; never anything but a PipelineError.
         """
         try:
             return b"".join(

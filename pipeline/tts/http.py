@@ -4,8 +4,10 @@ One ``PoliteSender`` is shared by every request to one service, so its limits ho
 articles, languages and threads. Every try has one deadline for the whole exchange (connection,
 headers and body): ``requests``' own timeout bounds each socket read only, so a server sending a
 byte a second could otherwise hold a night's run. Whatever goes wrong on the wire or in the reply
-is a failed try, retried with backoff; only a 4xx other than 429 is final. Requests honour the
-environment (``REQUESTS_CA_BUNDLE``, ``*_proxy``, ``NO_PROXY``) exactly as ``requests.get`` does.
+is a failed try, retried with backoff; only a 4xx other than 429 is final. A stop (``stop_on``)
+ends every request at its next try, and a service found down ends those between tries, so a
+stopped or hopeless run sends nothing more. Requests honour the environment
+(``REQUESTS_CA_BUNDLE``, ``*_proxy``, ``NO_PROXY``) exactly as ``requests.get`` does.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 import requests
 import urllib3
 
-from pipeline.errors import SpeechError, SpeechUnavailableError
+from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, Stopped
 from pipeline.retry import RetryPolicy
 from pipeline.tts.deadline import Deadline
 
@@ -71,14 +73,16 @@ class Throttle:
         self.min_interval, self.clock, self.sleep = min_interval, clock, sleep
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, sleep: Callable[[float], object] | None = None) -> Iterator[None]:
+        """Held while one request is in flight; ``sleep`` (``self.sleep`` if None) waits for its
+        start time, and may return early (a stop): the caller checks whether to go on."""
         with self._slots:
             with self._lock:
                 now = self.clock()
                 start = max(now, self._next_start)
                 self._next_start = start + self.min_interval
             if start > now:
-                self.sleep(start - now)
+                (sleep or self.sleep)(start - now)
             yield
 
 
@@ -92,9 +96,13 @@ class _FailedTry(Exception):
 
 class PoliteSender:
     """Sends with retries; after ``give_up_after`` requests in a row have failed every try, the
-    service is considered down for the rest of the run and further requests fail at once, so a
-    nightly job does not spend hours retrying an endpoint that is not there. ``timeout`` bounds
-    each try as a whole: connecting, the headers and the body."""
+    service is considered down for the rest of the run: further requests fail at once and those
+    between tries try no more, so a nightly job does not spend hours retrying an endpoint that is
+    not there. ``timeout`` bounds each try as a whole: connecting, the headers and the body.
+
+    Once ``stop`` is set (see ``stop_on``) no try starts: a request between tries, or waiting for
+    its turn, ends with ``Stopped``, and a backoff wait ends at once. A try in flight ends by its
+    deadline. ``sleep`` waits between tries; by default it is ``stop.wait``."""
 
     def __init__(
         self,
@@ -103,14 +111,23 @@ class PoliteSender:
         retry: RetryPolicy,
         timeout: float,
         service: str = "the TTS endpoint",
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         give_up_after: int = 3,
+        stop: threading.Event | None = None,
     ):
         self.session, self.throttle, self.retry, self.timeout = session, throttle, retry, timeout
-        self.service, self.sleep, self.give_up_after = service, sleep, give_up_after
+        self.service, self.give_up_after = service, give_up_after
+        self.sleep = sleep or self._wait
+        self.stop = stop or threading.Event()
         self._lock = threading.Lock()
         self._failed_in_a_row = 0
-        self._last_problem = ""
+
+    def stop_on(self, stop: threading.Event) -> None:
+        """Send no new try once ``stop`` is set (the run's stop signal)."""
+        self.stop = stop
+
+    def _wait(self, seconds: float) -> None:
+        self.stop.wait(seconds)
 
     def send(self, request: requests.PreparedRequest, accept: Callable[[bytes], T]) -> T:
         """``accept(body)`` for the reply to ``request``.
@@ -118,29 +135,18 @@ class PoliteSender:
         ``accept`` checks the body and raises ``UnusableReply`` if it cannot be used: that fails the
         try, as a 429, a 5xx, a timeout or a broken reply do. Raises ``SpeechUnavailableError`` once
         every try failed (or the service counts as down), ``SpeechError`` on a 4xx other than 429 or
-        a request that cannot be sent as configured.
+        a request that cannot be sent as configured, ``Stopped`` when the run stops before a try.
         """
-        with self._lock:
-            if self._failed_in_a_row >= self.give_up_after:
-                raise SpeechUnavailableError(
-                    f"{self.service} is considered down for this run: {self._failed_in_a_row} requests "
-                    f"in a row failed every try (last: {self._last_problem})"
-                )
-        try:
-            result = self._send_with_retries(request, accept)
-        except SpeechUnavailableError as exc:
-            with self._lock:
-                self._failed_in_a_row += 1
-                self._last_problem = str(exc)
-            raise
+        result = self._send_with_retries(request, accept)
         with self._lock:
             self._failed_in_a_row = 0
         return result
 
     def _send_with_retries(self, request: requests.PreparedRequest, accept: Callable[[bytes], T]) -> T:
+        problem = ""
         for attempt in range(1, self.retry.max_tries + 1):
             try:
-                return self._try(request, accept)
+                return self._try(request, accept, problem)
             except _FailedTry as failed:
                 problem, retry_after = failed.problem, failed.retry_after
             if attempt == self.retry.max_tries:
@@ -155,15 +161,56 @@ class PoliteSender:
                 delay,
             )
             self.sleep(delay)
+        self._failed_every_try(problem)
         tries = self.retry.max_tries
         raise SpeechUnavailableError(
             f"{problem} from {self.service} after {tries} tr{'y' if tries == 1 else 'ies'}"
         )
 
-    def _try(self, request: requests.PreparedRequest, accept: Callable[[bytes], T]) -> T:
-        """``accept(body)`` for one try; raises ``_FailedTry``, or ``SpeechError`` when it is final."""
-        with self.throttle.slot(), Deadline(self.timeout) as deadline:
-            body = self._exchange(request, deadline)
+    def _failed_every_try(self, problem: str) -> None:
+        """Count a request that failed every try; the one that makes the service down says so."""
+        with self._lock:
+            self._failed_in_a_row += 1
+            now_down = self._failed_in_a_row == self.give_up_after
+        if now_down:
+            log.warning(
+                "%s is considered down for the rest of this run: %s (the last: %s)",
+                self.service, _in_a_row(self.give_up_after), problem,
+            )  # fmt: skip
+
+    def _check_may_try(self, problem: str) -> None:
+        """Raises the ``_refusal``, if any."""
+        refusal = self._refusal(problem)
+        if refusal is not None:
+            raise refusal
+
+    def _refusal(self, problem: str) -> PipelineError | None:
+        """Why no try may start now (the run stops, or the service is down), or None.
+
+        ``problem`` is what this request's last try met ("" before its first), so that its error
+        speaks of this request only, never of another's (another voice, another language).
+        """
+        if self.stop.is_set():
+            return Stopped(f"not sent to {self.service}: the run is stopping")
+        with self._lock:
+            failed = self._failed_in_a_row
+        if failed < self.give_up_after:
+            return None
+        if problem:
+            return SpeechUnavailableError(
+                f"{problem} from {self.service}; no further tries: it is considered down for this run "
+                f"({_in_a_row(failed)})"
+            )
+        return SpeechUnavailableError(f"{self.service} is considered down for this run: {_in_a_row(failed)}")
+
+    def _try(self, request: requests.PreparedRequest, accept: Callable[[bytes], T], problem: str) -> T:
+        """``accept(body)`` for one try; raises ``_FailedTry``, or a ``PipelineError`` when it is
+        final or no try may start (see ``_refusal``; ``problem``: the last try's)."""
+        self._check_may_try(problem)  # before waiting for a turn...
+        with self.throttle.slot(self.sleep):
+            self._check_may_try(problem)  # ...and after it: the wait may have been long
+            with Deadline(self.timeout) as deadline:
+                body = self._exchange(request, deadline)
         try:
             return accept(body)
         except UnusableReply as exc:
@@ -251,6 +298,10 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
             when = when.replace(tzinfo=UTC)
         seconds = when.timestamp() - now()
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _in_a_row(failed: int) -> str:
+    return f"{failed} request{'' if failed == 1 else 's'} in a row failed every try"
 
 
 def _phrase(status: int) -> str:
