@@ -182,6 +182,32 @@ def test_override_paths_are_relative_to_the_current_directory(
     assert config.output_root == model_dir.parent / "results"
 
 
+def test_an_unknown_key_set_on_the_command_line_is_reported_against_set(tmp_path: Path) -> None:
+    path = config_file(tmp_path, MINIMAL)
+    found = problems(path, ["nosuch.key=1"])
+    assert len(found) == 1 and found[0].startswith("--set: nosuch: unknown key"), found
+    # A key the file has keeps its line, even when --set adds something below it.
+    found = problems(config_file(tmp_path, MINIMAL + "nosuch: {}\n"), ["nosuch.key=1"])
+    assert found[0].startswith(f"{path}:4: nosuch: unknown key"), found
+
+
+def test_a_set_glob_that_matches_nothing_names_the_current_directory(tmp_path: Path, articles: Path) -> None:
+    config_dir = tmp_path / "configs"
+    config_dir.mkdir()
+    path = config_file(config_dir, MINIMAL.replace("articles/", "../articles/"))
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ["input.paths=[nothing/*.md]"], cwd=cwd)
+    assert [str(issue) for issue in caught.value.issues] == [
+        f"--set: input.paths.0: '{cwd / 'nothing/*.md'}' matches no files "
+        f"(relative paths given with --set are taken from the current directory, {cwd})"
+    ]
+    # The same glob relative to the current directory is found there, not in the config's folder.
+    config = load_config(path, ["input.paths=[articles/*.txt]"], cwd=tmp_path)
+    assert config.input_patterns == (str(articles / "*.txt"),)
+
+
 def test_local_model_fixture_config(write_config: WriteConfig, articles: Path, tiny_models: dict) -> None:
     config = load_config(write_config())
     assert [(t.code, t.model, t.model_is_local) for t in config.targets] == [

@@ -567,10 +567,12 @@ def errors_of(client: TestClient, fake: FakeService) -> dict[str, Any]:
         "editor too long": ("PUT", SENTENCE.format(1), {"text": "Tekst.", "editor": "M" * 101}, good, 422),
         "index not a number": ("PUT", SENTENCE.format("one"), edit, good, 422),
         "index a float": ("PUT", SENTENCE.format("1.5"), edit, good, 422),
-        "index negative": ("PUT", SENTENCE.format("-1"), edit, good, 422),
+        "index negative": ("PUT", SENTENCE.format("-1"), edit, good, 404),  # a number naming no sentence
         "index in other digits": ("PUT", SENTENCE.format("%D9%A1"), edit, good, 422),
-        "index huge": ("PUT", SENTENCE.format("9" * 30), edit, good, 422),
+        "index huge": ("PUT", SENTENCE.format("9" * 30), edit, good, 404),
+        "index a lone minus": ("PUT", SENTENCE.format("-"), edit, good, 422),
         "delete bad index": ("DELETE", SENTENCE.format("x"), None, good, 422),
+        "delete negative index": ("DELETE", SENTENCE.format("-1"), None, good, 404),
         "delete bad body": ("DELETE", SENTENCE.format(1), "[1]", good, 422),
         "review without editor": (
             "POST",

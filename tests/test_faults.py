@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
+from pipeline.layout import STATE_FILE
 
 from .conftest import REPO, SAMPLE_ARTICLES, WriteConfig
 from .requirements import needs_read_only_mount
@@ -240,6 +241,26 @@ def test_a_hand_edited_text_is_restored_with_a_warning(write_config: WriteConfig
     assert record["narration"]["status"] == "ok"  # the restored record still describes the audio
     again = invoke("run", str(config))
     assert "0 to do" in again.stderr and "writing it again" not in again.stderr
+
+
+def test_every_item_restored_counts_as_done(write_config: WriteConfig, articles: Path) -> None:
+    """Three items with a damaged file each: two need only their text written again (the audio is
+    intact), one its narration; the run has three to do and says all three are done."""
+    config = write_config(tts={"engine": "espeak-ng"})
+    assert invoke("run", str(config)).exit_code == 0
+    job_dir = config.parent / "out" / "test"
+    first, second = (path.stem for path in SAMPLE_ARTICLES[:2])
+    (job_dir / first / "sq" / "article.txt").write_text("An editor's correction.\n", "utf-8")
+    (job_dir / second / "uk" / "article.txt").unlink()
+    (job_dir / second / "sq" / "narration.mp3").unlink()
+
+    result = invoke("run", str(config))
+    assert result.exit_code == 0, result.stderr
+    assert ": 3 to do, " in result.stderr
+    assert ": 3 done, 0 failed, " in result.stderr, result.stderr
+    with sqlite3.connect(job_dir / STATE_FILE) as db:
+        last = db.execute("SELECT todo, done, failed FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    assert last == (3, 3, 0)
 
 
 def test_a_hand_edit_that_keeps_the_file_s_size_is_restored_too(

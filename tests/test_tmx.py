@@ -7,6 +7,9 @@ OmegaT 6 writes it, and on files that are not TMX at all.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 from lxml import etree
 from translate.storage.tmx import tmxfile
 
+import pipeline
 from pipeline.errors import FormatError
 from pipeline.interchange.tmx import TmUnit, read_tmx, write_tmx
 
@@ -425,3 +429,59 @@ def test_entities_are_not_expanded(tmp_path: Path) -> None:
     )
     (tmp_path / "secret.txt").write_text("hunter2", "utf-8")
     assert read_tmx(path, "en", "sq") == [TmUnit("Key:", "Çelësi")]
+
+
+def test_billion_laughs_entities_are_not_expanded(tmp_path: Path) -> None:
+    laughs = "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
+    path = tmp_path / "laughs.tmx"
+    path.write_text(
+        f"""<?xml version="1.0"?>
+<!DOCTYPE tmx [<!ENTITY lol0 "lol">{laughs}]>
+<tmx version="1.4"><header srclang="en"/><body>
+<tu><tuv xml:lang="en"><seg>Laugh: &lol9;</seg></tuv><tuv xml:lang="sq"><seg>Qesh</seg></tuv></tu>
+</body></tmx>""",
+        "utf-8",
+    )
+    # libxml2 2.14 refuses the file outright (entity amplification); an older one leaves them out.
+    try:
+        units = read_tmx(path, "en", "sq")
+    except FormatError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(f"{path}: not an XML file")
+    else:
+        assert units == [TmUnit("Laugh:", "Qesh")]
+
+
+# Reads a TMX in a fresh interpreter and prints how much its peak memory grew while reading (KiB).
+_PEAK_GROWTH = """
+import resource, sys
+from pathlib import Path
+from pipeline.interchange.tmx import read_tmx
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+units = read_tmx(Path(sys.argv[1]), "en", "sq")
+assert len(units) == 100, len(units)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_a_large_file_is_read_as_a_stream_not_held_whole(tmp_path: Path) -> None:
+    """A 10 MB TMX of 100 distinct pairs: reading it must not build the whole document in memory
+    (the whole tree took about 20 times the file's size; a stream takes a small fraction of it)."""
+    path = tmp_path / "large.tmx"
+    with path.open("w", encoding="utf-8") as file:
+        file.write('<?xml version="1.0"?>\n<tmx version="1.4"><header srclang="en"/><body>\n')
+        for n in range(50_000):
+            file.write(
+                f'<tu creationid="drita" creationdate="20261128T0915{n % 60:02}Z">'
+                f'<prop type="x-article">a-{n}</prop>'
+                f'<tuv xml:lang="en"><seg>Sentence number {n % 100} of the council report.</seg></tuv>'
+                f'<tuv xml:lang="sq"><seg>Fjalia numër {n % 100} e raportit.</seg></tuv></tu>\n'
+            )
+        file.write("</body></tmx>\n")
+    size_kib = path.stat().st_size // 1024
+    assert size_kib > 9_000
+    env = dict(os.environ, PYTHONPATH=str(Path(pipeline.__file__).parents[1]))
+    child = subprocess.run(
+        [sys.executable, "-c", _PEAK_GROWTH, str(path)], env=env, capture_output=True, text=True, check=True
+    )
+    growth_kib = int(child.stdout)
+    assert growth_kib < size_kib, f"peak memory grew by {growth_kib} KiB reading a {size_kib} KiB file"

@@ -107,8 +107,9 @@ def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None
     """
     path = Path(path)
     source = read_yaml(path)
-    data, overridden = apply_overrides(source.data, list(overrides or []), cwd or Path.cwd())
-    errors = _Errors(source, overridden)
+    cwd = cwd or Path.cwd()
+    data, overridden = apply_overrides(source.data, list(overrides or []), cwd)
+    errors = _Errors(source, overridden, cwd)
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
@@ -124,15 +125,22 @@ def load_config(path: Path, overrides: list[str] | None = None, cwd: Path | None
 class _Errors:
     """Collects issues and knows where each key came from (file line or ``--set``)."""
 
-    def __init__(self, source: YamlSource, overridden: list[KeyPath]):
+    def __init__(self, source: YamlSource, overridden: list[KeyPath], cwd: Path):
         self.source = source
         self.overridden = overridden
+        self.cwd = cwd  # where relative paths given with --set were taken from
         self.issues: list[ConfigIssue] = []
+
+    def from_cli(self, key_path: KeyPath) -> bool:
+        """The key was set with ``--set``: it is at or below an override, or above one and not in the file."""
+        if any(key_path[: len(o)] == o for o in self.overridden):
+            return True
+        created = key_path not in self.source.lines
+        return created and any(o[: len(key_path)] == key_path for o in self.overridden)
 
     def add(self, key_path: KeyPath, message: str) -> None:
         dotted = ".".join(str(part) for part in key_path)
-        from_cli = any(key_path[: len(o)] == o for o in self.overridden)
-        if from_cli:
+        if self.from_cli(key_path):
             self.issues.append(ConfigIssue(dotted, message, origin=OVERRIDE_ORIGIN))
         else:
             line = self.source.line_of(key_path)
@@ -190,7 +198,13 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         absolute = _absolute(pattern, base)
         patterns.append(str(absolute))
         if not expand_glob(str(absolute)):
-            errors.add(("input", "paths", index), f"{pattern!r} matches no files (looked in {base})")
+            key = ("input", "paths", index)
+            where = (
+                f"relative paths given with --set are taken from the current directory, {errors.cwd}"
+                if errors.from_cli(key)
+                else f"looked in {base}"
+            )
+            errors.add(key, f"{pattern!r} matches no files ({where})")
 
     if not parsed.languages:
         errors.add(("languages",), "no target languages: add at least one, e.g. 'sq:'")

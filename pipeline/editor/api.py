@@ -9,7 +9,8 @@
 - ``POST /api/articles/{id}/{lang}/approve`` and ``/reject`` (``{"editor", "note"}``): a review.
 
 Answers are the service's dicts; errors are ``{"error": "<one line>"}`` with the status of what the
-service raised (404, 412, 422, 423 with ``Retry-After``), 422 for a malformed body, 500 for the rest.
+service raised (404, 412, 422, 423 with ``Retry-After``), 422 for a malformed body or a sentence
+index that is not a whole number (404 for one no sentence has, negative say), 500 for the rest.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pipeline.editor.contract import (
     NOTE_MAX,
     PAGE_SIZE,
     PAGE_SIZE_MAX,
+    is_whole_number,
     language_codes,
     listing,
     parse_index,
@@ -54,9 +56,14 @@ def _article_and_language(request: Request) -> tuple[str, str]:
 
 
 def _index(request: Request) -> int:
-    index = parse_index(request.path_params["index"])
+    """The sentence index of the URL: NotFound for a number no sentence has (negative, or too long to
+    be one), InvalidEdit for what is not a number."""
+    text = request.path_params["index"]
+    index = parse_index(text)
+    if index is None and is_whole_number(text):
+        raise NotFound(f"no sentence {text[:20]}")
     if index is None:
-        raise InvalidEdit(f"sentence index {request.path_params['index']!r} is not a number")
+        raise InvalidEdit(f"sentence index {text!r} is not a number")
     return index
 
 

@@ -33,6 +33,7 @@ BODY_MAX = 256 * 1024  # bytes of a request body (a sentence is far smaller)
 # accepts a little more, but never a path: no slash, no dot first, nothing outside ASCII.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", re.ASCII)
 _INDEX = re.compile(r"[0-9]{1,9}", re.ASCII)
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 class Service(Protocol):
@@ -121,6 +122,11 @@ def valid_article_id(article_id: str) -> bool:
 def parse_index(text: str) -> int | None:
     """The sentence index in a URL (ASCII digits only), or None."""
     return int(text) if _INDEX.fullmatch(text) else None
+
+
+def is_whole_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits, of any sign or length."""
+    return _WHOLE_NUMBER.fullmatch(text) is not None
 
 
 def language_codes(service: Service) -> list[str]:

@@ -59,6 +59,7 @@ class Recorder:
         """Assemble each article from the translation memory, publish its text if new, record it.
 
         Returns the articles that go on to narration; ``narrated`` says whether the language has any.
+        An article whose narration is up to date (only its text was written again) is finished here.
         """
         memory = self.state.translations(key for plan in chunk for key in plan.sentence_keys.values())
         self.state.touch("translations", memory)
@@ -77,9 +78,9 @@ class Recorder:
                 continue
             if item is None:
                 continue
-            if narrated:
+            if narrated and not plan.narration_done:
                 translated.append((plan, item))
-            else:
+            else:  # no narration, or only the text was to restore: the item is done now
                 self.finished(plan)
         return translated
 

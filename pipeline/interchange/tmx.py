@@ -5,11 +5,15 @@ direction from a TMX file written here or by another tool (OmegaT writes ``<tmx 
 upper-case language codes such as ``EN-US`` and ``SQ``, and ``changeid``/``changedate`` on the
 translated ``<tuv>``).
 
-translate-toolkit (``translate.storage.tmx``) builds and parses the document: the skeleton, the
-``<tu>``/``<tuv>``/``<seg>`` elements, escaping and serialisation, with its safe XML parser (no
-entity expansion, no network). What it does not expose is done with lxml on its elements: the
-header's attributes, a unit's ``creationid``/``creationdate`` and ``<prop>`` elements, and on reading
-the match of languages by primary subtag, the dates, and the text of segments with inline codes
+translate-toolkit (``translate.storage.tmx``) builds the document: the skeleton, the
+``<tu>``/``<tuv>``/``<seg>`` elements, escaping and serialisation. What it does not expose is done
+with lxml on its elements: the header's attributes, a unit's ``creationid``/``creationdate`` and
+``<prop>`` elements.
+
+Reading is lxml's ``iterparse``, one ``<tu>`` at a time, each dropped once read: a memory of
+hundreds of megabytes must not be held as a tree (the whole document took about 20 times the
+file's size). The parser has translate-toolkit's safe settings (no entity expansion, no network,
+no DTD). The languages match by primary subtag, and inline codes are left out of a segment's text
 (translate-toolkit would keep the native codes of ``<bpt>``/``<ph>``... as text).
 """
 
@@ -18,13 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-from translate.misc.xml_helpers import parse_xml, safely_set_text, valid_chars_only
-from translate.storage.tmx import tmxfile, tmxunit
+from translate.misc.xml_helpers import safely_set_text, valid_chars_only
+from translate.storage.tmx import tmxfile
 
 from pipeline.errors import FormatError
 from pipeline.fsio import atomic_write_bytes
@@ -129,10 +133,9 @@ def read_tmx(path: Path, source_lang: str, target_lang: str) -> list[TmUnit]:
         FormatError: the file is missing or unreadable, is not XML, or is XML but not TMX; the
             one-line message names the file.
     """
-    store = _load(path)
     source_key, target_key = _primary(source_lang), _primary(target_lang)
     kept: dict[str, TmUnit] = {}
-    for tu in store.units:
+    for tu in _units(path):
         unit = _pair(tu, source_key, target_key)
         if unit is None:
             continue
@@ -191,40 +194,63 @@ def _iso_date(value: str) -> str:
     return moment.replace(tzinfo=dt.UTC).isoformat()
 
 
-def _load(path: Path) -> tmxfile:
+def _units(path: Path) -> Iterator[etree._Element]:
+    """Each ``<tu>`` of the file as it is read, then dropped: memory holds one unit, not the tree."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            events = etree.iterparse(file, tag="tu", resolve_entities=False, no_network=True, load_dtd=False)
+            yield from _units_of(path, events)
     except FileNotFoundError as exc:
         raise FormatError(f"{path}: no such TMX file") from exc
     except OSError as exc:
         raise FormatError(f"{path}: cannot read the TMX file ({exc.strerror or exc})") from exc
-    try:
-        # translate-toolkit's safe parser; its tmxfile would only assert the root element's name.
-        root = parse_xml(data)
     except etree.XMLSyntaxError as exc:
-        lines = str(exc.msg or "").strip().splitlines()
-        reason = _POSITION_RE.sub("", lines[0]) if lines else "syntax error"
-        where = f"line {exc.lineno}: " if exc.lineno else ""
-        raise FormatError(f"{path}: not an XML file ({where}{reason})") from exc
+        raise FormatError(f"{path}: not an XML file ({_syntax_error(exc)})") from exc
+
+
+def _syntax_error(exc: etree.XMLSyntaxError) -> str:
+    if not exc.lineno:  # iterparse's words for a file without an element: say it as libxml2 does
+        return "line 1: Document is empty"
+    lines = str(exc.msg or "").strip().splitlines()
+    reason = _POSITION_RE.sub("", lines[0]) if lines else "syntax error"
+    return f"line {exc.lineno}: {reason}"
+
+
+def _units_of(path: Path, events: etree.iterparse) -> Iterator[etree._Element]:
+    checked = False
+    for _event, element in events:
+        if not checked:  # mid-parse, getroottree() does not know the root yet: climb to it
+            root = element
+            while (parent := root.getparent()) is not None:
+                root = parent
+            _check_root(path, root)
+            checked = True
+        yield element
+        element.clear(keep_tail=False)
+        while element.getprevious() is not None:  # units and comments already read
+            del element.getparent()[0]
+    _check_root(path, events.root)
+
+
+def _check_root(path: Path, root: etree._Element) -> None:
     if root.tag != "tmx":
         raise FormatError(f"{path}: not a TMX file: the root element is <{root.tag}>, not <tmx>")
-    return tmxfile.parsestring(data)
 
 
 def _primary(language: str) -> str:
     return re.split(r"[-_]", language.strip(), maxsplit=1)[0].lower()
 
 
-def _pair(tu: tmxunit, source_key: str, target_key: str) -> TmUnit | None:
+def _pair(tu: etree._Element, source_key: str, target_key: str) -> TmUnit | None:
     source_tuv = _tuv(tu, source_key)
     target_tuv = _tuv(tu, target_key)
     if source_tuv is None or target_tuv is None:
         return None
-    source = _seg_text(tu, source_tuv)
-    target = _seg_text(tu, target_tuv)
+    source = _seg_text(source_tuv)
+    target = _seg_text(target_tuv)
     if not source or not target:
         return None
-    levels = (target_tuv, tu.xmlelement)
+    levels = (target_tuv, tu)
     return TmUnit(
         source=source,
         target=target,
@@ -235,16 +261,16 @@ def _pair(tu: tmxunit, source_key: str, target_key: str) -> TmUnit | None:
     )
 
 
-def _tuv(tu: tmxunit, language_key: str) -> etree._Element | None:
-    for tuv in tu.getlanguageNodes():
+def _tuv(tu: etree._Element, language_key: str) -> etree._Element | None:
+    for tuv in tu.iterchildren("tuv"):
         language = tuv.get(_XML_LANG) or tuv.get("lang") or ""
         if _primary(language) == language_key:
             return tuv
     return None
 
 
-def _seg_text(tu: tmxunit, tuv: etree._Element) -> str:
-    seg = tuv.find(tu.namespaced("seg"))
+def _seg_text(tuv: etree._Element) -> str:
+    seg = tuv.find("seg")
     return "" if seg is None else _text(seg).strip()
 
 
@@ -266,8 +292,8 @@ def _attribute(elements: Sequence[etree._Element], names: Sequence[str]) -> str:
     return ""
 
 
-def _prop(tu: tmxunit, kind: str) -> str:
-    for prop in tu.xmlelement.iterchildren(tu.namespaced("prop")):
+def _prop(tu: etree._Element, kind: str) -> str:
+    for prop in tu.iterchildren("prop"):
         if prop.get("type") == kind:
             return (prop.text or "").strip()
     return ""
