@@ -317,6 +317,8 @@ def test_an_app_killed_between_recording_and_applying_an_edit_applies_it_at_its_
     killed.wait(30)
     assert killed.returncode == -signal.SIGKILL
     assert "Teksti i shpëtuar." not in published(job, FIRST, "sq")  # recorded, not applied
+    status = run(job, "status", "--json")
+    assert json.loads(status.stdout)["pending_changes"] == [{"article_id": FIRST, "language": "sq"}]
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

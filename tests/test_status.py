@@ -50,6 +50,8 @@ def test_status_before_any_run_is_valid_json_with_no_runs(write_config: WriteCon
         "counts": {"done": 0, "failed": 0},
         "runs": [],
         "failures": [],
+        "editors_journal": str(config.parent / "out/test/editors-journal.jsonl"),
+        "pending_changes": [],
     }
     text = invoke("status", str(config))
     assert text.exit_code == 0, text.stderr

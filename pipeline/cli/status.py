@@ -58,6 +58,8 @@ def _status_data(job: Any, run_count: int) -> dict[str, Any]:
         "counts": {"done": 0, "failed": 0},
         "runs": [],
         "failures": [],
+        "editors_journal": str(job.journal_path),
+        "pending_changes": [],
     }
     if not data["state_exists"]:
         return data
@@ -67,6 +69,10 @@ def _status_data(job: Any, run_count: int) -> dict[str, Any]:
             data["runs"] = state.runs(run_count)
             data["counts"] = state.item_counts()
             data["failures"] = _failures(state)
+            data["pending_changes"] = [
+                {"article_id": article_id, "language": language}
+                for article_id, language in sorted(state.pending_pairs())
+            ]
         finally:
             state.close()
     except StateError as exc:
@@ -132,6 +138,11 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
     if "awaiting_review" in data:
         gate = " (published only once approved)" if data["require_approval"] else ""
         lines.append(f"awaiting review: {data['awaiting_review']}{gate}")
+    if data["pending_changes"]:
+        pending = ", ".join(f"{p['article_id']} [{p['language']}]" for p in data["pending_changes"][:5])
+        more = f" and {len(data['pending_changes']) - 5} more" if len(data["pending_changes"]) > 5 else ""
+        lines.append(f"editors' changes not applied yet (the next run or the app's start applies them): "
+                     f"{pending}{more}")  # fmt: skip
     lines.append(f"failed items: {len(data['failures'])}")
     for f in data["failures"]:
         kind = "transient" if f["transient"] else "permanent"
