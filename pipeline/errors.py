@@ -95,6 +95,15 @@ class QualityError(PermanentError):
     """A translation with quality flags, when the config says flagged articles fail."""
 
 
+class DiskFullError(TransientError):
+    """No space left on the device (or quota) that holds ``folder``: an output not written fails
+    its item, and the next runs try it again once there is room."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        super().__init__(f"no space left on device in {folder}")
+
+
 class LockedError(PipelineError):
     """Another run of the same job holds the lock."""
 

@@ -17,8 +17,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (mode 644), creating its folder if needed.
 
     Raises:
-        OSError: the folder or the file cannot be written; ``path`` is then left as it was.
+        OSError: the folder or the file cannot be written (a full disk included); ``path`` is then
+            left as it was, and no temporary file is left beside it. The error names ``path``
+            when the system's did not (a failed ``write`` names no file).
     """
+    try:
+        _write_and_replace(path, data)
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    _fsync_dir(path.parent)
+
+
+def _write_and_replace(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -31,7 +43,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -44,12 +45,15 @@ def configure(verbosity: int, console: Console | None = None) -> None:
         from rich.highlighter import NullHighlighter
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(
+        class RichConsoleHandler(ReportsOnce, RichHandler):
+            """The terminal's handler; a failure says so once (``ReportsOnce``)."""
+
+        handler: logging.Handler = RichConsoleHandler(
             console=console, show_time=False, show_path=False, markup=False, highlighter=NullHighlighter()
         )
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = ConsoleHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(PLAIN_FORMAT, "%Y-%m-%d %H:%M:%S"))
     handler.setLevel(level)
     root.addHandler(handler)
@@ -59,20 +63,104 @@ def configure(verbosity: int, console: Console | None = None) -> None:
     logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
+class ReportsOnce(logging.Handler):
+    """A handler that, when it cannot write a record, says so once in one line on stderr and
+    writes nothing more; never logging's ``--- Logging error ---`` traceback for every record
+    (a full disk under the run log would print one per line logged). Mix it in before the
+    handler class: ``class H(ReportsOnce, logging.FileHandler)``."""
+
+    failure: BaseException | None = None
+    report = True  # False: keep the failure for the caller to report (``add_log_file``)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.failure is None:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.failure is not None:
+            return
+        self.failure = sys.exc_info()[1] or RuntimeError("unknown logging error")
+        self.give_up()
+        if self.report:
+            say(self.failure_line(self.failure))
+
+    def give_up(self) -> None:
+        """Stop writing (what is still buffered is dropped)."""
+
+    def failure_line(self, exc: BaseException) -> str:
+        return f"error: logging stopped: {type(exc).__name__}: {exc}"
+
+
+class ConsoleHandler(ReportsOnce, logging.StreamHandler):
+    """Plain lines on stderr; if stderr itself cannot be written (a full disk under a cron job's
+    redirect), one line tries to say so, and the run goes on without a console."""
+
+
+class RunLogHandler(ReportsOnce, logging.FileHandler):
+    """The run log. If it cannot be written, one line says where the disk is full (or what else
+    failed) and that the log stops there; the run goes on, and ``log_file_failure`` tells the CLI."""
+
+    def give_up(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()  # the file is closed even when flushing what is buffered fails
+
+    def failure_line(self, exc: BaseException) -> str:
+        path = Path(self.baseFilename)
+        return f"error: {file_failure(path, exc)}; the run log {path} stops here"
+
+
+def file_failure(path: Path, exc: BaseException) -> str:
+    """What keeps the log file ``path`` from being written, in a few words."""
+    from pipeline.diskspace import is_disk_full
+
+    if is_disk_full(exc):
+        return f"no space left on device in {path.parent}"
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot write {path} ({reason})"
+
+
+def say(line: str) -> None:
+    """Write ``line`` on stderr if stderr can be written; it may be what failed."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
 def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
     """Send every log record (debug included) to the file ``path`` too, from now on.
 
     Takes the file and the ``header`` lines it opens with (written to the file only, not the
-    console); returns ``path``. Raises ``OSError`` if the file cannot be opened.
+    console); returns ``path``.
+
+    Raises:
+        OSError: the file cannot be opened, or its header cannot be written (a full disk); the
+            file then takes no records.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = RunLogHandler(path, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    handler.report = False
     for line in header:
         handler.handle(logging.LogRecord(HEADER_LOGGER, logging.INFO, __file__, 0, "%s", (line,), None))
+    if handler.failure is not None:
+        failure = handler.failure
+        if isinstance(failure, OSError) and failure.filename is None and failure.errno is not None:
+            raise OSError(failure.errno, failure.strerror, str(path)) from failure
+        raise failure
+    handler.report = True
     logging.getLogger().addHandler(handler)
     return path
+
+
+def log_file_failure() -> BaseException | None:
+    """Why the run log stopped being written during the run (reported once on stderr then), or
+    None while it is written."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, RunLogHandler) and handler.failure is not None:
+            return handler.failure
+    return None
 
 
 def default_log_path(log_dir: Path) -> Path:

@@ -1,8 +1,10 @@
-"""Checks made before any work: can the job write where its config says it writes?
+"""Checks made before any work: can the job write where its config says it writes, and is there
+room to?
 
 A run that discovers at its end that ``outputs/`` is read-only has wasted the night, and a
 traceback from deep inside a writer tells the operator little. These checks run first (in
-``validate`` and ``run``) and report each problem as one config line.
+``validate`` and ``run``) and report each problem as one config line: a folder that cannot be
+written, or a file system with less free space than ``min_free_mb``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import tempfile
 from pathlib import Path
 
 from pipeline.config import JobConfig
+from pipeline.diskspace import free_mb
 from pipeline.errors import ConfigIssue
 from pipeline.layout import LOG_DIR
 
 
 def output_issues(config: JobConfig, log_file: Path | None = None) -> list[ConfigIssue]:
     """One issue per place the job writes to (job folder, state file, run log) that is not a
-    writable folder, or cannot be made one; empty when all are usable. Creates nothing."""
+    writable folder, or cannot be made one; when all are usable, one per file system among them
+    with less room than ``min_free_mb`` (``space_issues``); else empty. Creates nothing."""
     places = [
         ("output_dir", config.job_dir),
         ("state.path", config.state_path.parent),
@@ -37,7 +41,40 @@ def output_issues(config: JobConfig, log_file: Path | None = None) -> list[Confi
             issues.append(
                 ConfigIssue("" if key == "--log-file" else key, f"{folder}: {problem}", origin=origin)
             )
+    if not issues:
+        issues = space_issues(config)
     return issues
+
+
+def space_issues(config: JobConfig) -> list[ConfigIssue]:
+    """One issue per file system, of the job folder's and the state file's, with less free space
+    than ``min_free_mb`` (none when it is 0, or the space cannot be measured)."""
+    if config.min_free_mb <= 0:
+        return []
+    issues, seen = [], set()
+    for folder in (config.job_dir, config.state_path.parent):
+        free = free_mb(folder)
+        device = _device(folder)
+        if free is None or free >= config.min_free_mb or device in seen:
+            continue
+        seen.add(device)
+        message = (
+            f"{folder}: {free:.1f} MB free, less than the {config.min_free_mb} MB it needs; "
+            "make room, or lower min_free_mb"
+        )
+        issues.append(ConfigIssue("min_free_mb", message, origin=str(config.path)))
+    return issues
+
+
+def _device(folder: Path) -> int | None:
+    """The file system holding ``folder`` (or its nearest existing parent), by device number."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    try:
+        return existing.stat().st_dev
+    except OSError:
+        return None
 
 
 def folder_problem(folder: Path) -> str | None:

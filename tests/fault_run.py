@@ -8,7 +8,9 @@ a file, leaving its temporary file behind —, ``recorded`` — an editor's chan
 recorded in the state, not yet applied), or [point, text] at its first call whose detail (for
 ``replace``, the target path) ends with the text; ``slow`` {point: seconds}: sleep before each call;
 ``record``: a file that gets one JSON line per call (point, language or voice, inputs), written
-before the call so a killed process leaves it complete.
+before the call so a killed process leaves it complete; ``fill`` [point, text, file, keep]: at the
+first call of the point whose detail ends with the text, fill the file system of ``file`` with
+that file, leaving ``keep`` bytes free (a disk that fills up halfway through a run).
 """
 
 from __future__ import annotations
@@ -39,6 +41,22 @@ def checkpoint(point: str, detail: Any) -> None:
     by_name = kill[0] == point and isinstance(kill[1], str) and str(detail).endswith(kill[1])
     if kill == [point, number] or by_name:
         os.kill(os.getpid(), signal.SIGKILL)
+    fill = spec.get("fill") or [None, None]
+    if fill[0] == point and str(detail).endswith(fill[1]) and not calls["filled"]:
+        calls["filled"] += 1
+        fill_disk(fill[2], fill[3])
+
+
+def fill_disk(path: str, keep: int) -> None:
+    """Write ``path`` until its file system has ``keep`` bytes free (or less)."""
+    with open(path, "ab") as handle:
+        while True:
+            stat = os.statvfs(path)
+            room = stat.f_bavail * stat.f_frsize - keep
+            if room <= 0:
+                return
+            handle.write(b"\0" * min(room, 1 << 20))
+            handle.flush()
 
 
 def main() -> None:

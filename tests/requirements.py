@@ -55,3 +55,4 @@ needs_chromium = skip_outside_ci(not Path(CHROMIUM).exists(), "Debian's chromium
 needs_read_only_mount = skip_outside_ci(
     not can_mount_read_only(), "needs unprivileged user and mount namespaces (unshare -rm)"
 )
+needs_tmpfs_mount = needs_read_only_mount  # the same namespace, for a small tmpfs (a disk that fills)

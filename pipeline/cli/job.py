@@ -3,6 +3,7 @@ the webhook)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -23,6 +24,7 @@ from pipeline.cli.common import (
     check_outputs,
     cli,
     config_argument,
+    fail,
     load_job,
     log,
     set_option,
@@ -135,6 +137,8 @@ def run(
         sys.exit(EXIT_OK)
     if report is not None:
         code = _summarise(job, report, received, time.monotonic() - started)
+    if code == EXIT_OK and logs.log_file_failure() is not None:  # said once when it happened
+        code = EXIT_FAILED_ITEMS
     if recordable and not dry_run:
         _record_exit_code(job, report, since, code)
     if not dry_run and code != EXIT_LOCKED:  # a run was made (or tried): notify.webhook may want it
@@ -156,12 +160,17 @@ def _notify(job: Any, report: Any, code: int, log_path: Path | None) -> None:
 
 def _start_run_log(job: Any, log_file: Path | None, overrides: tuple[str, ...]) -> Path:
     """Open the run's debug log, headed by what the run is made of, and remove the job's run logs
-    older than ``state.keep_days`` (never this one); returns the log's path."""
+    older than ``state.keep_days`` (never this one); returns the log's path. A log that cannot be
+    written (a full disk) is one line and exit 1, before any work."""
     from pipeline.describe import run_log_header
     from pipeline.layout import LOG_DIR
 
     log_dir = job.job_dir / LOG_DIR
-    path = logs.add_log_file(log_file or logs.default_log_path(log_dir), run_log_header(job, overrides))
+    path = log_file or logs.default_log_path(log_dir)
+    try:
+        logs.add_log_file(path, run_log_header(job, overrides))
+    except OSError as exc:
+        fail(logs.file_failure(path, exc), EXIT_FAILED_ITEMS)
     logs.remove_old_logs(log_dir, job.state.keep_days, keep=path)
     return path
 
@@ -172,11 +181,15 @@ def _run_job(
     """Run the job; returns its report (None if it stopped on an error), the exit code for an
     error, and whether that code belongs in the state (not when the state itself is unusable or
     another run holds the lock)."""
-    from pipeline.errors import ConfigError, LockedError, StateError
+    from pipeline.errors import ConfigError, DiskFullError, LockedError, StateError
     from pipeline.state.store import corrupt_state_message
 
     try:
         return _call_run_job(job, console, stop, options), EXIT_OK, True
+    except DiskFullError as exc:  # the state or an output of the run as a whole: what fitted is kept
+        log.debug("disk full", exc_info=True)
+        log.error("%s", exc)
+        return None, EXIT_FAILED_ITEMS, True
     except LockedError as exc:
         log.error("%s", exc)
         return None, EXIT_LOCKED, False
@@ -199,6 +212,22 @@ def _run_job(
 
 
 def _call_run_job(job: Any, console: Any, stop: threading.Event, options: Any) -> Any:
+    """``_run_with_progress``; a full disk under its state, lock or manifest (anywhere in what
+    the run raised) is raised as a ``DiskFullError`` naming the folder."""
+    from pipeline.diskspace import disk_full_error, full_folder
+    from pipeline.errors import DiskFullError
+
+    try:
+        return _run_with_progress(job, console, stop, options)
+    except Exception as exc:
+        full = disk_full_error(exc)
+        if full is None:
+            raise
+        folder = job.state_path.parent if isinstance(full, sqlite3.Error) else full_folder(full, job.job_dir)
+        raise DiskFullError(folder) from exc
+
+
+def _run_with_progress(job: Any, console: Any, stop: threading.Event, options: Any) -> Any:
     """``run_job`` with a progress bar on a terminal, progress lines otherwise."""
     from pipeline.executor.run import run_job
 
@@ -247,7 +276,10 @@ def _record_exit_code(job: Any, report: Any, since: str, code: int) -> None:
         finally:
             state.close()
     except (StateError, sqlite3.Error, OSError) as exc:
-        log.warning("state file %s: exit code %d not recorded (%s)", job.state_path, code, exc)
+        from pipeline.diskspace import is_disk_full
+
+        level = logging.DEBUG if is_disk_full(exc) else logging.WARNING  # the run said so already
+        log.log(level, "state file %s: exit code %d not recorded (%s)", job.state_path, code, exc)
 
 
 def _print_plan(report: Any) -> None:

@@ -63,6 +63,7 @@ class JobConfig:
     job: str
     input_patterns: tuple[str, ...]  # absolute globs
     output_root: Path
+    min_free_mb: int
     targets: tuple[TargetConfig, ...]
     translation: TranslationConfig
     tts: TtsConfig
@@ -246,6 +247,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         job=parsed.job,
         input_patterns=tuple(patterns),
         output_root=output_root,
+        min_free_mb=parsed.min_free_mb,
         targets=tuple(targets),
         translation=parsed.translation.model_copy(update={"cache_dir": str(cache_dir)}),
         tts=parsed.tts,

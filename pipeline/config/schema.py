@@ -380,6 +380,10 @@ class ConfigFile(StrictModel):
     input: InputConfig
     output_dir: Annotated[str, Field(min_length=1)] = "outputs"
     """Relative to the config file."""
+    min_free_mb: Annotated[int, Field(ge=0, le=10_000_000)] = 100
+    """Least free space, in MB, on the file systems of the job folder and the state file: with
+    less, ``validate`` and ``run`` refuse to start (exit 2) rather than fill the disk halfway
+    through the night. 0: no check."""
     languages: dict[str, LanguageConfig | None] = Field(default_factory=_default_languages)
     """Target language code → model settings; ``sq:`` alone takes every default."""
     translation: TranslationConfig = Field(default_factory=TranslationConfig)

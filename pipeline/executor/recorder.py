@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.config import TargetConfig
-from pipeline.errors import PipelineError, QualityError, item_error
+from pipeline.diskspace import full_folder, is_disk_full
+from pipeline.errors import DiskFullError, PipelineError, QualityError, item_error
 from pipeline.executor.context import RunContext
 from pipeline.executor.plan import ItemPlan
 from pipeline.items import NARRATION, TEXT, Failure, SentenceTranslation, StageFailure
+from pipeline.layout import item_dir
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import Task
 from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
@@ -74,7 +76,8 @@ class Recorder:
             try:
                 item = self._text(target, plan, model, memory)
             except Exception as exc:  # one article's surprise fails that article-language only
-                self.failed(plan, TEXT, plan.text_key, item_error(exc, "assembling and writing the text"))
+                error = self._item_error(plan, exc, "assembling and writing the text")
+                self.failed(plan, TEXT, plan.text_key, error)
                 continue
             if item is None:
                 continue
@@ -136,7 +139,8 @@ class Recorder:
             self._narration(work, audio, errors)
         except Exception as exc:  # joining, tagging or writing failed in a way no rule foresaw
             plan = work.plan
-            self.failed(plan, NARRATION, plan.narration_key or "", item_error(exc, "making the narration"))
+            error = self._item_error(plan, exc, "making the narration")
+            self.failed(plan, NARRATION, plan.narration_key or "", error)
 
     def _narration(
         self, work: NarrationWork, audio: Mapping[str, bytes], errors: Mapping[str, PipelineError]
@@ -170,6 +174,16 @@ class Recorder:
                   len(outcome.chapters))  # fmt: skip
         plan.done(NARRATION, detail)
         self.finished(plan)
+
+    def _item_error(self, plan: ItemPlan, exc: Exception, doing: str) -> PipelineError:
+        """``exc`` as the item's error: a full disk under an output is the item's (transient: the
+        next runs try again); a full disk under the state is the run's, and is raised again."""
+        if not is_disk_full(exc):
+            return item_error(exc, doing)
+        if not isinstance(exc, OSError):  # SQLite's "database or disk is full"
+            raise exc
+        log.debug("%s [%s]: disk full", *plan.key, exc_info=exc)
+        return DiskFullError(full_folder(exc, item_dir(self.config.job_dir, *plan.key)))
 
     def finished(self, plan: ItemPlan) -> None:
         self.done += 1

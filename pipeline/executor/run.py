@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import JobConfig
+from pipeline.diskspace import disk_full_error
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.executor.context import RunContext
 from pipeline.executor.inputs import InputFiles
@@ -100,8 +101,10 @@ def run_job(
                 config, state, run_id, planner, narrate, report, progress or NullProgress(),
                 stop or threading.Event(),
             )  # fmt: skip
-            execute(context)
-            status = finish(context)
+            stopped_by = execute(context)
+            status = finish(context)  # a full disk stopped the work: write what fits, then say so
+            if stopped_by is not None:
+                raise stopped_by
         finally:
             state.finish_run(run_id, status, report.counts())
             state.close()
@@ -249,18 +252,30 @@ def _state_of(item: ItemPlan) -> str:
     return "up to date" if item.up_to_date else item.reason()
 
 
-def execute(context: RunContext) -> None:
-    """Do the planned work with the config's executor; the recorder writes outputs and state."""
+def execute(context: RunContext) -> Exception | None:
+    """Do the planned work with the config's executor; the recorder writes outputs and state.
+
+    Returns the error that stopped the work when the state could not be written for a full disk
+    (what finished before it stays finished: the caller writes the manifest, then raises it);
+    None when the work ran its course.
+    """
     report = context.report
     article_task = context.progress.task("articles", report.todo, "articles")
     recorder = Recorder(context, article_task)
+    stopped_by = None
     try:
         if report.todo:
             worker_class(context.config)(context, recorder).run()
+    except Exception as exc:
+        if disk_full_error(exc) is None:
+            raise
+        log.debug("the work stopped: disk full", exc_info=exc)
+        stopped_by = exc
     finally:
         report.done = recorder.done
         article_task.close()
-    report.interrupted = context.stopped
+    report.interrupted = context.stopped or stopped_by is not None
+    return stopped_by
 
 
 def worker_class(config: JobConfig) -> type[Worker]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.clock import utc_now_iso
-from pipeline.errors import PermanentError
+from pipeline.diskspace import full_folder, is_disk_full
+from pipeline.errors import DiskFullError, PermanentError, PipelineError
 from pipeline.fsio import atomic_write_bytes, json_bytes
 from pipeline.integrity import file_stat
 from pipeline.items import Failure, paragraph_text
@@ -48,8 +49,14 @@ class _Writer:
         )
 
     def _failure(self, item: TranslatedArticle, directory: Path, exc: OSError) -> Failure:
+        """A full disk fails the item transiently (the next runs try again); anything else
+        (permissions, a file where a folder should be) fails it the same way until fixed."""
         article = item.segmented.article
-        error = PermanentError(f"cannot write outputs in {directory}: {exc.strerror or exc}")
+        error: PipelineError
+        if is_disk_full(exc):
+            error = DiskFullError(full_folder(exc, directory))
+        else:
+            error = PermanentError(f"cannot write outputs in {directory}: {exc.strerror or exc}")
         return Failure(article.source, article.id, self.name, error, item.target.code)
 
 
