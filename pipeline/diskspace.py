@@ -60,3 +60,54 @@ def free_mb(folder: Path) -> float | None:
         return shutil.disk_usage(existing).free / MB
     except OSError:
         return None
+
+
+RESERVE_FILE = ".space-reserve"  # in the job folder: room given back when the disk fills
+RESERVE_BASE = MB  # kept whatever the job's size, for the state's last writes and the pages
+RESERVE_CAP = 64 * MB
+
+
+class SpaceReserve:
+    """A file of ``size`` bytes kept in the job folder (made once, checked by one ``stat`` per
+    run) and deleted when a disk that fills up stops a run, so that the manifest of what the run
+    finished, the state's last writes and the reports still fit. Its bytes are random, so a file
+    system that compresses or deduplicates still sets real room aside."""
+
+    def __init__(self, path: Path, size: int):
+        self.path, self.size = path, size
+
+    @classmethod
+    def for_job(cls, job_dir: Path, manifest: Path) -> SpaceReserve:
+        """The job's reserve: 1 MB and twice the manifest's size (at most 64 MB)."""
+        try:
+            listed = manifest.stat().st_size
+        except OSError:
+            listed = 0
+        return cls(job_dir / RESERVE_FILE, min(RESERVE_CAP, RESERVE_BASE + 2 * listed))
+
+    def ensure(self) -> bool:
+        """Make the reserve if it is missing or short; False (and nothing left) if it does not fit."""
+        try:
+            if self.path.stat().st_size >= self.size:
+                return True
+        except OSError:
+            pass
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("wb") as handle:
+                for start in range(0, self.size, MB):
+                    handle.write(os.urandom(min(MB, self.size - start)))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            self.path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def release(self) -> bool:
+        """Delete the reserve; True if there was one to give back."""
+        try:
+            self.path.unlink()
+        except OSError:
+            return False
+        return True

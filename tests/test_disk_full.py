@@ -218,3 +218,54 @@ def test_a_run_whose_log_stops_mid_run_exits_1_with_one_line(
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert errors == [f"error: no space left on device in {tmp_path}; the run log {log_file} stops here"]
     assert "6 done, 0 failed" in result.stderr  # the work itself went on
+
+
+@needs_tmpfs_mount
+@pytest.mark.slow
+def test_a_disk_the_run_fills_itself_still_gets_the_manifest_of_what_it_finished(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
+    from .conftest import SAMPLE_ARTICLES
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for copy in range(6):  # 18 narrated articles: more than a 3 MB disk holds, state and all
+        for sample in SAMPLE_ARTICLES:
+            (folder / f"{sample.stem}-{copy}.txt").write_bytes(sample.read_bytes())
+    config = write_config(tts={"engine": "espeak-ng", "concurrency": 1}, min_free_mb=0)
+    out, job = config.parent / "out", config.parent / "out" / "test"
+    script = (
+        f"$PY -m pipeline run {config} 2>{tmp_path}/run.err; echo $? >{tmp_path}/run.rc; "
+        f"cp {job}/manifest.json {tmp_path}/manifest.json"
+    )
+    done = in_namespace(out, "3m", script)
+    assert done.returncode == 0, done.stderr  # the manifest was there to copy
+
+    stderr = (tmp_path / "run.err").read_text("utf-8")
+    assert (tmp_path / "run.rc").read_text().strip() == "1", stderr
+    assert_no_tracebacks(stderr)
+    assert f"ERROR   no space left on device in {job}" in stderr.splitlines()[-1], stderr  # the state
+    items = json.loads((tmp_path / "manifest.json").read_text("utf-8"))["items"]
+    assert len(items) == 36 and any(item["status"] == "ok" for item in items)
+    assert all(item["transient"] for item in items if item["status"] == "failed")
+
+
+def test_the_space_reserve_is_made_once_with_real_bytes_and_given_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.diskspace import MB, SpaceReserve
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(b"x" * 1000)
+    reserve = SpaceReserve.for_job(tmp_path, manifest)
+    assert reserve.size == MB + 2000
+    assert reserve.ensure()
+    data = reserve.path.read_bytes()
+    assert len(data) == reserve.size and data.count(0) < len(data) // 100  # not zeros a disk may compress
+    stamp = reserve.path.stat().st_mtime_ns
+    assert reserve.ensure() and reserve.path.stat().st_mtime_ns == stamp  # there: not written again
+    assert reserve.release() and not reserve.path.exists()
+    assert not reserve.release()  # nothing more to give back
+
+    monkeypatch.setattr(os, "urandom", lambda size: no_space())
+    assert not reserve.ensure() and not reserve.path.exists()  # no room: nothing half made is left

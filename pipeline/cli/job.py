@@ -181,13 +181,16 @@ def _run_job(
     """Run the job; returns its report (None if it stopped on an error), the exit code for an
     error, and whether that code belongs in the state (not when the state itself is unusable or
     another run holds the lock)."""
-    from pipeline.errors import ConfigError, DiskFullError, LockedError, StateError
+    from pipeline.errors import ConfigError, DiskFullError, JournalError, LockedError, StateError
     from pipeline.state.store import corrupt_state_message
 
     try:
         return _call_run_job(job, console, stop, options), EXIT_OK, True
     except DiskFullError as exc:  # the state or an output of the run as a whole: what fitted is kept
         log.debug("disk full", exc_info=True)
+        log.error("%s", exc)
+        return None, EXIT_FAILED_ITEMS, False  # the state may be on that disk: one line is all
+    except JournalError as exc:  # the editors' work could not be read into the state: nothing done
         log.error("%s", exc)
         return None, EXIT_FAILED_ITEMS, True
     except LockedError as exc:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import JobConfig
-from pipeline.diskspace import disk_full_error
+from pipeline.diskspace import SpaceReserve, disk_full_error
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.executor.context import RunContext
 from pipeline.executor.inputs import InputFiles
@@ -84,6 +84,8 @@ def run_job(
         return report
     with JobLock(config.lock_path, wait=options.wait_lock):
         _remove_temp_files(config.job_dir, options.pair_articles if report.partial else None)
+        reserve = SpaceReserve.for_job(config.job_dir, config.job_dir / MANIFEST_FILE)
+        reserve.ensure()
         state = StateStore.open(config.state_path, create=options.origin == "run")
         try:
             report.restored = catch_up(state, EditorsJournal(config.journal_path))
@@ -102,8 +104,8 @@ def run_job(
                 stop or threading.Event(),
             )  # fmt: skip
             stopped_by = execute(context)
-            status = finish(context)  # a full disk stopped the work: write what fits, then say so
-            if stopped_by is not None:
+            status = _finish_with_room(context, reserve)
+            if stopped_by is not None:  # a full disk stopped the work: what fitted is written
                 raise stopped_by
         finally:
             state.finish_run(run_id, status, report.counts())
@@ -276,6 +278,18 @@ def execute(context: RunContext) -> Exception | None:
         article_task.close()
     report.interrupted = context.stopped or stopped_by is not None
     return stopped_by
+
+
+def _finish_with_room(context: RunContext, reserve: SpaceReserve) -> str:
+    """``finish``; when the disk fills under it (a full disk that stopped the work leaves no room
+    for the manifest), once more after giving back the job's space reserve."""
+    try:
+        return finish(context)
+    except Exception as exc:
+        if disk_full_error(exc) is None or not reserve.release():
+            raise
+        log.debug("disk full while finishing: the space reserve is given back; finishing again")
+        return finish(context)
 
 
 def worker_class(config: JobConfig) -> type[Worker]:
