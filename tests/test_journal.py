@@ -337,3 +337,15 @@ def test_an_app_killed_between_recording_and_applying_an_edit_applies_it_at_its_
     state = StateStore.open(job_dir(job) / "state.sqlite", create=False)
     assert state.pending_pairs() == frozenset() and len(state.edits()) == 1
     state.close()
+
+
+def test_a_run_whose_journal_is_not_a_journal_stops_with_one_line_before_any_work(job: Path) -> None:
+    (job_dir(job) / "editors-journal.jsonl").write_text("not a journal\n", "utf-8")
+    remove_state(job)  # a new state would need the journal: the run must not go on without it
+    result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(job)])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and errors[0].endswith(
+        "editors-journal.jsonl in the job folder is not an editors' journal; move it aside"
+    ), result.stderr
+    assert "Traceback" not in result.stderr
