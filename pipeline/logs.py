@@ -128,7 +128,8 @@ def say(line: str) -> None:
 
 
 def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
-    """Send every log record (debug included) to the file ``path`` too, from now on.
+    """Send every log record (debug included) to the file ``path`` too, from now on (instead of
+    an earlier run log of this process, which is closed).
 
     Takes the file and the ``header`` lines it opens with (written to the file only, not the
     console); returns ``path``.
@@ -137,6 +138,10 @@ def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
         OSError: the file cannot be opened, or its header cannot be written (a full disk); the
             file then takes no records.
     """
+    root = logging.getLogger()
+    for earlier in [h for h in root.handlers if isinstance(h, RunLogHandler)]:  # one run log a process
+        root.removeHandler(earlier)
+        earlier.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = RunLogHandler(path, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
@@ -150,7 +155,7 @@ def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
             raise OSError(failure.errno, failure.strerror, str(path)) from failure
         raise failure
     handler.report = True
-    logging.getLogger().addHandler(handler)
+    root.addHandler(handler)
     return path
 
 

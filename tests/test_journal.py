@@ -245,13 +245,29 @@ def test_the_app_refuses_changes_once_its_state_file_is_deleted_and_unpublishes_
     assert [r.levelname for r in caplog.records if "change refused" in r.message] == ["ERROR", "ERROR"]
 
 
-def test_the_app_refuses_changes_to_a_state_file_replaced_under_it(job: Path, service: EditorService) -> None:
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("replaced", "replaced since the app started; restart the app"),
+        ("emptied", r"state file \(state.sqlite\) is empty; run `pipeline state rebuild CONFIG`"),
+    ],
+)
+def test_the_app_refuses_changes_to_a_state_file_replaced_or_emptied_under_it(
+    job: Path, service: EditorService, damage: str, said: str
+) -> None:
     state = job_dir(job) / "state.sqlite"
-    shutil.copy(state, state.with_name("copy.sqlite"))
-    os.replace(state.with_name("copy.sqlite"), state)  # same content, another file
-    sentence = service.article(FIRST, "sq")["paragraphs"][0][0]
-    with pytest.raises(StateUnavailable, match="replaced since the app started; restart the app"):
+    if damage == "replaced":
+        shutil.copy(state, state.with_name("copy.sqlite"))
+        os.replace(state.with_name("copy.sqlite"), state)  # same content, another file
+    else:
+        for path in job_dir(job).glob("state.sqlite-*"):
+            if path.is_file():
+                path.unlink()
+        state.write_bytes(b"")
+    sentence = flat(service.article(FIRST, "sq"))[1]
+    with pytest.raises(StateUnavailable, match=said):
         service.save_edit(FIRST, "sq", sentence["index"], "Tjetër.", "Ana", sentence["key"])
+    assert damage == "replaced" or state.stat().st_size == 0  # not made a new state
 
 
 def test_state_rebuild_moves_a_damaged_state_aside_and_restores_the_edits(
@@ -326,6 +342,7 @@ def test_an_app_killed_between_recording_and_applying_an_edit_applies_it_at_its_
     try:
         view = httpx.get(f"{base}/api/articles/{FIRST}/sq", timeout=30).json()
         page = httpx.get(f"{base}/", timeout=30).text
+        article_page = httpx.get(f"{base}/articles/{FIRST}/", timeout=30).text
     finally:
         restarted.send_signal(signal.SIGTERM)
         _, stderr = restarted.communicate(timeout=60)
@@ -334,6 +351,10 @@ def test_an_app_killed_between_recording_and_applying_an_edit_applies_it_at_its_
     assert published(job, FIRST, "sq")[sentence["index"]] == "Teksti i shpëtuar."
     assert "Teksti i shpëtuar." in (job_dir(job) / FIRST / "sq" / "article.txt").read_text("utf-8")
     assert "recorded but not applied" in page and "recorded but not applied" in stderr
+    assert "Teksti i shpëtuar." in article_page  # the app's page of the article...
+    assert "Teksti i shpëtuar." in (job_dir(job) / FIRST / "index.html").read_text(
+        "utf-8"
+    )  # ...the static one
     state = StateStore.open(job_dir(job) / "state.sqlite", create=False)
     assert state.pending_pairs() == frozenset() and len(state.edits()) == 1
     state.close()

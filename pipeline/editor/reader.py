@@ -186,8 +186,8 @@ class JobReader:
         when there is no state file yet)."""
         if state is not None:
             return read(state)
-        if not self.config.state_path.exists():
-            return read(_EMPTY)
+        if not self.config.state_path.exists() or self.config.state_path.stat().st_size == 0:
+            return read(_EMPTY)  # (an emptied state is not made a new one by reading it)
         opened = StateStore.open(self.config.state_path, create=False)
         try:
             return read(opened)

@@ -85,7 +85,8 @@ def run_job(
     with JobLock(config.lock_path, wait=options.wait_lock):
         _remove_temp_files(config.job_dir, options.pair_articles if report.partial else None)
         reserve = SpaceReserve.for_job(config.job_dir, config.job_dir / MANIFEST_FILE)
-        reserve.ensure()
+        if options.origin == "run":  # made by nightly runs; an editor's change only stats it
+            reserve.ensure()
         state = StateStore.open(config.state_path, create=options.origin == "run")
         try:
             report.restored = catch_up(state, EditorsJournal(config.journal_path))

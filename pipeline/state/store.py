@@ -94,7 +94,7 @@ class StateStore(EditRecords, ReviewRecords, ChangeRecords, InputRecords):
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> StateStore:
         """Open (or create) the state file; refuse a file that is not this tool's state."""
-        if not path.exists() and not create:
+        if not create and (not path.exists() or path.stat().st_size == 0):  # an empty file is none either
             raise StateError(f"{path}: no state yet (no run has finished a step)")
         path.parent.mkdir(parents=True, exist_ok=True)
         hint = move_aside_hint(path)
