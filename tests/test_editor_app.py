@@ -33,7 +33,7 @@ from .requirements import CHROMIUM, needs_chromium
 BASE = "http://127.0.0.1:8765"
 HOSTS = allowed_hosts("127.0.0.1", 8765)
 EVIL = "<script>alert(1)</script>"
-TOKEN = "s3cret-Token_with-enough-length"
+TOKEN = "s3cret-Token_with-enough-length-for-a-public-bind"
 JSON = {"Content-Type": "application/json"}
 FILES = ("article.txt", "article.json", "narration.mp3", "transcript.vtt")
 
@@ -870,9 +870,26 @@ def test_loopback_binds_need_no_token(host: str) -> None:
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "example.org", "localhost.example.org"])
 def test_other_binds_need_a_token(host: str) -> None:
     message = check_bind(host, None)
-    assert message is not None and host in message and "--token" in message and "\n" not in message
-    assert check_bind(host, "") == message
+    assert message is not None and host in message and "--token-file" in message and "\n" not in message
+    assert check_bind(host, "") == message == check_bind(host, "   ")
     assert check_bind(host, TOKEN) is None
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        ("a", "it is 1 characters long; at least 32 are needed"),
+        ("T0ken-for-the-e2e-test", "it is 22 characters long; at least 32 are needed"),
+        ("ab" * 20, "it has 2 different characters; at least 10 are needed"),
+    ],
+)
+def test_a_public_bind_refuses_a_weak_token(token: str, said: str) -> None:
+    message = check_bind("0.0.0.0", token)
+    assert message == (
+        f"refusing to serve on 0.0.0.0 with a weak token ({said}); "
+        "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+    assert check_bind("127.0.0.1", token) is None  # this machine only: any token, or none
 
 
 # ---- the command -------------------------------------------------------------------------------
@@ -888,7 +905,7 @@ def test_serve_refuses_a_public_address_without_a_token_before_anything(
     result = CliRunner(mix_stderr=False).invoke(cli, ["serve", "missing.yaml", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: refusing to serve on 0.0.0.0 without a token: pass --token or set PIPELINE_REVIEW_TOKEN"
+        "error: refusing to serve on 0.0.0.0 without a token: set PIPELINE_REVIEW_TOKEN or pass --token-file"
     ]
 
 
@@ -917,17 +934,32 @@ def test_serve_prints_the_link_and_closes_the_service(
     monkeypatch.setattr(serve_command, "load_job", lambda config, overrides: object())
     monkeypatch.setattr(service_module, "EditorService", Service)
     monkeypatch.setattr(uvicorn.Server, "run", run)
-    monkeypatch.setenv("PIPELINE_REVIEW_TOKEN", "a b/c")
+    monkeypatch.setenv("PIPELINE_REVIEW_TOKEN", TOKEN)
     result = CliRunner(mix_stderr=False).invoke(
         cli, ["serve", "job.yaml", "--host", "0.0.0.0", "--port", "9000"]
     )
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "review app for job newsdesk: http://127.0.0.1:9000/?token=a%20b%2Fc\n"
+    assert result.stdout == (
+        "review app for job newsdesk: http://127.0.0.1:9000/ "
+        "(sign in once: open it with ?token= and the token after it)\n"
+    )
+    assert TOKEN not in result.stdout + result.stderr  # never printed: it would end up in the journal
     assert closed == [True] and served[0].port == 9000 and served[0].host == "0.0.0.0"
     assert served[0].log_level == "warning" and served[0].timeout_graceful_shutdown == 5
     monkeypatch.delenv("PIPELINE_REVIEW_TOKEN")
     result = CliRunner(mix_stderr=False).invoke(cli, ["serve", "job.yaml"])
     assert result.stdout == "review app for job newsdesk: http://127.0.0.1:8765/\n"
+
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", "utf-8")
+    args = ["serve", "job.yaml", "--host", "0.0.0.0", "--token-file", str(token_file)]
+    result = CliRunner(mix_stderr=False).invoke(cli, args)
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    result = CliRunner(mix_stderr=False).invoke(cli, ["serve", "job.yaml", "--token", TOKEN])
+    assert result.stderr.splitlines() == [
+        "warning: --token shows in `ps` to every user of this machine; "
+        "prefer PIPELINE_REVIEW_TOKEN or --token-file"
+    ]
 
 
 # ---- a real browser ----------------------------------------------------------------------------
@@ -1051,17 +1083,17 @@ def test_browser_an_editor_edits_a_sentence_with_the_keyboard(live: str, fake: F
 
 
 @pytest.mark.parametrize(
-    ("host", "token", "link"),
+    ("host", "link"),
     [
-        ("127.0.0.1", None, "http://127.0.0.1:8765/"),
-        ("localhost", None, "http://localhost:8765/"),
-        ("::1", None, "http://[::1]:8765/"),
-        ("0.0.0.0", "t&k", "http://127.0.0.1:8765/?token=t%26k"),
-        ("::", "tok", "http://[::1]:8765/?token=tok"),
-        ("192.168.1.5", "tok", "http://192.168.1.5:8765/?token=tok"),
+        ("127.0.0.1", "http://127.0.0.1:8765/"),
+        ("localhost", "http://localhost:8765/"),
+        ("::1", "http://[::1]:8765/"),
+        ("0.0.0.0", "http://127.0.0.1:8765/"),
+        ("::", "http://[::1]:8765/"),
+        ("192.168.1.5", "http://192.168.1.5:8765/"),
     ],
 )
-def test_the_printed_link(host: str, token: str | None, link: str) -> None:
+def test_the_printed_link(host: str, link: str) -> None:
     from pipeline.cli.serve import url
 
-    assert url(host, 8765, token) == link
+    assert url(host, 8765) == link  # never with the token: printed lines end up in logs

@@ -563,11 +563,11 @@ def test_the_real_process_refuses_what_it_must(served: Served) -> None:
     )  # fmt: skip
     assert refusal.returncode == 2
     assert refusal.stderr.splitlines() == [
-        "error: refusing to serve on 0.0.0.0 without a token: pass --token or set PIPELINE_REVIEW_TOKEN"
+        "error: refusing to serve on 0.0.0.0 without a token: set PIPELINE_REVIEW_TOKEN or pass --token-file"
     ]
     assert refusal.stdout == "" and not listening(port)
 
-    token = "T0ken-for-the-e2e-test"
+    token = "T0ken-for-the-e2e-test-long-enough-to-guard-it"
     server = serve(served, "--token", token)
     base = server.base
     try:

@@ -1,8 +1,8 @@
 """``pipeline serve``: the live review app of a job (its pages and JSON API), under uvicorn.
 
 On a loopback address (the default, 127.0.0.1) it may run without a token; anywhere else it needs
-one (``--token`` or ``PIPELINE_REVIEW_TOKEN``), which every request then carries: the printed link
-has it as ``?token=``, which the app turns into a cookie.
+a strong one (``PIPELINE_REVIEW_TOKEN``, ``--token-file`` or ``--token``), which every request then
+carries: opening the printed address once with ``?token=`` sets a cookie. The token is never printed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import click
 
@@ -36,19 +35,28 @@ from pipeline.cli.common import (
     "--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
 )
 @click.option("--token", envvar="PIPELINE_REVIEW_TOKEN", default=None, metavar="TOKEN",
-              help="Access token every request must carry (required off loopback). "
-                   "Default: $PIPELINE_REVIEW_TOKEN.")  # fmt: skip
+              help="Access token every request must carry (required off loopback, 32 characters at "
+                   "least). Default: $PIPELINE_REVIEW_TOKEN; on the command line it shows in `ps`.",
+              )  # fmt: skip
+@click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Read the access token from this file (its first line).")  # fmt: skip
 @set_option
 @verbosity_options
 @click.pass_context
 def serve(
-    ctx: click.Context, config: Path, host: str, port: int, token: str | None, overrides: tuple[str, ...]
+    ctx: click.Context,
+    config: Path,
+    host: str,
+    port: int,
+    token: str | None,
+    token_file: Path | None,
+    overrides: tuple[str, ...],
 ) -> None:
     """Serve the job's live review pages: edit sentences, approve or reject, hear the new audio."""
     from pipeline.editor.security import check_bind
 
     logs.configure(verbosity(ctx))
-    token = token or None
+    token = _token(ctx, token, token_file)
     problem = check_bind(host, token)
     if problem:
         fail(problem)
@@ -58,6 +66,26 @@ def serve(
         _serve(service, host, port, token)
     finally:
         service.close()
+
+
+def _token(ctx: click.Context, token: str | None, token_file: Path | None) -> str | None:
+    """The access token from ``--token-file``, ``$PIPELINE_REVIEW_TOKEN`` or ``--token`` (one line
+    on stderr then: a command line is visible to every user of the machine), or None."""
+    if token_file is not None:
+        if ctx.get_parameter_source("token") == click.core.ParameterSource.COMMANDLINE:
+            fail("give the token with --token or --token-file, not both")
+        try:
+            lines = token_file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--token-file {token_file}: cannot be read ({exc})")
+        token = lines[0].strip() if lines else ""
+        if not token:
+            fail(f"--token-file {token_file}: the file holds no token")
+        return token
+    if token and ctx.get_parameter_source("token") == click.core.ParameterSource.COMMANDLINE:
+        click.echo("warning: --token shows in `ps` to every user of this machine; "
+                   "prefer PIPELINE_REVIEW_TOKEN or --token-file", err=True)  # fmt: skip
+    return token.strip() if token and token.strip() else None
 
 
 def _open_service(job: Any) -> Any:
@@ -71,14 +99,15 @@ def _open_service(job: Any) -> Any:
         fail(f"job {job.job}: {' '.join(str(exc).split())}")
 
 
-def url(host: str, port: int, token: str | None) -> str:
-    """The address to open: ``http://127.0.0.1:8765/``, with ``?token=...`` when there is one."""
+def url(host: str, port: int) -> str:
+    """The address to open: ``http://127.0.0.1:8765/`` (never with the token: it would end up in
+    logs and the journal)."""
     from pipeline.editor.security import WILDCARD_BINDS
 
     name = host.strip().removeprefix("[").removesuffix("]")
     shown = "127.0.0.1" if name in WILDCARD_BINDS and name != "::" else "[::1]" if name == "::" else host
     shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
-    return f"http://{shown}:{port}/" + (f"?token={quote(token, safe='')}" if token else "")
+    return f"http://{shown}:{port}/"
 
 
 def _serve(service: Any, host: str, port: int, token: str | None) -> None:
@@ -95,7 +124,8 @@ def _serve(service: Any, host: str, port: int, token: str | None) -> None:
             app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, server_header=False
         )
     )
-    click.echo(f"review app for job {service.job}: {url(host, port, token)}")
+    sign_in = " (sign in once: open it with ?token= and the token after it)" if token else ""
+    click.echo(f"review app for job {service.job}: {url(host, port)}{sign_in}")
     # Not the default handlers: a SIGTERM death would skip the caller's service.close(), and a
     # SIGINT that the shell set to be ignored would exit 0.
     stops = (signal.SIGINT, signal.SIGTERM)

@@ -20,12 +20,18 @@ import hashlib
 import hmac
 import html
 import ipaddress
+import logging
+import math
 from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline.editor.throttle import SignInThrottle
+
+log = logging.getLogger(__name__)
 
 COOKIE = "pipeline_review"
 TOKEN_PARAMETER = "token"
@@ -45,8 +51,9 @@ SECURITY_HEADERS = {
 UNAUTHORIZED_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign-in needed</title></head>
 <body><main><h1>Sign-in needed</h1>
-<p>This review app needs its access token. Open the link that <code>pipeline serve</code> printed:
-it ends with <code>?token=…</code>.</p></main></body></html>
+<p>This review app needs its access token. Open this address once with <code>?token=</code> and
+the token after it (the one in <code>PIPELINE_REVIEW_TOKEN</code> or the <code>--token-file</code>
+of <code>pipeline serve</code>).</p></main></body></html>
 """
 SIGNED_IN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={location}">
@@ -68,19 +75,39 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+MIN_TOKEN_LENGTH = 32  # characters of a token for an app reachable beyond this machine
+MIN_TOKEN_SYMBOLS = 10  # different characters in it (``aaaa…`` is long but guessable)
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def token_weakness(token: str) -> str | None:
+    """Why ``token`` is too weak to guard an app reachable beyond this machine, or None."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"it is {len(token)} characters long; at least {MIN_TOKEN_LENGTH} are needed"
+    if len(set(token)) < MIN_TOKEN_SYMBOLS:
+        return f"it has {len(set(token))} different characters; at least {MIN_TOKEN_SYMBOLS} are needed"
+    return None
+
+
 def check_bind(host: str, token: str | None) -> str | None:
-    """The one-line error when serving on ``host`` would expose the app without a token, else None.
+    """The one-line error when serving on ``host`` would expose the app without a token, or with
+    a weak one; else None.
 
     Args:
         host: the address or name the server is to listen on.
-        token: the access token, if any (an empty one counts as none).
+        token: the access token, if any (an empty or blank one counts as none).
 
     Returns:
-        None for a loopback host (``127.0.0.1``, ``localhost``, ``::1``) or when a token is given.
+        None for a loopback host (``127.0.0.1``, ``localhost``, ``::1``) or when a strong token is given.
     """
-    if token or is_loopback(host):
+    if is_loopback(host):
         return None
-    return f"refusing to serve on {host} without a token: pass --token or set PIPELINE_REVIEW_TOKEN"
+    if not (token or "").strip():
+        return f"refusing to serve on {host} without a token: set PIPELINE_REVIEW_TOKEN or pass --token-file"
+    weakness = token_weakness(token or "")
+    if weakness:
+        return f"refusing to serve on {host} with a weak token ({weakness}); make one with: {MAKE_TOKEN}"
+    return None
 
 
 def _host_literal(host: str) -> str:
@@ -125,6 +152,20 @@ def _error(scope: Scope, status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _client(scope: Scope) -> str:
+    """The client's address (what wrong tokens are counted by)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _slowed(scope: Scope, wait: float) -> Response:
+    """429 with ``Retry-After``: too many wrong tokens from this address lately."""
+    seconds = max(1, math.ceil(wait))
+    response = _error(scope, 429, f"too many wrong tokens from this address: try again in {seconds} s")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 class SecurityMiddleware:
     """Host, token and same-origin checks, and the security headers on every response.
 
@@ -134,11 +175,19 @@ class SecurityMiddleware:
         allowed_hosts: the accepted ``Host`` headers (``allowed_hosts()``; ``"*"`` accepts any).
     """
 
-    def __init__(self, app: ASGIApp, *, token: str | None, allowed_hosts: list[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        allowed_hosts: list[str],
+        throttle: SignInThrottle | None = None,
+    ) -> None:
         self.app = app
         self.token = token or None
         self.cookie = cookie_value(self.token) if self.token else None
         self.hosts = {host.lower() for host in allowed_hosts}
+        self.throttle = throttle or SignInThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,17 +229,33 @@ class SecurityMiddleware:
         assert self.token is not None and self.cookie is not None
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         given = [value for name, value in query if name == TOKEN_PARAMETER]
-        if given and scope["method"] in ("GET", "HEAD"):
-            if not _same(given[-1], self.token):
-                return _error(scope, 401, "wrong token")
-            return self._sign_in(scope, [(name, value) for name, value in query if name != TOKEN_PARAMETER])
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and _same(credentials.strip(), self.token):
+        bearer = credentials.strip() if scheme.lower() == "bearer" else None
+        if (given and scope["method"] in ("GET", "HEAD")) or bearer is not None:
+            client = _client(scope)
+            wait = self.throttle.wait_left(client)
+            if wait > 0:  # not even checked: guessing must not pay
+                return _slowed(scope, wait)
+            if not _same(given[-1] if given else bearer or "", self.token):
+                self._wrong_token(client)
+                return _error(scope, 401, "wrong token")
+            self.throttle.succeeded(client)
+            if given:
+                return self._sign_in(
+                    scope, [(name, value) for name, value in query if name != TOKEN_PARAMETER]
+                )
             return None
         cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
         if cookie is not None and _same(cookie, self.cookie):
             return None
         return _error(scope, 401, "this review app needs its token: Authorization: Bearer <token>")
+
+    def _wrong_token(self, client: str) -> None:
+        """Count a wrong token; the try that starts a wait is logged (once per burst, not per try)."""
+        wait = self.throttle.failed(client)
+        if wait == self.throttle.first_wait:
+            log.warning("review app: %d wrong tokens in a row from %s; its tries are slowed down",
+                        self.throttle.free, client)  # fmt: skip
 
     def _sign_in(self, scope: Scope, query: list[tuple[str, str]]) -> Response:
         """Set the cookie and redirect to the same path without the token (never to another host)."""
