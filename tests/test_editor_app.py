@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import pytest
@@ -21,6 +22,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from pipeline.cli import cli
+from pipeline.cli.connections import Limits
+from pipeline.config.schema import ReviewConfig
 from pipeline.editor import security
 from pipeline.editor.app import create_app
 from pipeline.editor.contract import Service
@@ -931,7 +934,8 @@ def test_serve_prints_the_link_and_closes_the_service(
         served.append(server.config)
         server.started = True
 
-    monkeypatch.setattr(serve_command, "load_job", lambda config, overrides: object())
+    review = ReviewConfig(request_timeout_s=7, keep_alive_s=3, max_connections=40)
+    monkeypatch.setattr(serve_command, "load_job", lambda config, overrides: SimpleNamespace(review=review))
     monkeypatch.setattr(service_module, "EditorService", Service)
     monkeypatch.setattr(uvicorn.Server, "run", run)
     monkeypatch.setenv("PIPELINE_REVIEW_TOKEN", TOKEN)
@@ -946,6 +950,7 @@ def test_serve_prints_the_link_and_closes_the_service(
     assert TOKEN not in result.stdout + result.stderr  # never printed: it would end up in the journal
     assert closed == [True] and served[0].port == 9000 and served[0].host == "0.0.0.0"
     assert served[0].log_level == "warning" and served[0].timeout_graceful_shutdown == 5
+    assert served[0].timeout_keep_alive == 3 and served[0].http.limits == Limits(7, 40)
     monkeypatch.delenv("PIPELINE_REVIEW_TOKEN")
     result = CliRunner(mix_stderr=False).invoke(cli, ["serve", "job.yaml"])
     assert result.stdout == "review app for job newsdesk: http://127.0.0.1:8765/\n"

@@ -198,3 +198,13 @@ def test_a_hung_night_is_stopped_before_the_next_and_a_failed_one_alerts() -> No
     assert (UNITS / handler.replace("%n", "")).is_file()
     notify = read_unit(NOTIFY)["Service"]
     assert "%i" in one(notify, "ExecStart")  # names the unit that failed
+
+
+def test_the_review_app_has_room_for_its_connections_under_its_open_file_limit() -> None:
+    """The unit sets ``LimitNOFILE=``, with room beyond ``review.max_connections`` for the accepts in
+    flight and the app's own files (a flood of silent clients meets the cap, not the limit)."""
+    from pipeline.cli.connections import ACCEPT_BACKLOG
+    from pipeline.config.schema import ReviewConfig
+
+    limit = int(one(read_unit(REVIEW)["Service"], "LimitNOFILE"))
+    assert limit >= ReviewConfig().max_connections + 3 * ACCEPT_BACKLOG + 100

@@ -7,6 +7,7 @@ carries: opening the printed address once with ``?token=`` sets a cookie. The to
 
 from __future__ import annotations
 
+import logging
 import signal
 import sqlite3
 import sys
@@ -63,7 +64,7 @@ def serve(
     job = load_job(config, overrides)
     service = _open_service(job)
     try:
-        _serve(service, host, port, token)
+        _serve(service, host, port, token, job.review)
     finally:
         service.close()
 
@@ -110,20 +111,27 @@ def url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def _serve(service: Any, host: str, port: int, token: str | None) -> None:
+def _serve(service: Any, host: str, port: int, token: str | None, review: Any) -> None:
     """Run the app until SIGINT / SIGTERM (then exit 130 / 143 once uvicorn has finished: it stops
-    gracefully, then raises the signal again, which ``_exit_on_signal`` turns into the exit)."""
+    gracefully, then raises the signal again, which ``_exit_on_signal`` turns into the exit).
+    Connections are bounded by the job's ``review:`` settings (``connections.py``)."""
     import uvicorn
 
+    from pipeline.cli.connections import ACCEPT_BACKLOG, Limits, OncePerInterval, bounded_protocol
     from pipeline.editor.app import create_app
     from pipeline.editor.security import allowed_hosts
 
     app = create_app(service, token=token, allowed_hosts=allowed_hosts(host, port))
+    limits = Limits(review.request_timeout_s, review.max_connections)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, server_header=False
+            app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, server_header=False,
+            http=bounded_protocol(limits), timeout_keep_alive=review.keep_alive_s, backlog=ACCEPT_BACKLOG,
         )
-    )
+    )  # fmt: skip
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(each, OncePerInterval) for each in asyncio_log.filters):
+        asyncio_log.addFilter(OncePerInterval())
     sign_in = " (sign in once: open it with ?token= and the token after it)" if token else ""
     click.echo(f"review app for job {service.job}: {url(host, port)}{sign_in}")
     # Not the default handlers: a SIGTERM death would skip the caller's service.close(), and a

@@ -320,6 +320,14 @@ class ReviewConfig(StrictModel):
     require_approval: bool = False
     """Publish (public folder, feeds) only what an editor approved (``pipeline approve``), for the
     article text as it stands; false: every ok item is published, as before."""
+    request_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 10
+    """``pipeline serve``: a request (head and body) must arrive within this many seconds of its
+    first byte (or of the connection's opening), or the connection is closed."""
+    keep_alive_s: Annotated[int, Field(ge=1, le=3600)] = 5
+    """``pipeline serve``: an idle kept-alive connection is closed after this many seconds."""
+    max_connections: Annotated[int, Field(ge=1, le=100_000)] = 100
+    """``pipeline serve``: open connections at most; past it a new one replaces the oldest idle one
+    (none idle: it is closed at once). Keep it well under the open-file limit (``LimitNOFILE``)."""
 
 
 class RayTranslateConfig(StrictModel):
