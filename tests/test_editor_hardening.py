@@ -9,16 +9,21 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from pipeline.cli import cli
+from pipeline.cli.serve import url
 from pipeline.config import load_config
 from pipeline.editor.app import create_app
 from pipeline.editor.files import open_regular, regular_below
-from pipeline.editor.security import allowed_hosts
+from pipeline.editor.security import SecurityMiddleware, allowed_hosts
 from pipeline.editor.service import EditorService
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
@@ -122,3 +127,18 @@ def test_a_file_swapped_for_a_link_after_the_check_is_not_opened(tmp_path: Path)
     assert not regular_below(root, served)
     with pytest.raises(FileNotFoundError):
         open_regular(served)
+
+
+# ---- the Host check accepts the address the app is bound to -------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "127.8.9.10", "127.0.0.1", "localhost", "::1", "[::1]"])
+def test_the_printed_link_is_accepted_on_any_loopback_bind(host: str) -> None:
+    link = url(host, 8765, None)
+    ok = Starlette(routes=[Route("/", lambda request: PlainTextResponse("ok"))])
+    app = SecurityMiddleware(ok, token=None, allowed_hosts=allowed_hosts(host, 8765))
+    with TestClient(app, base_url=link) as test_client:
+        response = test_client.get("/", headers={"Host": urlsplit(link).netloc})
+        assert response.status_code == 200, (link, response.text)
+        assert test_client.get("/", headers={"Host": "127.0.0.3:8765"}).status_code == 400
+        assert test_client.get("/", headers={"Host": "evil.example:8765"}).status_code == 400
