@@ -23,8 +23,13 @@ from pipeline.cli.serve import url
 from pipeline.config import load_config
 from pipeline.editor.app import create_app
 from pipeline.editor.files import open_regular, regular_below
+from pipeline.editor.redact import without_server_details
+from pipeline.editor.replies import guarded, json_error
 from pipeline.editor.security import SecurityMiddleware, allowed_hosts
 from pipeline.editor.service import EditorService
+from pipeline.errors import JobBusy, JournalError, NotApplied
+from pipeline.lock import JobLock
+from pipeline.state.journal import EditorsJournal
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
 
@@ -142,3 +147,68 @@ def test_the_printed_link_is_accepted_on_any_loopback_bind(host: str) -> None:
         assert response.status_code == 200, (link, response.text)
         assert test_client.get("/", headers={"Host": "127.0.0.3:8765"}).status_code == 400
         assert test_client.get("/", headers={"Host": "evil.example:8765"}).status_code == 400
+
+
+# ---- no answer carries a server path or a PID ----------------------------------------------------
+
+
+def server_details(text: str, service: EditorService) -> list[str]:
+    """What of the server's own the text gives away: its folders, the lock's name, a PID."""
+    found = [part for part in (str(service.config.job_dir.parent), "PID", str(os.getpid())) if part in text]
+    return found + (["the lock"] if ".lock" in text else [])
+
+
+def put_edit(client: TestClient, service: EditorService, text: str = "Текст.", editor: str = "Ana") -> Any:
+    sentence = sentences(service.article(ARTICLE, "uk"))[2]
+    return client.put(
+        f"/api/articles/{ARTICLE}/uk/sentences/2",
+        json={"text": text, "editor": editor},
+        headers={"If-Match": sentence["key"]},
+    )
+
+
+def test_a_busy_job_answers_without_the_locks_path_or_pid(
+    client: TestClient, service: EditorService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    with JobLock(service.config.lock_path):
+        busy = put_edit(client, service)
+        with pytest.raises(JobBusy) as review:
+            service.review(ARTICLE, "uk", "approved", "Ana", "")
+    assert busy.status_code == 423 and "in progress" in busy.json()["error"]
+    assert server_details(busy.text, service) == [] and server_details(str(review.value), service) == []
+    assert str(service.config.lock_path) in caplog.text  # the detail goes to the log
+
+
+def test_a_journal_that_cannot_be_read_answers_without_its_path(
+    client: TestClient, service: EditorService
+) -> None:
+    journal = service.config.journal_path
+    journal.unlink(missing_ok=True)
+    journal.mkdir()
+    refused = put_edit(client, service)
+    assert refused.status_code == 503 and "journal" in refused.json()["error"]
+    assert server_details(refused.text, service) == []
+    with pytest.raises(JournalError) as direct:  # the message itself names the file only
+        EditorsJournal(journal).header()
+    assert server_details(str(direct.value), service) == [] and journal.name in str(direct.value)
+
+
+def test_the_net_under_the_messages_cuts_paths_and_pids() -> None:
+    message = "in progress (PID 4242; lock /srv/news/out/job/.lock): [Errno 13] denied: '/srv/x/y.json'"
+    assert without_server_details(message) == "in progress (PID …; lock .lock): [Errno 13] denied: 'y.json'"
+    kept = "no such file: a-b/uk/article.txt; send Content-Type: application/json to http://127.0.0.1:8765/"
+    assert without_server_details(kept) == kept
+
+
+def test_an_editor_error_built_from_an_exception_is_answered_without_paths(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @guarded(json_error)
+    async def failing(request: Any) -> Any:
+        raise NotApplied("the change could not be applied: no space left on device in /srv/news/out/job")
+
+    with TestClient(Starlette(routes=[Route("/", failing)]), raise_server_exceptions=False) as test_client:
+        answer = test_client.get("/")
+    assert answer.status_code == 503 and answer.json()["error"].endswith("no space left on device in job")
+    assert "/srv/news/out/job" in caplog.text  # logged once, at WARNING

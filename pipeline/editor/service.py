@@ -27,7 +27,8 @@ from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.contract import EDITOR_MAX, NOTE_MAX, REVIEW_STATES, TEXT_MAX
 from pipeline.editor.reader import JobReader
-from pipeline.editor.reviews import record_review
+from pipeline.editor.redact import without_server_details
+from pipeline.editor.reviews import BUSY, record_review
 from pipeline.edits import Edit
 from pipeline.errors import (
     EditorError,
@@ -270,9 +271,10 @@ class EditorService(JobReader):
         report = self._run(options, record)
         failed = [f for f in report.failures if (f.article_id, f.language) == pair]
         if failed:
+            log.warning("%s [%s] not written: %s", article_id, language, failed[0].message)
             raise NotApplied(
                 f"the change is saved, but {article_id} [{language}] could not be written "
-                f"({failed[0].message}); the next run writes it"
+                f"({without_server_details(failed[0].message)}); the next run writes it"
             )
         if not any(plan.key == pair for plan in report.plans):
             raise NotApplied(f"the change is saved, but {article_id} is no longer in the job's input")
@@ -306,12 +308,15 @@ class EditorService(JobReader):
             try:
                 return run_job(self.config, options=options, prepare=prepare)
             except LockedError as exc:
-                busy = f"a pipeline run of this job is in progress; try again when it is over ({exc})"
-                raise JobBusy(busy) from None
+                log.info("change refused: %s", exc)  # the lock's path and PID: the log only
+                raise JobBusy(BUSY) from None
             except EditorError:  # the change was refused (prepare): the editor is told why
                 raise
             except PipelineError as exc:
-                raise NotApplied(f"the change could not be applied: {exc}") from None
+                log.warning("change not applied: %s", exc)
+                raise NotApplied(
+                    f"the change could not be applied: {without_server_details(str(exc))}"
+                ) from None
 
     def _exclusive(self) -> Any:
         return self.background.exclusive() if self.background is not None else self._local
