@@ -5,6 +5,7 @@ names and flagged in their edits."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,7 @@ from pipeline.editor.redact import without_server_details
 from pipeline.editor.replies import guarded, json_error
 from pipeline.editor.security import SecurityMiddleware, allowed_hosts
 from pipeline.editor.service import EditorService
-from pipeline.errors import JobBusy, JournalError, NotApplied
+from pipeline.errors import InvalidEdit, JobBusy, JournalError, NotApplied
 from pipeline.lock import JobLock
 from pipeline.state.journal import EditorsJournal
 
@@ -212,3 +213,39 @@ def test_an_editor_error_built_from_an_exception_is_answered_without_paths(
         answer = test_client.get("/")
     assert answer.status_code == 503 and answer.json()["error"].endswith("no space left on device in job")
     assert "/srv/news/out/job" in caplog.text  # logged once, at WARNING
+
+
+# ---- invisible characters: refused in names, flagged in edits -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["\u202enimda\u202c", "An\u200ba", "\u2066Ana\u2069", "\ufeffAna", "Ana\u061c"]
+)
+def test_a_name_with_invisible_characters_is_refused(
+    client: TestClient, service: EditorService, name: str
+) -> None:
+    before = (folder_of(service) / "article.txt").read_bytes()
+    refused = put_edit(client, service, editor=name)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert "invisible characters" in error and "\n" not in error and "U+" in error
+    with pytest.raises(InvalidEdit, match="invisible characters"):
+        service.review(ARTICLE, "uk", "approved", name, "")
+    assert (folder_of(service) / "article.txt").read_bytes() == before
+
+
+def test_an_edit_with_invisible_characters_is_saved_and_flagged(
+    client: TestClient, service: EditorService
+) -> None:
+    text = "Текст \u202eзмінено\u202c тут\u200b."
+    saved = put_edit(client, service, text=text)
+    assert saved.status_code == 200, saved.text
+    sentence = sentences(saved.json())[2]
+    assert sentence["text"] == text
+    flag = next(f for f in sentence["flags"] if f["type"] == "invisible_characters")
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in flag["detail"] and "U+200B ZERO WIDTH SPACE" in flag["detail"]
+    record = json.loads((folder_of(service) / "article.json").read_text("utf-8"))
+    published = [s for p in record["paragraphs"] for s in p["sentences"]][2]
+    assert {"invisible_characters"} <= {f["type"] for f in published["flags"]}
+    clean = put_edit(client, service, text="Текст змінено тут.")
+    assert not [f for f in sentences(clean.json())[2]["flags"] if f["type"] == "invisible_characters"]
