@@ -16,12 +16,27 @@ text by it), the recorder (which writes it) and the review app agree on every se
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 SOURCE_CHANGED = "source_changed_after_edit"
 FROM_EDIT = "from_edit"
+INVISIBLE = "invisible_characters"
+# Characters that change how text is shown without showing themselves: the bidi controls (embedding,
+# override, isolate, marks) and the zero-width ones. In an editor's name they spoof another's; in an
+# edit they can reorder or hide what a reader sees.
+INVISIBLE_CHARACTERS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u200c\u200d\u2060\ufeff"
+)
 STALE_SIMILARITY = 0.5  # how alike a changed English sentence must be to the edited one to inherit its flag
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The ``INVISIBLE_CHARACTERS`` in ``text``, each once in order of appearance, named as
+    ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
+    found = dict.fromkeys(char for char in text if char in INVISIBLE_CHARACTERS)
+    return [f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip() for char in found]
 
 
 @dataclass(frozen=True)
@@ -58,11 +73,15 @@ class SentenceEdits:
         return machine
 
     def flags(self) -> tuple[dict[str, str], ...]:
-        """The flags the edits give the sentence: ``from_edit``, ``source_changed_after_edit``."""
+        """The flags the edits give the sentence: ``from_edit``, ``invisible_characters`` (the edit
+        it is published with holds some), ``source_changed_after_edit``."""
         flags = []
         if self.edit and self.borrowed:
             detail = f"the edit made in {self.edit.article_id} by {self.edit.editor} ({self.edit.at[:10]})"
             flags.append({"type": FROM_EDIT, "detail": detail})
+        if self.edit and (hidden := invisible_characters(self.edit.text)):
+            detail = f"the edit holds invisible characters: {', '.join(hidden)}"
+            flags.append({"type": INVISIBLE, "detail": detail})
         for old in self.stale:
             flags.append(
                 {

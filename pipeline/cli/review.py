@@ -98,7 +98,7 @@ def _review(
     try:
         reviewed = record_review(job, article_id, languages, status, editor, note, wait_lock)
     except JobBusy as exc:
-        fail(str(exc), EXIT_LOCKED)
+        fail(str(exc.__cause__ or exc), EXIT_LOCKED)  # the cause names the lock and its holder's PID
     except NotFound as exc:
         fail(str(exc))
     except (ReportsNotUpdated, JournalError) as exc:

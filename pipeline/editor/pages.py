@@ -13,12 +13,16 @@ All text is escaped (Jinja2 autoescaping); errors are a small HTML page with the
 from __future__ import annotations
 
 import os
-import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from pipeline.editor.contract import (
     FILTERS,
@@ -30,6 +34,7 @@ from pipeline.editor.contract import (
     parse_index,
     valid_article_id,
 )
+from pipeline.editor.files import open_regular
 from pipeline.editor.replies import call, error_headers, guarded, service_of
 from pipeline.errors import NotFound
 from pipeline.layout import AUDIO_FILE, TRANSCRIPT_FILE
@@ -66,6 +71,35 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 
 page_endpoint = guarded(error_page)
+
+
+class DescriptorResponse(FileResponse):
+    """A ``FileResponse`` of a file already opened (``files.open_regular``): what it sends is the
+    file that was checked, whatever the path names by then. The descriptor is closed once sent."""
+
+    def __init__(self, fd: int, path: Path, **options: Any) -> None:
+        super().__init__(path, **options)
+        self.fd = fd
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
+        try:
+            await super().__call__({**scope, "extensions": extensions}, receive, send)
+        finally:
+            os.close(self.fd)
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # Starlette opens ``path`` here (once per response): the descriptor instead, from its start
+        # (a range seeks on it), left open for ``__call__`` to close.
+        handle = os.fdopen(self.fd, "rb", closefd=False)
+        handle.seek(0)
+        file = anyio.wrap_file(handle)
+        try:
+            yield file
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.aclose()
 
 
 @page_endpoint
@@ -139,13 +173,11 @@ async def article_file(request: Request) -> Response:
         raise NotFound(f"no such file: {article_id}/{language}/{name}")
     path = await call(service.file, article_id, language, name)
     try:
-        found = await call(os.stat, path)
+        fd, found = await call(open_regular, path)
     except FileNotFoundError:
-        found = None
-    if found is None or not stat.S_ISREG(found.st_mode):
-        raise NotFound(f"no such file: {article_id}/{language}/{name}")
-    return FileResponse(
-        path, media_type=MEDIA_TYPES[name], stat_result=found, headers={"Cache-Control": "no-cache"}
+        raise NotFound(f"no such file: {article_id}/{language}/{name}") from None
+    return DescriptorResponse(
+        fd, path, media_type=MEDIA_TYPES[name], stat_result=found, headers={"Cache-Control": "no-cache"}
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pipeline.config import JobConfig
 from pipeline.editor.contract import MEDIA_TYPES
+from pipeline.editor.files import regular_below
 from pipeline.editor.reviews import manifest_items
 from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, EditsInForce, SentenceEdits
@@ -102,16 +103,18 @@ class JobReader:
         }
 
     def file(self, article_id: str, language: str, name: str) -> Path:
-        """The path of one of an article-language's delivered files (only through known ids).
+        """The path of one of an article-language's delivered files (only through known ids): a
+        regular file reached without a symbolic link below the job's folder (``files.py``).
 
         Raises:
-            NotFound: an unknown article, language or file name, or a file not there.
+            NotFound: an unknown article, language or file name, or a file not there (or a link,
+                or not a regular file).
         """
         if name not in MEDIA_TYPES:
             raise NotFound(f"no such file: {name}")
         self._item(article_id, language)
-        path = item_dir(self.config.job_dir, article_id, language) / name
-        if not path.is_file():
+        path = self.config.job_dir / article_id / language / name  # (item_dir raises for a link)
+        if not regular_below(self.config.job_dir, path):
             raise NotFound(f"{article_id} [{language}] has no {name} yet")
         return path
 
@@ -149,8 +152,13 @@ class JobReader:
         return manifest_items(self.config, manifest, article_id, (language,))[language]
 
     def _record_of(self, article_id: str, language: str) -> dict[str, Any] | None:
-        """The article-language's ``article.json``, or None when it has none (or it is unreadable)."""
-        return read_record(item_dir(self.config.job_dir, article_id, language) / JSON_FILE)
+        """The article-language's ``article.json``, or None when it has none (or it is unreadable, or
+        its folder is a link out of the job's folder)."""
+        try:
+            folder = item_dir(self.config.job_dir, article_id, language)
+        except ValueError:
+            return None
+        return read_record(folder / JSON_FILE)
 
     def _headline(self, item: dict[str, Any]) -> tuple[str, str]:
         """The article's headline and date as the manifest item gives them (or its ``article.json``,

@@ -1,6 +1,6 @@
 """What the app's endpoints share: the service of the app, calling it off the event loop, and turning
-what it raises into an answer (an ``EditorError`` into its status with its one-line message,
-anything else into a logged 500 that shows no detail)."""
+what it raises into an answer (an ``EditorError`` into its status with its one-line message, never
+with a server path or a PID; anything else into a logged 500 that shows no detail)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from pipeline.editor.contract import Service
+from pipeline.editor.redact import without_server_details
 from pipeline.errors import EditorError
 
 log = logging.getLogger("pipeline.editor")
@@ -73,7 +74,11 @@ def guarded(reply: ErrorReply) -> Callable[[Endpoint], Endpoint]:
             try:
                 return await endpoint(request)
             except EditorError as exc:
-                return reply(request, exc.status, one_line(str(exc), type(exc).__name__))
+                message = one_line(str(exc), type(exc).__name__)
+                shown = without_server_details(message)
+                if shown != message:
+                    log.warning("%s %s: %s", request.method, request.url.path, message)
+                return reply(request, exc.status, shown)
             except HTTPException:
                 raise
             except ClientDisconnect:

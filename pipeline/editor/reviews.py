@@ -12,6 +12,7 @@ next run or the app's start applies it).
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from pipeline.state.changes import Change
 from pipeline.state.journal import EditorsJournal
 from pipeline.state.journaling import catch_up, record
 from pipeline.state.review_records import Review
+
+log = logging.getLogger(__name__)
+BUSY = "a pipeline run of this job is in progress; try again when it is over"
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ def record_review(
     for a run that holds the job's lock.
 
     Raises:
-        JobBusy: a run of the job holds its lock (nothing is recorded).
+        JobBusy: a run of the job holds its lock (nothing is recorded); its message names no path
+            or PID (the review app shows it), its cause (``LockedError``) does.
         NotFound: no manifest yet, an unknown article or language, or a language without text.
         ReportsNotUpdated: recorded, but the manifest or the reports cannot be written.
         StateError, sqlite3.DatabaseError: the state file cannot be used.
@@ -67,7 +72,8 @@ def record_review(
         with JobLock(config.lock_path, wait=wait_lock):
             return _record(config, article_id, languages, status, editor, note)
     except LockedError as exc:
-        raise JobBusy(str(exc)) from None
+        log.info("review refused: %s", exc)  # the lock's path and PID: the log only
+        raise JobBusy(BUSY) from exc
 
 
 def _record(
@@ -76,7 +82,7 @@ def _record(
     manifest_path = config.job_dir / MANIFEST_FILE
     manifest = read_record(manifest_path)
     if manifest is None:
-        raise NotFound(f"{manifest_path}: no manifest yet: run the job first")
+        raise NotFound(f"job {config.job} has no manifest yet: run the job first")  # no server path
     chosen = manifest_items(config, manifest, article_id, languages)
     hashes = {}
     for code, item in chosen.items():
@@ -102,8 +108,9 @@ def _record(
             atomic_write_json(manifest_path, manifest)
             write_reports(config, manifest, {(article_id, code) for code in chosen})
         except OSError as exc:
+            reason = exc.strerror or type(exc).__name__  # not str(exc): it names the server path
             raise ReportsNotUpdated(
-                f"the review is recorded, but the reports cannot be updated ({exc}); "
+                f"the review is recorded, but the reports cannot be updated ({reason}); "
                 "the next run updates them"
             ) from None
         state.mark_applied((article_id, code) for code in chosen)

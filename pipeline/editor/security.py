@@ -62,6 +62,7 @@ SIGNED_IN_PAGE = """<!doctype html>
 """
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # what a loopback bind always answers to
 
 
 def is_loopback(host: str) -> bool:
@@ -122,13 +123,16 @@ def _host_literal(host: str) -> str:
 def allowed_hosts(host: str, port: int) -> list[str]:
     """The ``Host`` headers the app accepts when it listens on ``host``:``port``.
 
-    A loopback bind accepts ``127.0.0.1``, ``localhost`` and ``[::1]`` with the port; any other
+    A loopback bind accepts ``127.0.0.1``, ``localhost`` and ``[::1]`` with the port, and the
+    address bound when it is another (``127.0.0.2``: the URL ``pipeline serve`` prints); any other
     address or name accepts itself with the port; a wildcard bind (``0.0.0.0``, ``::``), which
     ``check_bind`` only allows with a token, accepts any host (the token guards it).
     """
     if host.strip().lower().removeprefix("[").removesuffix("]") in WILDCARD_BINDS:
         return [ANY_HOST]
-    names = ["127.0.0.1", "localhost", "[::1]"] if is_loopback(host) else [_host_literal(host)]
+    names = [_host_literal(host)]
+    if is_loopback(host):
+        names = [*LOOPBACK_HOSTS, *(name for name in names if name not in LOOPBACK_HOSTS)]
     hosts = [f"{name}:{port}" for name in names]
     if port == 80:  # browsers leave the default port out of the Host header
         hosts += names

@@ -27,8 +27,9 @@ from pipeline.config import JobConfig
 from pipeline.editor.background import BackgroundNarration, Pairs
 from pipeline.editor.contract import EDITOR_MAX, NOTE_MAX, REVIEW_STATES, TEXT_MAX
 from pipeline.editor.reader import JobReader
-from pipeline.editor.reviews import record_review
-from pipeline.edits import Edit
+from pipeline.editor.redact import without_server_details
+from pipeline.editor.reviews import BUSY, record_review
+from pipeline.edits import Edit, invisible_characters
 from pipeline.errors import (
     EditorError,
     InvalidEdit,
@@ -56,11 +57,16 @@ from pipeline.state.watch import StateFile
 log = logging.getLogger(__name__)
 
 
-def clean_text(text: object, what: str, limit: int) -> str:
+def clean_text(text: object, what: str, limit: int, *, invisible: bool = False) -> str:
     """``text`` with its white space runs made single spaces (a sentence is one line).
 
+    Args:
+        invisible: accept bidi controls and zero-width characters (``edits.INVISIBLE_CHARACTERS``):
+            an edit may hold them (and is flagged ``invisible_characters``); a name or a note may not.
+
     Raises:
-        InvalidEdit: not a string, empty, longer than ``limit`` or holding control characters.
+        InvalidEdit: not a string, empty, longer than ``limit`` or holding control characters (or,
+            unless ``invisible``, invisible ones).
     """
     if not isinstance(text, str):
         raise InvalidEdit(f"{what} must be a string")
@@ -71,6 +77,8 @@ def clean_text(text: object, what: str, limit: int) -> str:
         raise InvalidEdit(f"{what} is {len(cleaned)} characters long; at most {limit} are accepted")
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned):
         raise InvalidEdit(f"{what} holds control characters")
+    if not invisible and (hidden := invisible_characters(cleaned)):
+        raise InvalidEdit(f"{what} holds invisible characters ({', '.join(hidden)}): type it without them")
     return cleaned
 
 
@@ -162,7 +170,7 @@ class EditorService(JobReader):
             NotFound: no such article, language or sentence.
             JobBusy: a run of the job holds its lock. NotApplied: recorded, outputs not updated.
         """
-        text = clean_text(text, "the text", TEXT_MAX)
+        text = clean_text(text, "the text", TEXT_MAX, invisible=True)
         editor = clean_text(editor, "the editor's name", EDITOR_MAX)
 
         def record(state: StateStore) -> None:
@@ -239,7 +247,7 @@ class EditorService(JobReader):
                 if source not in pairs or pairs[source][0] == sentence["target"]:
                     continue
                 text, who, at = pairs[source]
-                text = clean_text(text, f"the translation of {source!r}", TEXT_MAX)
+                text = clean_text(text, f"the translation of {source!r}", TEXT_MAX, invisible=True)
                 machine = sentence.get("machine", sentence["target"])
                 edit = Edit(
                     article["id"], language, source, text, machine, index, who or editor, at or utc_now_iso()
@@ -270,9 +278,10 @@ class EditorService(JobReader):
         report = self._run(options, record)
         failed = [f for f in report.failures if (f.article_id, f.language) == pair]
         if failed:
+            log.warning("%s [%s] not written: %s", article_id, language, failed[0].message)
             raise NotApplied(
                 f"the change is saved, but {article_id} [{language}] could not be written "
-                f"({failed[0].message}); the next run writes it"
+                f"({without_server_details(failed[0].message)}); the next run writes it"
             )
         if not any(plan.key == pair for plan in report.plans):
             raise NotApplied(f"the change is saved, but {article_id} is no longer in the job's input")
@@ -306,12 +315,15 @@ class EditorService(JobReader):
             try:
                 return run_job(self.config, options=options, prepare=prepare)
             except LockedError as exc:
-                busy = f"a pipeline run of this job is in progress; try again when it is over ({exc})"
-                raise JobBusy(busy) from None
+                log.info("change refused: %s", exc)  # the lock's path and PID: the log only
+                raise JobBusy(BUSY) from None
             except EditorError:  # the change was refused (prepare): the editor is told why
                 raise
             except PipelineError as exc:
-                raise NotApplied(f"the change could not be applied: {exc}") from None
+                log.warning("change not applied: %s", exc)
+                raise NotApplied(
+                    f"the change could not be applied: {without_server_details(str(exc))}"
+                ) from None
 
     def _exclusive(self) -> Any:
         return self.background.exclusive() if self.background is not None else self._local

@@ -219,7 +219,8 @@ def assemble_translation(
     and the editors' post-edits (``edits``: per sentence in reading order; () for none).
 
     A sentence with a post-edit is published as the edit, flagged only with what the edits say
-    (``from_edit``); the machine's text is kept beside it. Every other sentence is flagged with the
+    (``from_edit``, ``invisible_characters``); the machine's text is kept beside it. Every other
+    sentence is flagged with the
     ``quality`` thresholds (the defaults when None), plus ``source_changed_after_edit`` when its
     English changed after an editor's edit. A warning counts the machine translations that reached
     ``translation.max_length``.

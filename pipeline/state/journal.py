@@ -56,7 +56,7 @@ class EditorsJournal:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise JournalError(f"{self.name} cannot be read ({exc})") from None
+            raise JournalError(f"{self.name} cannot be read ({_reason(exc)})") from None
         try:
             header = json.loads(first)
         except ValueError:
@@ -118,7 +118,7 @@ class EditorsJournal:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise JournalError(f"{self.name} cannot be read ({exc})") from None
+            raise JournalError(f"{self.name} cannot be read ({_reason(exc)})") from None
         with handle:
             if start == 0:
                 handle.readline()  # the header
