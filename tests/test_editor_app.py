@@ -49,6 +49,11 @@ def key_of(sentence: dict[str, Any]) -> str:
     return hashlib.sha256(parts.encode()).hexdigest()[:16]
 
 
+def text_key_of(article: dict[str, Any]) -> str:
+    texts = [[s["text"] for s in paragraph] for paragraph in article["paragraphs"]]
+    return hashlib.sha256(repr(texts).encode()).hexdigest()[:32]
+
+
 def make_sentence(index: int, source: str, machine: str, *, edit: str | None = None, flags: Any = ()) -> dict:
     sentence = {
         "index": index,
@@ -77,7 +82,7 @@ def make_article(
             sentences.append(make_sentence(index, source, f"[{language}] {source}", **extra.get(index, {})))
             index += 1
         paragraphs.append(sentences)
-    return {
+    article = {
         "id": article_id,
         "language": language,
         "title": title,
@@ -91,6 +96,8 @@ def make_article(
         "source_paragraphs": [" ".join(block) for block in sources],
         "paragraphs": paragraphs,
     }
+    article["text_key"] = text_key_of(article)
+    return article
 
 
 def silent_mp3() -> bytes:
@@ -186,6 +193,7 @@ class FakeService:
 
     def _changed(self, article: dict[str, Any]) -> dict[str, Any]:
         article["review"], article["review_detail"] = "needs_review", None
+        article["text_key"] = text_key_of(article)
         article["audio"], article["audio_version"] = "pending", article["audio_version"] + "x"
         self.reads_left = self.pending_reads
         return copy.deepcopy(article)
@@ -245,13 +253,19 @@ class FakeService:
             sentence["key"] = key_of(sentence)
             return self._changed(article)
 
-    def review(self, article_id: str, language: str, status: str, editor: str, note: str) -> dict[str, Any]:
+    def review(
+        self, article_id: str, language: str, status: str, editor: str, note: str, if_match: str | None
+    ) -> dict[str, Any]:
         with self.lock:
             self.calls.append(("review", article_id, language, status, editor, note))
             article = self._find(article_id, language)
+            if not if_match:
+                raise KeyRequired("send the text's key in If-Match")
             if self.busy:
                 self.busy -= 1
                 raise JobBusy("a pipeline run of this job is in progress; try again when it is over")
+            if article["text_key"] != if_match:
+                raise StaleKey(f"the text of {article_id} [{language}] changed since it was read")
             article["review"] = status
             article["review_detail"] = {"editor": editor, "note": note, "at": "2024-03-21T10:00:00+00:00"}
             return copy.deepcopy(article)
@@ -295,6 +309,11 @@ def guarded_client(fake: FakeService) -> Iterator[TestClient]:
 def key(fake: FakeService, article_id: str, language: str, index: int) -> str:
     sentences = [s for paragraph in fake.data[article_id][language]["paragraphs"] for s in paragraph]
     return str(sentences[index]["key"])
+
+
+def text_key(fake: FakeService, article_id: str, language: str) -> dict[str, str]:
+    """The ``If-Match`` header of a review of the article-language's text as it stands."""
+    return {"If-Match": f'"{fake.data[article_id][language]["text_key"]}"'}
 
 
 def put(client: TestClient, path: str, body: Any, if_match: str | None = None) -> Any:
@@ -341,7 +360,11 @@ def test_the_index_filters_by_any_language(client: TestClient, show: str, listed
 
 
 def test_an_approval_moves_an_article_between_filters(client: TestClient, fake: FakeService) -> None:
-    client.post("/api/articles/evil-title/uk/reject", json={"editor": "Mira", "note": ""})
+    client.post(
+        "/api/articles/evil-title/uk/reject",
+        json={"editor": "Mira", "note": ""},
+        headers=text_key(fake, "evil-title", "uk"),
+    )
     assert 'href="/articles/evil-title/"' in client.get("/?show=rejected").text
     assert 'href="/articles/harbour-cranes/"' not in client.get("/?show=rejected").text
 
@@ -354,7 +377,11 @@ def test_the_list_comes_a_page_at_a_time_filtered_and_counted_by_the_server(
     second = client.get("/api/articles", params={"page": 2, "per_page": 1}).json()
     assert second["articles"] == every[1:2] and (second["page"], second["pages"]) == (2, len(every))
     assert client.get("/api/articles", params={"page": 99, "per_page": 1}).json()["articles"] == every[-1:]
-    client.post("/api/articles/evil-title/uk/reject", json={"editor": "Mira", "note": ""})
+    client.post(
+        "/api/articles/evil-title/uk/reject",
+        json={"editor": "Mira", "note": ""},
+        headers=text_key(fake, "evil-title", "uk"),
+    )
     rejected = client.get("/api/articles", params={"status": "rejected"}).json()
     assert [a["id"] for a in rejected["articles"]] == ["evil-title"] and rejected["total"] == 1
     assert rejected["counts"]["rejected"] == 1 and rejected["counts"]["all"] == len(every)
@@ -530,14 +557,36 @@ def test_an_edit_is_reverted(client: TestClient, fake: FakeService) -> None:
 def test_a_language_is_approved_or_rejected(
     client: TestClient, fake: FakeService, action: str, status: str
 ) -> None:
-    response = client.post(
-        f"/api/articles/harbour-cranes/uk/{action}", json={"editor": "Mira", "note": " ok "}
-    )
+    url, current = f"/api/articles/harbour-cranes/uk/{action}", text_key(fake, "harbour-cranes", "uk")
+    response = client.post(url, json={"editor": "Mira", "note": " ok "}, headers=current)
     assert response.status_code == 200 and response.json()["review"] == status
+    assert response.json()["text_key"] == current["If-Match"].strip('"')
     assert fake.calls == [("review", "harbour-cranes", "uk", status, "Mira", "ok")]
-    assert (
-        client.post(f"/api/articles/harbour-cranes/uk/{action}", json={"editor": "Mira"}).status_code == 200
+    assert client.post(url, json={"editor": "Mira"}, headers=current).status_code == 200
+
+
+@pytest.mark.parametrize("action", ["approve", "reject"])
+def test_a_review_is_of_the_text_the_editor_read(client: TestClient, fake: FakeService, action: str) -> None:
+    url = f"/api/articles/harbour-cranes/sq/{action}"
+    read = client.get("/api/articles/harbour-cranes/sq").json()["text_key"]
+    edited = put(
+        client,
+        SENTENCE.format(1),
+        {"text": "Tekst tjetër.", "editor": "Ben"},
+        key(fake, "harbour-cranes", "sq", 1),
     )
+    assert edited.status_code == 200 and edited.json()["text_key"] != read  # another tab's edit
+    for headers, status in (({"If-Match": f'"{read}"'}, 412), ({}, 428)):
+        response = client.post(url, json={"editor": "Mira"}, headers=headers)
+        assert response.status_code == status, response.text
+        assert list(response.json()) == ["error"] and "\n" not in response.json()["error"]
+    assert (
+        "changed since it was read"
+        in client.post(url, json={"editor": "Mira"}, headers={"If-Match": read}).json()["error"]
+    )
+    assert fake.data["harbour-cranes"]["sq"]["review"] == "needs_review"  # nothing recorded
+    fresh = client.get("/api/articles/harbour-cranes/sq").json()["text_key"]
+    assert client.post(url, json={"editor": "Mira"}, headers={"If-Match": f'"{fresh}"'}).status_code == 200
 
 
 def errors_of(client: TestClient, fake: FakeService) -> dict[str, Any]:
@@ -626,9 +675,11 @@ def test_a_busy_job_answers_423_with_retry_after(client: TestClient, fake: FakeS
     )
     assert response.status_code == 423 and response.headers["retry-after"] == "5"
     assert "pipeline run" in response.json()["error"]
-    response = client.post("/api/articles/harbour-cranes/sq/approve", json={"editor": "M"})
+    current = text_key(fake, "harbour-cranes", "sq")
+    response = client.post("/api/articles/harbour-cranes/sq/approve", json={"editor": "M"}, headers=current)
     assert response.status_code == 423 and response.headers["retry-after"] == "5"
-    assert client.post("/api/articles/harbour-cranes/sq/approve", json={"editor": "M"}).status_code == 200
+    approve = client.post("/api/articles/harbour-cranes/sq/approve", json={"editor": "M"}, headers=current)
+    assert approve.status_code == 200
 
 
 def test_an_unexpected_error_is_a_500_without_detail(
@@ -765,7 +816,11 @@ def test_changes_from_another_origin_are_refused(
     )
     assert response.status_code == status, response.text
     assert bool(fake.calls) == (status == 200)  # a refused change never reaches the service
-    approve = client.post("/api/articles/harbour-cranes/sq/approve", json={"editor": "M"}, headers=headers)
+    approve = client.post(
+        "/api/articles/harbour-cranes/sq/approve",
+        json={"editor": "M"},
+        headers={**text_key(fake, "harbour-cranes", "sq"), **headers},
+    )
     assert approve.status_code == status
 
 

@@ -172,10 +172,11 @@ def test_a_busy_job_answers_without_the_locks_path_or_pid(
     client: TestClient, service: EditorService, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO")
+    key = service.article(ARTICLE, "uk")["text_key"]
     with JobLock(service.config.lock_path):
         busy = put_edit(client, service)
         with pytest.raises(JobBusy) as review:
-            service.review(ARTICLE, "uk", "approved", "Ana", "")
+            service.review(ARTICLE, "uk", "approved", "Ana", "", key)
     assert busy.status_code == 423 and "in progress" in busy.json()["error"]
     assert server_details(busy.text, service) == [] and server_details(str(review.value), service) == []
     assert str(service.config.lock_path) in caplog.text  # the detail goes to the log
@@ -230,7 +231,7 @@ def test_a_name_with_invisible_characters_is_refused(
     error = refused.json()["error"]
     assert "invisible characters" in error and "\n" not in error and "U+" in error
     with pytest.raises(InvalidEdit, match="invisible characters"):
-        service.review(ARTICLE, "uk", "approved", name, "")
+        service.review(ARTICLE, "uk", "approved", name, "", service.article(ARTICLE, "uk")["text_key"])
     assert (folder_of(service) / "article.txt").read_bytes() == before
 
 

@@ -211,16 +211,45 @@ def test_refused_changes_change_nothing(job: Path, service: EditorService) -> No
 def test_approval_from_the_service_and_an_edit_after_it_needs_review_again(
     job: Path, service: EditorService
 ) -> None:
-    view = service.review(FIRST, "sq", "approved", "Ana", "looks right")
+    view = service.review(
+        FIRST, "sq", "approved", "Ana", "looks right", service.article(FIRST, "sq")["text_key"]
+    )
     assert view["review"] == "approved" and view["review_detail"]["note"] == "looks right"
     target = sentences(view)[2]
     after = service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
     assert after["review"] == "needs_review"
     with pytest.raises(InvalidEdit):
-        service.review(FIRST, "sq", "maybe", "Ana", "")
+        service.review(FIRST, "sq", "maybe", "Ana", "", after["text_key"])
     listed = {a["id"]: a for a in service.articles()}
     assert listed[FIRST]["languages"]["sq"]["edited"] == 1
     assert listed[FIRST]["languages"]["uk"]["audio"] == "none"
+
+
+def test_an_approval_is_of_the_text_the_editor_read(job: Path, service: EditorService) -> None:
+    read = service.article(FIRST, "sq")  # A loads the page
+    target = sentences(read)[2]
+    edited = service.save_edit(FIRST, "sq", 2, "Teksti i Benit.", "Ben", target["key"])  # B saves an edit
+    assert edited["text_key"] != read["text_key"]
+    assert service.background is not None and service.background.wait_idle(60)  # its narration done
+    assert service.article(FIRST, "sq")["text_key"] == edited["text_key"]  # narrating changes no text
+    folder = job_dir(job)
+    manifest = (folder / "manifest.json").read_bytes()
+    public = {p: p.read_bytes() for p in sorted((folder / "public").rglob("*")) if p.is_file()}
+    for stale, error in ((read["text_key"], StaleKey), (None, KeyRequired), ("", KeyRequired)):
+        for status in ("approved", "rejected"):
+            with pytest.raises(error):  # A approves what A read
+                service.review(FIRST, "sq", status, "Ana", "", stale)
+    assert (folder / "manifest.json").read_bytes() == manifest
+    assert {p: p.read_bytes() for p in sorted((folder / "public").rglob("*")) if p.is_file()} == public
+    assert service.article(FIRST, "sq")["review_detail"] is None  # nothing recorded
+    with pytest.raises(StaleKey, match="changed since it was read"):
+        service.review(FIRST, "sq", "approved", "Ana", "", read["text_key"])
+
+    view = service.review(FIRST, "sq", "approved", "Ana", "", edited["text_key"])  # A reloads, approves
+    assert view["review"] == "approved" and view["text_key"] == edited["text_key"]
+    dropped = service.drop_edit(FIRST, "sq", 2, sentences(view)[2]["key"], "Ben")
+    assert dropped["text_key"] == read["text_key"] != edited["text_key"]  # the machine's text again
+    assert service.review(FIRST, "sq", "rejected", "Ana", "", dropped["text_key"])["review"] == "rejected"
 
 
 def test_edits_and_approved_articles_go_out_as_tmx_and_come_back_in_as_edits(
@@ -230,7 +259,7 @@ def test_edits_and_approved_articles_go_out_as_tmx_and_come_back_in_as_edits(
 
     target = sentences(service.article(FIRST, "sq"))[2]
     service.save_edit(FIRST, "sq", 2, "Teksti i redaktorit.", "Ana", target["key"])
-    service.review(SECOND, "sq", "approved", "Ben", "")
+    service.review(SECOND, "sq", "approved", "Ben", "", service.article(SECOND, "sq")["text_key"])
     assert service.background is not None and service.background.wait_idle(60)
     tmx = tmp_path / "sq.tmx"
     result = CliRunner(mix_stderr=False).invoke(

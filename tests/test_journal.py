@@ -203,7 +203,7 @@ def test_a_deleted_state_is_rebuilt_by_the_next_run_and_every_edit_stays_publish
 ) -> None:
     edits = {(FIRST, "sq"): edit_every_sentence(service, FIRST, "sq"),
              (SECOND, "uk"): edit_every_sentence(service, SECOND, "uk")}  # fmt: skip
-    service.review(FIRST, "sq", "approved", "Lead", "")
+    service.review(FIRST, "sq", "approved", "Lead", "", service.article(FIRST, "sq")["text_key"])
     total = sum(len(texts) for texts in edits.values())
     assert total > 10
 
@@ -238,7 +238,7 @@ def test_the_app_refuses_changes_once_its_state_file_is_deleted_and_unpublishes_
         service.save_edit(FIRST, "sq", sentence["index"], "Tjetër.", "Ana", sentence["key"])
     assert refused.value.status == 503
     with pytest.raises(StateUnavailable):
-        service.review(FIRST, "sq", "approved", "Lead", "")
+        service.review(FIRST, "sq", "approved", "Lead", "", service.article(FIRST, "sq")["text_key"])
     assert not (job_dir(job) / "state.sqlite").exists()  # no new, empty state was started
     assert (job_dir(job) / "manifest.json").read_bytes() == manifest
     assert sorted(p.relative_to(job_dir(job)) for p in (job_dir(job) / "public").rglob("*")) == public

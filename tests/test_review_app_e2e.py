@@ -226,6 +226,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path
     wrapper.write_text(WRAPPER.replace("{log}", str(log)).replace("{real}", ESPEAK))
     wrapper.chmod(0o755)
     env = {**os.environ, "PATH": f"{wrappers}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # the processes run this checkout's pipeline, not whichever one the venv has installed
+    checkout = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))
     env.pop("PIPELINE_REVIEW_TOKEN", None)
 
     job = Served(root, config, env, log)
@@ -593,3 +596,33 @@ def test_the_real_process_refuses_what_it_must(served: Served) -> None:
         assert files(folder) == before
     finally:
         stop(server)
+
+
+def test_an_approval_after_another_tabs_edit_shows_what_changed(served: Served, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{served.base}/articles/{THIRD}/")  # the reviewer reads the page
+    page.get_by_role("textbox", name="Your name").fill(EDITOR)
+    target = sentences(served.article(THIRD, "sq"))[1]
+    text = "Ndryshuar në një skedë tjetër."
+    with httpx.Client(base_url=served.base, timeout=60) as other_tab:
+        saved = other_tab.put(
+            f"/api/articles/{THIRD}/sq/sentences/{target['index']}",
+            json={"text": text, "editor": "Ben"},
+            headers={"If-Match": f'"{target["key"]}"'},
+        )
+    assert saved.status_code == 200, saved.text
+
+    page.get_by_role("button", name="Approve Albanian").click()
+    expect(page.locator("#problem")).to_contain_text(
+        "The Albanian text changed since you read it", timeout=60_000
+    )
+    expect(page.locator(f"#s-sq-{target['index']}.changed .text")).to_have_text(text)
+    expect(page.locator("#review-sq")).to_have_text("needs review")
+    manifest = json.loads((served.job_dir / "manifest.json").read_text("utf-8"))
+    reviews = {(i["article_id"], i["language"]): i["review"] for i in manifest["items"]}
+    assert reviews[(THIRD, "sq")] == "needs_review"  # nothing recorded
+
+    page.get_by_role("button", name="Approve Albanian").click()  # now of the text it shows
+    expect(page.locator("#review-sq")).to_have_text("approved", timeout=60_000)
+    expect(page.locator("#notice")).to_have_text("Albanian approved.")

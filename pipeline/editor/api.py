@@ -6,10 +6,11 @@
 - ``PUT /api/articles/{id}/{lang}/sentences/{index}`` (``{"text", "editor"}``, ``If-Match: <key>``):
   save an editor's version of a sentence; ``DELETE`` the same (``If-Match``, optional body
   ``{"editor"}``): back to the machine's.
-- ``POST /api/articles/{id}/{lang}/approve`` and ``/reject`` (``{"editor", "note"}``): a review.
+- ``POST /api/articles/{id}/{lang}/approve`` and ``/reject`` (``{"editor", "note"}``, ``If-Match:
+  <the article's text_key>``): a review of the text as it was read.
 
 Answers are the service's dicts; errors are ``{"error": "<one line>"}`` with the status of what the
-service raised (404, 412, 422, 423 with ``Retry-After``), 422 for a malformed body or a sentence
+service raised (404, 412, 422, 423 with ``Retry-After``, 428), 422 for a malformed body or a sentence
 index that is not a whole number (404 for one no sentence has, negative say), 500 for the rest.
 """
 
@@ -68,7 +69,8 @@ def _index(request: Request) -> int:
 
 
 def if_match(request: Request) -> str | None:
-    """The sentence key in ``If-Match``, without quotes or a ``W/`` prefix; None when absent."""
+    """The key in ``If-Match`` (a sentence's, or an article's ``text_key``), without quotes or a
+    ``W/`` prefix; None when absent."""
     value = request.headers.get("if-match")
     if value is None:
         return None
@@ -170,7 +172,9 @@ async def _review(request: Request, status: str) -> Response:
     if len(note) > NOTE_MAX:
         raise InvalidEdit(f"'note' is over {NOTE_MAX} characters")
     service = service_of(request)
-    return _answer(await call(service.review, article_id, language, status, editor, note.strip()))
+    return _answer(
+        await call(service.review, article_id, language, status, editor, note.strip(), if_match(request))
+    )
 
 
 @api_endpoint

@@ -12,7 +12,7 @@ from typing import Any
 from pipeline.config import JobConfig
 from pipeline.editor.contract import MEDIA_TYPES
 from pipeline.editor.files import regular_below
-from pipeline.editor.reviews import manifest_items
+from pipeline.editor.reviews import manifest_items, text_key
 from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, EditsInForce, SentenceEdits
 from pipeline.errors import NotFound
@@ -61,7 +61,8 @@ class JobReader:
 
     def article(self, article_id: str, language: str) -> dict[str, Any]:
         """One article in one language: its sentences (English, machine, edit, flags, key,
-        history), its review and its audio.
+        history), its review, its audio and ``text_key``, the version of its text that a review
+        sends in ``If-Match``.
 
         Raises:
             NotFound: an unknown article or language, or one with no text yet.
@@ -92,6 +93,7 @@ class JobReader:
             "status": item["status"],
             "review": item.get("review", "needs_review"),
             "review_detail": _review_detail(current, item),
+            "text_key": text_key(record),
             "audio": self._audio(item),
             "audio_version": (narration.get("sha256") or "")[:16],
             "chapters": narration.get("chapters", []) if narration.get("status") == "ok" else [],

@@ -207,22 +207,30 @@ class EditorService(JobReader):
         self._apply(article_id, language, record)
         return self.article(article_id, language)
 
-    def review(self, article_id: str, language: str, status: str, editor: str, note: str) -> dict[str, Any]:
-        """Approve or reject the article-language's text as it stands.
+    def review(
+        self, article_id: str, language: str, status: str, editor: str, note: str, if_match: str | None
+    ) -> dict[str, Any]:
+        """Approve or reject the article-language's text, the version ``if_match`` names (the
+        article view's ``text_key``): an approval is of the text the editor read.
 
         Raises:
             InvalidEdit: an unknown status, an unusable name or note.
+            KeyRequired: no ``if_match``. StaleKey: the text changed since it was read.
             NotFound, JobBusy, NotApplied (``ReportsNotUpdated``): see ``record_review``.
         """
         if status not in REVIEW_STATES:
             raise InvalidEdit(f"unknown review {status!r}: approved or rejected")
         editor = clean_text(editor, "the editor's name", EDITOR_MAX)
         note = clean_text(note, "the note", NOTE_MAX) if note and note.strip() else ""
+        if not if_match:
+            raise KeyRequired("send the text's key in If-Match (GET the article to read its text_key)")
         self._item(article_id, language)
         with self._exclusive():
             self._check_state()
             try:
-                record_review(self.config, article_id, (language,), status, editor, note)
+                record_review(
+                    self.config, article_id, (language,), status, editor, note, text_keys={language: if_match}
+                )
             except JournalError as exc:
                 raise NotApplied(f"the review could not be recorded: {exc}") from None
         return self.article(article_id, language)

@@ -59,7 +59,9 @@
       }
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok) {
-          throw new Error(data.error || ("the app answered " + response.status));
+          var failure = new Error(data.error || ("the app answered " + response.status));
+          failure.status = response.status;
+          throw failure;
         }
         if (notice.textContent === BUSY) { say(""); }
         return data;
@@ -139,9 +141,11 @@
     return details;
   }
 
-  /* ---- an article's language as the API gives it: sentences, review, counts, audio ---- */
-  function applyArticle(lang, data, replace) {
-    var flags = 0, edits = 0;
+  /* ---- an article's language as the API gives it: sentences, review, counts, audio; with
+     `mark`, the sentences that changed are marked so. The text's key (sent with a review) is
+     taken only when every sentence shown is the one it is of (none left open in an editor). ---- */
+  function applyArticle(lang, data, replace, mark) {
+    var flags = 0, edits = 0, behind = false;
     data.paragraphs.forEach(function (paragraph) {
       paragraph.forEach(function (s) {
         flags += s.flags.length;
@@ -149,10 +153,21 @@
         var old = document.getElementById("s-" + lang + "-" + s.index);
         var editing = old && old.querySelector("textarea");
         if (old && (s.index === replace || (!editing && old.dataset.key !== s.key))) {
-          old.replaceWith(buildSentence(s, lang));
+          var fresh = buildSentence(s, lang);
+          if (mark && s.index !== replace) {
+            fresh.classList.add("changed");
+            var badge = element("span", "badge changed", "changed since you read it");
+            badge.lang = "en";
+            fresh.insertBefore(badge, fresh.querySelector(".actions"));
+          }
+          old.replaceWith(fresh);
+        } else if (old && old.dataset.key !== s.key) {
+          behind = true;
         }
       });
     });
+    var player = document.getElementById("player-" + lang);
+    if (player && !behind && data.text_key) { player.dataset.textKey = data.text_key; }
     setCount("flag-count-" + lang, flags, flags + (flags === 1 ? " flag" : " flags"));
     setCount("edit-count-" + lang, edits, edits + " edited");
     showReview(lang, data);
@@ -333,8 +348,9 @@
     if (editor === null) { return; }
     var lang = button.dataset.lang, action = button.dataset.action;
     var note = document.getElementById("note-" + lang);
+    var key = document.getElementById("player-" + lang).dataset.textKey;
     button.disabled = true;
-    request("POST", api + encodeURIComponent(lang) + "/" + action, {editor: editor, note: note.value})
+    request("POST", api + encodeURIComponent(lang) + "/" + action, {editor: editor, note: note.value}, key)
       .then(function (data) {
         button.disabled = false;
         note.value = "";
@@ -342,8 +358,20 @@
         say(languageName(lang) + (action === "approve" ? " approved." : " rejected."));
       }, function (error) {
         button.disabled = false;
-        complain(error.message);
+        if (error.status === 412) { showChanges(lang); } else { complain(error.message); }
       });
+  }
+
+  /* A review of a text that changed since the page read it (412): read it again and show what
+     changed (marked), so the next review is of what the editor sees. */
+  function showChanges(lang) {
+    var changed = "The " + languageName(lang) + " text changed since you read it";
+    request("GET", api + encodeURIComponent(lang)).then(function (data) {
+      applyArticle(lang, data, undefined, true);
+      complain(changed + ": the changed sentences are marked; review it again.");
+    }, function (error) {
+      complain(changed + "; reload the page (" + error.message + ").");
+    });
   }
 
   /* ---- chapters: jump to the time and show the paragraph it speaks ---- */
