@@ -150,6 +150,11 @@ def test_over_https_the_cookie_is_secure(
     with app_for(fake, auth, base_url="https://127.0.0.1:8765") as client:
         response = sign_in(client, tokens["Mira"])
     assert response.status_code == 303 and "secure" in response.headers["set-cookie"].lower()
+    with app_for(fake, auth, client=("127.0.0.1", 40000)) as client:  # a TLS proxy on this machine
+        proxied = client.post(
+            "/sign-in", content=f"token={tokens['Mira']}", headers={**FORM, "X-Forwarded-Proto": "https"}
+        )
+    assert proxied.status_code == 303 and "secure" in proxied.headers["set-cookie"].lower()
 
 
 def test_a_session_expires(client: TestClient, tokens: dict[str, str], clock: Clock) -> None:
@@ -244,3 +249,16 @@ def test_the_user_header_is_taken_from_a_trusted_proxy_only(
     assert response.status_code == expected, response.text
     if expected == 200:
         assert fake.calls[-1][5] == "Mira"
+
+
+def test_a_forwarded_address_does_not_make_a_proxy_trusted(
+    fake: FakeService, store: AccountStore, tokens: dict[str, str]
+) -> None:
+    # A local user connects (127.0.0.1, whose X-Forwarded-For the app believes for the client's
+    # address) and claims to come from the SSO proxy: the connection is what counts.
+    auth = Authenticator(
+        store=store, cookie=COOKIE, trusted_header="X-Forwarded-User", trusted_proxies=("10.0.0.0/8",)
+    )
+    with app_for(fake, auth, client=("127.0.0.1", 40000)) as client:
+        headers = {"X-Forwarded-User": "Mira", "X-Forwarded-For": "10.1.2.3"}
+        assert client.get("/api/articles", headers=headers).status_code == 401

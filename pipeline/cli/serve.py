@@ -138,7 +138,13 @@ def _serve(service: Any, host: str, port: int, auth: Any) -> None:
     app = create_app(service, token=auth.token, allowed_hosts=allowed_hosts(host, port), auth=auth)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, server_header=False
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+            server_header=False,
+            proxy_headers=False,  # the app reads them itself (create_app), after noting the peer
         )
     )
     sign_in = " (sign in there with your token)" if auth.required() else ""

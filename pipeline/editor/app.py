@@ -14,12 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from pipeline.editor import api, pages, signin
 from pipeline.editor.auth import Authenticator
 from pipeline.editor.contract import Service
 from pipeline.editor.replies import INTERNAL_ERROR, json_error, log, one_line
-from pipeline.editor.security import SecurityMiddleware
+from pipeline.editor.security import PeerMiddleware, SecurityMiddleware
 
 __all__ = ["Service", "create_app"]
 
@@ -71,7 +72,13 @@ def create_app(
             *api.routes,
             Mount("/static", StaticFiles(packages=[("pipeline.editor", "static")]), name="static"),
         ],
-        middleware=[Middleware(SecurityMiddleware, allowed_hosts=allowed_hosts, auth=auth)],
+        middleware=[
+            Middleware(PeerMiddleware),
+            # Client address and scheme from a proxy on this machine (uvicorn's own is turned off
+            # by ``pipeline serve``: it would hide the connection's address from PeerMiddleware).
+            Middleware(ProxyHeadersMiddleware, trusted_hosts="127.0.0.1"),
+            Middleware(SecurityMiddleware, allowed_hosts=allowed_hosts, auth=auth),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.service = service

@@ -158,6 +158,23 @@ def slowed(scope: Scope, wait: float) -> Response:
     return response
 
 
+PEER = "pipeline.peer"  # the scope key of the connection's own address
+
+
+class PeerMiddleware:
+    """Keeps the connection's own address (``scope[PEER]``) before ``X-Forwarded-For`` from a local
+    proxy replaces ``client`` (uvicorn's ``ProxyHeadersMiddleware``, inside this one): the
+    single-sign-on header is trusted by who connects, never by what a request says it came from."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("client"):
+            scope[PEER] = str(scope["client"][0])
+        await self.app(scope, receive, send)
+
+
 class SecurityMiddleware:
     """Host, account and same-origin checks, and the security headers on every response.
 
@@ -228,7 +245,7 @@ class SecurityMiddleware:
         try:
             if scheme.lower() == "bearer":
                 account = self.auth.by_token(credentials.strip(), client)
-            elif proxied is not None and self.auth.trusted_from(client):
+            elif proxied is not None and self.auth.trusted_from(str(scope.get(PEER) or client)):
                 account = self.auth.accounts().get(proxied.strip())
                 if account is None:
                     return _error(scope, 401, f"{self.auth.trusted_header} names no editor account")
