@@ -146,6 +146,19 @@ class EditorError(PipelineError):
     status = 400
 
 
+class Forbidden(EditorError, PermanentError):
+    """The signed-in account may not do this (an editor approving, say)."""
+
+    status = 403
+
+
+class AccountError(EditorError, PermanentError):
+    """An editor account that cannot be added or removed (a bad or taken name, an unknown one), or
+    an accounts file that cannot be read."""
+
+    status = 400
+
+
 class NotFound(EditorError, PermanentError):
     """An unknown article, language, sentence or file."""
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (mode 644), creating its folder if needed.
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically (``mode``, 644 by default), creating its folder if needed.
 
     Raises:
         OSError: the folder or the file cannot be written (a full disk included); ``path`` is then
@@ -22,7 +22,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             when the system's did not (a failed ``write`` names no file).
     """
     try:
-        _write_and_replace(path, data)
+        _write_and_replace(path, data, mode)
     except OSError as exc:
         if exc.filename is not None or exc.errno is None:
             raise
@@ -30,7 +30,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def _write_and_replace(path: Path, data: bytes) -> None:
+def _write_and_replace(path: Path, data: bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -38,7 +38,7 @@ def _write_and_replace(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
+        os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -24,7 +24,6 @@ from starlette.testclient import TestClient
 from pipeline.cli import cli
 from pipeline.cli.connections import Limits
 from pipeline.config.schema import ReviewConfig
-from pipeline.editor import security
 from pipeline.editor.app import create_app
 from pipeline.editor.contract import Service
 from pipeline.editor.security import allowed_hosts, check_bind
@@ -764,7 +763,7 @@ def test_every_response_carries_the_security_headers(client: TestClient) -> None
         assert "default-src 'self'" in csp and "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
         assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1:9999", "localhost", ""])
@@ -839,16 +838,15 @@ def test_changes_must_be_json(client: TestClient, fake: FakeService, content_typ
 def test_without_the_token_nothing_is_served(guarded_client: TestClient) -> None:
     for path in ("/api/articles", "/api/articles/harbour-cranes/sq"):
         response = guarded_client.get(path)
-        assert response.status_code == 401 and "token" in response.json()["error"]
-    for path in (
-        "/",
-        "/articles/harbour-cranes/",
-        "/articles/harbour-cranes/sq/article.txt",
-        "/static/editor.js",
+        assert response.status_code == 401 and "sign in" in response.json()["error"]
+    for path, back in (
+        ("/", "%2F"),
+        ("/articles/harbour-cranes/?show=x", "%2Farticles%2Fharbour-cranes%2F%3Fshow%3Dx"),
+        ("/articles/harbour-cranes/sq/article.txt", "%2Farticles%2Fharbour-cranes%2Fsq%2Farticle.txt"),
     ):
         response = guarded_client.get(path)
-        assert response.status_code == 401 and "?token=" in response.text
-        assert response.headers["content-type"].startswith("text/html")
+        assert response.status_code == 303 and response.headers["location"] == f"/sign-in?next={back}"
+    assert guarded_client.get("/static/editor.js").status_code == 200  # the sign-in page's files
     wrong = {"Authorization": "Bearer " + TOKEN[:-1] + "X"}
     assert guarded_client.get("/api/articles", headers=wrong).status_code == 401
     assert guarded_client.get("/api/articles", headers={"Authorization": "Bearer "}).status_code == 401
@@ -857,9 +855,7 @@ def test_without_the_token_nothing_is_served(guarded_client: TestClient) -> None
         == 401
     )
     assert guarded_client.get("/api/articles", headers={"Authorization": TOKEN}).status_code == 401
-    guarded_client.cookies.set(security.COOKIE, security.cookie_value(TOKEN)[:-1])
-    assert guarded_client.get("/api/articles").status_code == 401
-    guarded_client.cookies.set(security.COOKIE, TOKEN)  # the token itself is not the cookie
+    guarded_client.cookies.set("pipeline_review", TOKEN)  # the token itself is no session
     assert guarded_client.get("/api/articles").status_code == 401
     guarded_client.cookies.clear()
     assert guarded_client.put(SENTENCE.format(1), json={}).status_code == 401
@@ -877,46 +873,15 @@ def test_the_token_in_a_header_lets_requests_through(guarded_client: TestClient,
         SENTENCE.format(1), json={"text": "T.", "editor": "M"}, headers={**bearer, "If-Match": current}
     )
     assert response.status_code == 200
+    assert fake.calls[-1][-2:] == ("editor", current)  # the shared token's one account, not "M"
 
 
-def test_the_token_in_the_link_becomes_a_cookie(guarded_client: TestClient) -> None:
+def test_a_token_in_a_link_signs_nobody_in(guarded_client: TestClient) -> None:
+    # A URL ends up in browser history and logs: a token there is not taken.
     response = guarded_client.get("/", params={"show": "flagged", "token": TOKEN})
-    assert response.status_code == 303 and response.headers["location"] == "/?show=flagged"
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{security.COOKIE}=") and TOKEN not in cookie
-    assert (
-        "HttpOnly" in cookie
-        and "SameSite=strict" in cookie.replace("Strict", "strict")
-        and "Path=/" in cookie
-    )
-    assert guarded_client.cookies.get(security.COOKIE)
-    assert guarded_client.get("/?show=flagged").status_code == 200  # the cookie is enough now
-    assert guarded_client.get("/api/articles").status_code == 200
-    page = guarded_client.get("/articles/harbour-cranes/", params={"token": TOKEN})
-    assert page.status_code == 303 and page.headers["location"] == "/articles/harbour-cranes/"
-
-
-def test_the_token_link_followed_from_another_site_moves_on_by_itself(guarded_client: TestClient) -> None:
-    # A SameSite=Strict cookie is not sent along a redirect that another site started: the page
-    # sets the cookie and then navigates itself (same-origin), with no token in the URL.
-    params = {"show": "flagged", "x": "<a&b>", "token": TOKEN}
-    response = guarded_client.get("/", params=params, headers={"Sec-Fetch-Site": "cross-site"})
-    assert response.status_code == 200 and "set-cookie" in response.headers
-    assert '<meta http-equiv="refresh" content="0; url=/?show=flagged&amp;x=%3Ca%26b%3E">' in response.text
-    assert TOKEN not in response.text and response.headers["cache-control"] == "no-store"
-    assert guarded_client.get("/?show=flagged").status_code == 200
-
-
-def test_a_wrong_token_in_the_link_sets_nothing(guarded_client: TestClient) -> None:
-    response = guarded_client.get("/", params={"token": TOKEN + "x"})
-    assert response.status_code == 401 and "set-cookie" not in response.headers
-    assert guarded_client.get("/", params={"token": ""}).status_code == 401
-
-
-def test_the_sign_in_redirect_stays_on_this_host(guarded_client: TestClient) -> None:
-    response = guarded_client.get(f"{BASE}//evil.example/x?token={TOKEN}")
-    assert response.status_code == 303
-    assert response.headers["location"] == "/evil.example/x"
+    assert response.status_code == 303 and response.headers["location"].startswith("/sign-in?next=")
+    assert "set-cookie" not in response.headers
+    assert guarded_client.get("/api/articles", params={"token": TOKEN}).status_code == 401
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.2", "LOCALHOST"])
@@ -929,8 +894,10 @@ def test_loopback_binds_need_no_token(host: str) -> None:
 def test_other_binds_need_a_token(host: str) -> None:
     message = check_bind(host, None)
     assert message is not None and host in message and "--token-file" in message and "\n" not in message
+    assert "pipeline editors add" in message
     assert check_bind(host, "") == message == check_bind(host, "   ")
     assert check_bind(host, TOKEN) is None
+    assert check_bind(host, None, accounts=True) is None  # editor accounts guard it
 
 
 @pytest.mark.parametrize(
@@ -953,17 +920,28 @@ def test_a_public_bind_refuses_a_weak_token(token: str, said: str) -> None:
 # ---- the command -------------------------------------------------------------------------------
 
 
+def fake_job(tmp_path: Path) -> Any:
+    """What ``pipeline serve`` reads of a loaded config."""
+
+    from pipeline.config.schema import ReviewConfig
+
+    return SimpleNamespace(job="newsdesk", job_dir=tmp_path / "job", review=ReviewConfig())
+
+
 def test_serve_refuses_a_public_address_without_a_token_before_anything(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import pipeline.cli.serve as serve_command
+    import pipeline.editor.service as service_module
 
     monkeypatch.delenv("PIPELINE_REVIEW_TOKEN", raising=False)
-    monkeypatch.setattr(serve_command, "load_job", lambda *a: pytest.fail("the job was loaded"))
-    result = CliRunner(mix_stderr=False).invoke(cli, ["serve", "missing.yaml", "--host", "0.0.0.0"])
+    monkeypatch.setattr(serve_command, "load_job", lambda *a: fake_job(tmp_path))
+    monkeypatch.setattr(service_module, "EditorService", lambda *a: pytest.fail("the job was opened"))
+    result = CliRunner(mix_stderr=False).invoke(cli, ["serve", "job.yaml", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "error: refusing to serve on 0.0.0.0 without a token: set PIPELINE_REVIEW_TOKEN or pass --token-file"
+        "error: refusing to serve on 0.0.0.0 without a token: add editor accounts (pipeline editors add), "
+        "set PIPELINE_REVIEW_TOKEN or pass --token-file"
     ]
 
 
@@ -990,7 +968,9 @@ def test_serve_prints_the_link_and_closes_the_service(
         server.started = True
 
     review = ReviewConfig(request_timeout_s=7, keep_alive_s=3, max_connections=40)
-    monkeypatch.setattr(serve_command, "load_job", lambda config, overrides: SimpleNamespace(review=review))
+    job = fake_job(tmp_path)
+    job.review = review
+    monkeypatch.setattr(serve_command, "load_job", lambda config, overrides: job)
     monkeypatch.setattr(service_module, "EditorService", Service)
     monkeypatch.setattr(uvicorn.Server, "run", run)
     monkeypatch.setenv("PIPELINE_REVIEW_TOKEN", TOKEN)
@@ -999,8 +979,7 @@ def test_serve_prints_the_link_and_closes_the_service(
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
-        "review app for job newsdesk: http://127.0.0.1:9000/ "
-        "(sign in once: open it with ?token= and the token after it)\n"
+        "review app for job newsdesk: http://127.0.0.1:9000/ (sign in there with your token)\n"
     )
     assert TOKEN not in result.stdout + result.stderr  # never printed: it would end up in the journal
     assert closed == [True] and served[0].port == 9000 and served[0].host == "0.0.0.0"

@@ -168,8 +168,8 @@ def serve(served: Served, *args: str) -> Server:
                 process.kill()
                 raise AssertionError(f"pipeline serve did not answer in {STARTUP_S} s") from None
             time.sleep(0.2)
-    link = f"{server.base}/" + (f"?token={args[args.index('--token') + 1]}" if "--token" in args else "")
-    assert output.read_text("utf-8") == f"review app for job {JOB}: {link}\n"
+    sign_in = " (sign in there with your token)" if "--token" in args else ""
+    assert output.read_text("utf-8") == f"review app for job {JOB}: {server.base}/{sign_in}\n"
     return server
 
 
@@ -566,7 +566,8 @@ def test_the_real_process_refuses_what_it_must(served: Served) -> None:
     )  # fmt: skip
     assert refusal.returncode == 2
     assert refusal.stderr.splitlines() == [
-        "error: refusing to serve on 0.0.0.0 without a token: set PIPELINE_REVIEW_TOKEN or pass --token-file"
+        "error: refusing to serve on 0.0.0.0 without a token: add editor accounts (pipeline editors add), "
+        "set PIPELINE_REVIEW_TOKEN or pass --token-file"
     ]
     assert refusal.stdout == "" and not listening(port)
 
@@ -576,7 +577,7 @@ def test_the_real_process_refuses_what_it_must(served: Served) -> None:
     try:
         bearer = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{base}/api/articles", timeout=30).status_code == 401
-        assert httpx.get(f"{base}/articles/{FIRST}/", timeout=30).status_code == 401
+        assert httpx.get(f"{base}/articles/{FIRST}/", timeout=30).status_code == 303  # to /sign-in
         assert httpx.get(f"{base}/api/articles", headers={"Authorization": "Bearer wrong"}).status_code == 401
         listed = httpx.get(f"{base}/api/articles", headers=bearer, timeout=30)
         assert listed.status_code == 200 and {a["id"] for a in listed.json()["articles"]} == {
@@ -626,3 +627,34 @@ def test_an_approval_after_another_tabs_edit_shows_what_changed(served: Served, 
     page.get_by_role("button", name="Approve Albanian").click()  # now of the text it shows
     expect(page.locator("#review-sq")).to_have_text("approved", timeout=60_000)
     expect(page.locator("#notice")).to_have_text("Albanian approved.")
+
+
+def test_an_editor_signs_in_through_the_form_and_out_again(served: Served, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    token = "T0ken-for-the-e2e-test-long-enough-to-guard-it"
+    server = serve(served, "--token", token)
+    try:
+        page.goto(f"{server.base}/articles/{FIRST}/")
+        expect(page).to_have_url(f"{server.base}/sign-in?next=%2Farticles%2F{FIRST}%2F")
+        page.get_by_label("Your access token").fill("not-the-token")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator(".error")).to_have_text("That token is not right.")
+        page.get_by_label("Your access token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{server.base}/articles/{FIRST}/")  # no token in any URL
+        expect(page.locator("#signed-in")).to_have_text("editor")  # the shared token's one account
+        expect(page.get_by_role("textbox", name="Your name")).to_have_count(0)
+        port = server.base.rsplit(":", 1)[1]
+        (cookie,) = page.context.cookies()
+        assert cookie["name"] == f"pipeline_review_{JOB}_{port}" and token not in cookie["value"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
+        assert 11.9 * 3600 < cookie["expires"] - time.time() <= 12 * 3600
+        listed = page.request.get(f"{server.base}/api/articles")
+        assert listed.status == 200
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(f"{server.base}/sign-in")
+        assert page.request.get(f"{server.base}/api/articles").status == 401
+    finally:
+        stop(server)

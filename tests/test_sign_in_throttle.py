@@ -52,7 +52,7 @@ def test_five_wrong_tokens_then_every_try_waits_longer_even_with_the_right_token
         assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "1"  # not even checked
         clock.now += 1
         assert bearer(client, "guess-5") == 401  # the sixth wrong one: now 2 s
-        assert client.get("/api/articles", params={"token": "x"}).status_code == 429  # ?token= too
+        assert client.get("/api/articles", params={"token": TOKEN}).status_code == 401  # no link sign-in
         clock.now += 2
         assert bearer(client, "guess-6") == 401
         assert (

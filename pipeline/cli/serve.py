@@ -1,8 +1,9 @@
 """``pipeline serve``: the live review app of a job (its pages and JSON API), under uvicorn.
 
 On a loopback address (the default, 127.0.0.1) it may run without a token; anywhere else it needs
-a strong one (``PIPELINE_REVIEW_TOKEN``, ``--token-file`` or ``--token``), which every request then
-carries: opening the printed address once with ``?token=`` sets a cookie. The token is never printed.
+editor accounts (``pipeline editors add``) or a strong shared token (``PIPELINE_REVIEW_TOKEN``,
+``--token-file`` or ``--token``). Editors sign in through the form at ``/sign-in``; no token is ever
+printed or put in a URL.
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ def serve(
 
     logs.configure(verbosity(ctx))
     token = _token(ctx, token, token_file)
-    problem = check_bind(host, token)
+    job = load_job(config, overrides)
+    auth = _authenticator(job, token, port)
+    problem = check_bind(host, token, accounts=auth.store is not None and auth.store.exists())
     if problem:
         fail(problem)
-    job = load_job(config, overrides)
     service = _open_service(job)
     try:
-        _serve(service, host, port, token, job.review)
+        _serve(service, host, port, auth, job.review)
     finally:
         service.close()
 
@@ -89,6 +91,21 @@ def _token(ctx: click.Context, token: str | None, token_file: Path | None) -> st
     return token.strip() if token and token.strip() else None
 
 
+def _authenticator(job: Any, token: str | None, port: int) -> Any:
+    """The app's accounts (the job's ``editors.json``, else ``token``'s one account) and sessions."""
+    from pipeline.editor.accounts import ACCOUNTS_FILE, AccountStore
+    from pipeline.editor.auth import Authenticator, cookie_name
+
+    return Authenticator(
+        token=token,
+        store=AccountStore(job.job_dir / ACCOUNTS_FILE),
+        cookie=cookie_name(job.job, port),
+        session_hours=job.review.session_hours,
+        trusted_header=job.review.trusted_user_header,
+        trusted_proxies=tuple(job.review.trusted_proxies),
+    )
+
+
 def _open_service(job: Any) -> Any:
     """The job's ``EditorService``; exit 2 with one line when its outputs or state cannot be used."""
     from pipeline.editor.service import EditorService
@@ -111,7 +128,7 @@ def url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def _serve(service: Any, host: str, port: int, token: str | None, review: Any) -> None:
+def _serve(service: Any, host: str, port: int, auth: Any, review: Any) -> None:
     """Run the app until SIGINT / SIGTERM (then exit 130 / 143 once uvicorn has finished: it stops
     gracefully, then raises the signal again, which ``_exit_on_signal`` turns into the exit).
     Connections are bounded by the job's ``review:`` settings (``connections.py``)."""
@@ -121,18 +138,19 @@ def _serve(service: Any, host: str, port: int, token: str | None, review: Any) -
     from pipeline.editor.app import create_app
     from pipeline.editor.security import allowed_hosts
 
-    app = create_app(service, token=token, allowed_hosts=allowed_hosts(host, port))
+    app = create_app(service, token=auth.token, allowed_hosts=allowed_hosts(host, port), auth=auth)
     limits = Limits(review.request_timeout_s, review.max_connections)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, server_header=False,
             http=bounded_protocol(limits), timeout_keep_alive=review.keep_alive_s, backlog=ACCEPT_BACKLOG,
+            proxy_headers=False,  # the app reads them itself (create_app), after noting the peer
         )
     )  # fmt: skip
     asyncio_log = logging.getLogger("asyncio")
     if not any(isinstance(each, OncePerInterval) for each in asyncio_log.filters):
         asyncio_log.addFilter(OncePerInterval())
-    sign_in = " (sign in once: open it with ?token= and the token after it)" if token else ""
+    sign_in = " (sign in there with your token)" if auth.required() else ""
     click.echo(f"review app for job {service.job}: {url(host, port)}{sign_in}")
     # Not the default handlers: a SIGTERM death would skip the caller's service.close(), and a
     # SIGINT that the shell set to be ignored would exit 0.

@@ -7,6 +7,7 @@ Paths are strings at this level; ``loader.py`` resolves them against the config 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import string
 from typing import Annotated, ClassVar, Literal
 
@@ -328,6 +329,23 @@ class ReviewConfig(StrictModel):
     max_connections: Annotated[int, Field(ge=1, le=100_000)] = 100
     """``pipeline serve``: open connections at most; past it a new one replaces the oldest idle one
     (none idle: it is closed at once). Keep it well under the open-file limit (``LimitNOFILE``)."""
+    session_hours: Annotated[float, Field(gt=0, le=24 * 90)] = 12
+    """How long a review-app sign-in lasts (the session cookie's ``Max-Age``)."""
+    trusted_user_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,100}$")] | None = None
+    """A header naming the editor account (``X-Forwarded-User`` as oauth2-proxy sets it), honoured
+    only from ``trusted_proxies``."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """The addresses or networks (CIDR) of the single-sign-on proxies."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an address or a network (CIDR)") from None
+        return value
 
 
 class RayTranslateConfig(StrictModel):

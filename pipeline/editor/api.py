@@ -9,6 +9,10 @@
 - ``POST /api/articles/{id}/{lang}/approve`` and ``/reject`` (``{"editor", "note"}``, ``If-Match:
   <the article's text_key>``): a review of the text as it was read.
 
+The editor of a change is the signed-in account (``auth.py``), whatever the body's ``editor`` says;
+only an approver may approve or reject (403). Without accounts (a loopback bind without a token),
+the body names the editor.
+
 Answers are the service's dicts; errors are ``{"error": "<one line>"}`` with the status of what the
 service raised (404, 412, 422, 423 with ``Retry-After``, 428), 422 for a malformed body or a sentence
 index that is not a whole number (404 for one no sentence has, negative say), 500 for the rest.
@@ -23,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pipeline.editor.accounts import Account
 from pipeline.editor.contract import (
     BODY_MAX,
     EDITOR_MAX,
@@ -37,7 +42,7 @@ from pipeline.editor.contract import (
     valid_article_id,
 )
 from pipeline.editor.replies import NO_STORE, TooLarge, call, guarded, json_error, service_of
-from pipeline.errors import InvalidEdit, NotFound
+from pipeline.errors import Forbidden, InvalidEdit, NotFound
 
 api_endpoint = guarded(json_error)
 
@@ -110,8 +115,19 @@ def _string(data: dict[str, Any], name: str, default: str | None = None) -> str:
     return value
 
 
-def editor_name(data: dict[str, Any]) -> str:
-    """The body's ``editor``, stripped: 1 to ``EDITOR_MAX`` characters, else InvalidEdit."""
+def editor_name(request: Request, data: dict[str, Any], *, review: bool = False) -> str:
+    """Who makes the change: the signed-in account (a body's ``editor`` is then ignored: nobody
+    acts under another's name), else the body's ``editor``, stripped, 1 to ``EDITOR_MAX`` characters.
+
+    Raises:
+        Forbidden: a ``review`` by an account that may not approve or reject.
+        InvalidEdit: no account and no usable ``editor``.
+    """
+    account: Account | None = getattr(request.state, "account", None)
+    if account is not None:
+        if review and not account.may_review:
+            raise Forbidden(f"{account.name} is an editor: only an approver may approve or reject")
+        return account.name
     editor = _string(data, "editor").strip()
     if not 1 <= len(editor) <= EDITOR_MAX:
         raise InvalidEdit(f"'editor' must be your name, 1 to {EDITOR_MAX} characters")
@@ -146,7 +162,7 @@ async def put_sentence(request: Request) -> Response:
     article_id, language = _article_and_language(request)
     index = _index(request)
     data = await read_object(request)
-    text, editor = _string(data, "text"), editor_name(data)
+    text, editor = _string(data, "text"), editor_name(request, data)
     service = service_of(request)
     return _answer(
         await call(service.save_edit, article_id, language, index, text, editor, if_match(request))
@@ -160,7 +176,8 @@ async def delete_sentence(request: Request) -> Response:
     article_id, language = _article_and_language(request)
     index = _index(request)
     data = await read_object(request, optional=True)
-    editor = editor_name(data) if "editor" in data else ""
+    signed_in = getattr(request.state, "account", None) is not None
+    editor = editor_name(request, data) if signed_in or "editor" in data else ""
     service = service_of(request)
     return _answer(await call(service.drop_edit, article_id, language, index, if_match(request), editor))
 
@@ -168,7 +185,7 @@ async def delete_sentence(request: Request) -> Response:
 async def _review(request: Request, status: str) -> Response:
     article_id, language = _article_and_language(request)
     data = await read_object(request)
-    editor, note = editor_name(data), _string(data, "note", "")
+    editor, note = editor_name(request, data, review=True), _string(data, "note", "")
     if len(note) > NOTE_MAX:
         raise InvalidEdit(f"'note' is over {NOTE_MAX} characters")
     service = service_of(request)

@@ -14,11 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from pipeline.editor import api, pages
+from pipeline.editor import api, pages, signin
+from pipeline.editor.auth import Authenticator
 from pipeline.editor.contract import Service
 from pipeline.editor.replies import INTERNAL_ERROR, json_error, log, one_line
-from pipeline.editor.security import SecurityMiddleware
+from pipeline.editor.security import PeerMiddleware, SecurityMiddleware
 
 __all__ = ["Service", "create_app"]
 
@@ -46,27 +48,40 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return json_error(request, 500, INTERNAL_ERROR)
 
 
-def create_app(service: Service, *, token: str | None, allowed_hosts: list[str]) -> Starlette:
+def create_app(
+    service: Service, *, token: str | None, allowed_hosts: list[str], auth: Authenticator | None = None
+) -> Starlette:
     """The review app for ``service``'s job.
 
     Args:
         service: what the pages and the API read and change (``EditorService``).
-        token: the access token every request must carry (header or cookie), or None for none
+        token: the shared token (the one account without an accounts file), or None for none
             (``check_bind`` allows that on a loopback address only).
         allowed_hosts: the ``Host`` headers to answer (``security.allowed_hosts``).
+        auth: the editor accounts and sessions (``auth.Authenticator``); default: ``token``'s one
+            account.
 
     Returns:
         The ASGI application.
     """
+    auth = auth or Authenticator(token=token)
     app = Starlette(
         routes=[
             *pages.routes,
+            *signin.routes,
             *api.routes,
             Mount("/static", StaticFiles(packages=[("pipeline.editor", "static")]), name="static"),
         ],
-        middleware=[Middleware(SecurityMiddleware, token=token, allowed_hosts=allowed_hosts)],
+        middleware=[
+            Middleware(PeerMiddleware),
+            # Client address and scheme from a proxy on this machine (uvicorn's own is turned off
+            # by ``pipeline serve``: it would hide the connection's address from PeerMiddleware).
+            Middleware(ProxyHeadersMiddleware, trusted_hosts="127.0.0.1"),
+            Middleware(SecurityMiddleware, allowed_hosts=allowed_hosts, auth=auth),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.service = service
+    app.state.auth = auth
     app.state.templates = pages.environment()
     return app

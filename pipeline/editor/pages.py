@@ -59,7 +59,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     """``template`` rendered with the job's name and languages besides ``context``."""
     service = service_of(request)
     html = request.app.state.templates.get_template(template).render(
-        job=service.job, languages=service.languages, notices=service.notices, **context
+        job=service.job,
+        languages=service.languages,
+        notices=service.notices,
+        account=getattr(request.state, "account", None),
+        **context,
     )
     headers = error_headers(status) if status >= 400 else {"Cache-Control": "no-store"}
     return HTMLResponse(html, status_code=status, headers=headers)

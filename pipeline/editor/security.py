@@ -3,38 +3,41 @@
 In order, for every HTTP request:
 
 1. the ``Host`` header must be one the app was started for (a DNS-rebinding defence): else 400;
-2. with a token, the request must carry it: ``Authorization: Bearer <token>`` or the
-   ``pipeline_review`` cookie. ``GET <any page>?token=<token>`` sets the cookie and redirects to the
-   same URL without the token. Else 401 (JSON under ``/api``, a short HTML page elsewhere);
+2. with a token or editor accounts (``auth.py``), the request must name an account: a token
+   (``Authorization: Bearer``), the single-sign-on header from a trusted proxy, or the session
+   cookie of the sign-in form (``/sign-in``, the one page open to all, with ``/static``). Else 401
+   under ``/api``, and a redirect to the sign-in form for a page. The account goes to the app as
+   ``request.state.account``. Wrong tokens are slowed down per address (``throttle.py``);
 3. a state-changing request (anything but GET, HEAD, OPTIONS) must come from the app's own origin
    (``Origin``, when sent, is this origin; ``Sec-Fetch-Site``, when sent, is not ``cross-site``),
-   else 403, and must be ``Content-Type: application/json`` (which no HTML form can send), else 415.
+   else 403, and must be ``Content-Type: application/json`` (which no HTML form can send), else 415;
+   only the sign-in and sign-out forms may post ``application/x-www-form-urlencoded``.
 
 Every response, the refusals included, carries a strict Content-Security-Policy (no inline script,
-nothing from elsewhere, no framing), ``X-Content-Type-Options: nosniff`` and no referrer.
+nothing from elsewhere, no framing), ``X-Content-Type-Options: nosniff`` and no referrer to other
+sites (``same-origin``: under ``no-referrer`` a browser posts a form with ``Origin: null``, which the
+same-origin check must refuse).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import html
 import ipaddress
 import logging
 import math
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipeline.editor.accounts import Account
+from pipeline.editor.auth import Authenticator, Slowed, WrongToken
 from pipeline.editor.throttle import SignInThrottle
+from pipeline.errors import AccountError
 
 log = logging.getLogger(__name__)
 
-COOKIE = "pipeline_review"
-TOKEN_PARAMETER = "token"
 ANY_HOST = "*"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURITY_HEADERS = {
@@ -44,22 +47,12 @@ SECURITY_HEADERS = {
         "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
-UNAUTHORIZED_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign-in needed</title></head>
-<body><main><h1>Sign-in needed</h1>
-<p>This review app needs its access token. Open this address once with <code>?token=</code> and
-the token after it (the one in <code>PIPELINE_REVIEW_TOKEN</code> or the <code>--token-file</code>
-of <code>pipeline serve</code>).</p></main></body></html>
-"""
-SIGNED_IN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={location}">
-<title>Signed in</title></head>
-<body><main><p>Signed in. <a href="{location}">Continue to the review app</a>.</p></main></body></html>
-"""
+SIGN_IN_PATH = "/sign-in"
+FORM_PATHS = frozenset({SIGN_IN_PATH, "/sign-out"})  # may post a form (still same-origin only)
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # what a loopback bind always answers to
@@ -90,13 +83,14 @@ def token_weakness(token: str) -> str | None:
     return None
 
 
-def check_bind(host: str, token: str | None) -> str | None:
-    """The one-line error when serving on ``host`` would expose the app without a token, or with
-    a weak one; else None.
+def check_bind(host: str, token: str | None, *, accounts: bool = False) -> str | None:
+    """The one-line error when serving on ``host`` would expose the app without a token or
+    accounts, or with a weak token; else None.
 
     Args:
         host: the address or name the server is to listen on.
         token: the access token, if any (an empty or blank one counts as none).
+        accounts: whether the job has editor accounts (their tokens are strong: made here).
 
     Returns:
         None for a loopback host (``127.0.0.1``, ``localhost``, ``::1``) or when a strong token is given.
@@ -104,7 +98,12 @@ def check_bind(host: str, token: str | None) -> str | None:
     if is_loopback(host):
         return None
     if not (token or "").strip():
-        return f"refusing to serve on {host} without a token: set PIPELINE_REVIEW_TOKEN or pass --token-file"
+        if accounts:
+            return None
+        return (
+            f"refusing to serve on {host} without a token: add editor accounts (pipeline editors add), "
+            "set PIPELINE_REVIEW_TOKEN or pass --token-file"
+        )
     weakness = token_weakness(token or "")
     if weakness:
         return f"refusing to serve on {host} with a weak token ({weakness}); make one with: {MAKE_TOKEN}"
@@ -139,21 +138,14 @@ def allowed_hosts(host: str, port: int) -> list[str]:
     return hosts
 
 
-def cookie_value(token: str) -> str:
-    """What the ``pipeline_review`` cookie holds for ``token``: a keyed hash, not the token itself."""
-    return hmac.new(token.encode("utf-8"), b"pipeline review cookie", hashlib.sha256).hexdigest()
-
-
-def _same(given: str, expected: str) -> bool:
-    """Constant-time comparison of two strings of any characters."""
-    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
-
-
 def _error(scope: Scope, status: int, message: str) -> Response:
-    """A refusal: JSON ``{"error": ...}`` for the API, else (for 401) the sign-in page."""
-    if status == 401 and not str(scope.get("path", "")).startswith("/api"):
-        return HTMLResponse(UNAUTHORIZED_PAGE, status_code=401)
-    return JSONResponse({"error": message}, status_code=status)
+    """A refusal: JSON ``{"error": ...}``; for a page that needs a sign-in, a redirect to the form."""
+    path = str(scope.get("path", ""))
+    if status == 401 and scope["method"] in ("GET", "HEAD") and not path.startswith("/api"):
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = quote(path, safe="/:@!$&'()*+,;=-._~") + ("?" + query if query else "")
+        return RedirectResponse(f"{SIGN_IN_PATH}?{urlencode({'next': target})}", status_code=303)
+    return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _client(scope: Scope) -> str:
@@ -162,7 +154,7 @@ def _client(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _slowed(scope: Scope, wait: float) -> Response:
+def slowed(scope: Scope, wait: float) -> Response:
     """429 with ``Retry-After``: too many wrong tokens from this address lately."""
     seconds = max(1, math.ceil(wait))
     response = _error(scope, 429, f"too many wrong tokens from this address: try again in {seconds} s")
@@ -170,28 +162,46 @@ def _slowed(scope: Scope, wait: float) -> Response:
     return response
 
 
+PEER = "pipeline.peer"  # the scope key of the connection's own address
+
+
+class PeerMiddleware:
+    """Keeps the connection's own address (``scope[PEER]``) before ``X-Forwarded-For`` from a local
+    proxy replaces ``client`` (uvicorn's ``ProxyHeadersMiddleware``, inside this one): the
+    single-sign-on header is trusted by who connects, never by what a request says it came from."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("client"):
+            scope[PEER] = str(scope["client"][0])
+        await self.app(scope, receive, send)
+
+
 class SecurityMiddleware:
-    """Host, token and same-origin checks, and the security headers on every response.
+    """Host, account and same-origin checks, and the security headers on every response.
 
     Args:
         app: the application behind it.
-        token: the access token, or None to serve without one (a loopback bind only).
+        token: the shared token, or None (used only without ``auth``).
         allowed_hosts: the accepted ``Host`` headers (``allowed_hosts()``; ``"*"`` accepts any).
+        throttle: the sign-in throttle (only without ``auth``).
+        auth: the accounts and sessions; default: the shared token's one account.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        token: str | None,
+        token: str | None = None,
         allowed_hosts: list[str],
         throttle: SignInThrottle | None = None,
+        auth: Authenticator | None = None,
     ) -> None:
         self.app = app
-        self.token = token or None
-        self.cookie = cookie_value(self.token) if self.token else None
+        self.auth = auth or Authenticator(token=token, throttle=throttle or SignInThrottle())
         self.hosts = {host.lower() for host in allowed_hosts}
-        self.throttle = throttle or SignInThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -213,76 +223,50 @@ class SecurityMiddleware:
             await self.app(scope, receive, send_with_headers)
 
     def refusal(self, scope: Scope) -> Response | None:
-        """The response that refuses the request (or, for ``?token=``, redirects it); None: let it in."""
+        """The response that refuses the request; None: let it in."""
         headers = Headers(scope=scope)
         host = headers.get("host", "").lower()
         if ANY_HOST not in self.hosts and host not in self.hosts:
             return _error(
                 scope, 400, f"unexpected Host header {host!r}: open the address pipeline serve printed"
             )
-        if self.token:
-            answer = self._token_answer(scope, headers)
+        path = str(scope.get("path", ""))
+        if self.auth.required() and path != SIGN_IN_PATH and not path.startswith("/static/"):
+            answer = self._account_refusal(scope, headers)
             if answer is not None:
                 return answer
         if scope["method"] not in SAFE_METHODS:
             return self._same_origin_refusal(scope, headers, host)
         return None
 
-    def _token_answer(self, scope: Scope, headers: Headers) -> Response | None:
-        """401 without the token; the cookie and a redirect for ``?token=``; None when it is given."""
-        assert self.token is not None and self.cookie is not None
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        given = [value for name, value in query if name == TOKEN_PARAMETER]
+    def _account_refusal(self, scope: Scope, headers: Headers) -> Response | None:
+        """401 (or 429) unless the request names an account; else None, with the account in
+        ``scope["state"]["account"]``."""
+        client = _client(scope)
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
-        bearer = credentials.strip() if scheme.lower() == "bearer" else None
-        if (given and scope["method"] in ("GET", "HEAD")) or bearer is not None:
-            client = _client(scope)
-            wait = self.throttle.wait_left(client)
-            if wait > 0:  # not even checked: guessing must not pay
-                return _slowed(scope, wait)
-            if not _same(given[-1] if given else bearer or "", self.token):
-                self._wrong_token(client)
-                return _error(scope, 401, "wrong token")
-            self.throttle.succeeded(client)
-            if given:
-                return self._sign_in(
-                    scope, [(name, value) for name, value in query if name != TOKEN_PARAMETER]
-                )
-            return None
-        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
-        if cookie is not None and _same(cookie, self.cookie):
-            return None
-        return _error(scope, 401, "this review app needs its token: Authorization: Bearer <token>")
-
-    def _wrong_token(self, client: str) -> None:
-        """Count a wrong token; the try that starts a wait is logged (once per burst, not per try)."""
-        wait = self.throttle.failed(client)
-        if wait == self.throttle.first_wait:
-            log.warning("review app: %d wrong tokens in a row from %s; its tries are slowed down",
-                        self.throttle.free, client)  # fmt: skip
-
-    def _sign_in(self, scope: Scope, query: list[tuple[str, str]]) -> Response:
-        """Set the cookie and redirect to the same path without the token (never to another host)."""
-        assert self.cookie is not None
-        path = "/" + quote(str(scope.get("path", "/")), safe="/:@!$&'()*+,;=-._~").lstrip("/")
-        location = path + ("?" + urlencode(query) if query else "")
-        response: Response
-        if Headers(scope=scope).get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
-            # A link followed from another site: a SameSite=Strict cookie is not sent along a redirect
-            # chain that site started, so the page itself moves on (a same-origin navigation).
-            response = HTMLResponse(SIGNED_IN_PAGE.format(location=html.escape(location)))
-        else:
-            response = RedirectResponse(location, status_code=303)
-        response.headers["Cache-Control"] = "no-store"
-        response.set_cookie(
-            COOKIE,
-            self.cookie,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=scope.get("scheme") == "https",
-        )
-        return response
+        proxied = headers.get(self.auth.trusted_header) if self.auth.trusted_header else None
+        account: Account | None
+        try:
+            if scheme.lower() == "bearer":
+                account = self.auth.by_token(credentials.strip(), client)
+            elif proxied is not None and self.auth.trusted_from(str(scope.get(PEER) or client)):
+                account = self.auth.accounts().get(proxied.strip())
+                if account is None:
+                    return _error(scope, 401, f"{self.auth.trusted_header} names no editor account")
+            else:
+                session = cookie_parser(headers.get("cookie", "")).get(self.auth.cookie)
+                account = self.auth.by_session(session) if session else None
+        except Slowed as exc:
+            return slowed(scope, exc.wait)
+        except WrongToken:
+            return _error(scope, 401, "wrong token")
+        except AccountError as exc:
+            log.error("review app: %s", exc)
+            return _error(scope, 503, "the editor accounts cannot be read (the details are in the log)")
+        if account is None:
+            return _error(scope, 401, "sign in first: Authorization: Bearer <token>, or the form at /sign-in")
+        scope.setdefault("state", {})["account"] = account
+        return None
 
     def _same_origin_refusal(self, scope: Scope, headers: Headers, host: str) -> Response | None:
         """403 for a request from another origin, 415 for a body that is not JSON, else None."""
@@ -293,6 +277,8 @@ class SecurityMiddleware:
         if headers.get("sec-fetch-site", "").lower() == "cross-site":
             return _error(scope, 403, "refused: a change requested from another site")
         media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type == "application/x-www-form-urlencoded" and scope.get("path") in FORM_PATHS:
+            return None
         if media_type != "application/json":
             return _error(scope, 415, "send the request body as Content-Type: application/json")
         return None

@@ -9,7 +9,8 @@
   var main = document.getElementById("article");
   if (!main) { return; }
   var api = "/api/articles/" + encodeURIComponent(main.dataset.article) + "/";
-  var nameInput = document.getElementById("editor-name");
+  var nameInput = document.getElementById("editor-name");  /* absent when signed in */
+  var signedIn = document.getElementById("signed-in");
   var notice = document.getElementById("notice");
   var problem = document.getElementById("problem");
   var polls = {};
@@ -28,16 +29,19 @@
     return player ? player.dataset.name : lang;
   }
 
-  /* ---- your name, remembered in this browser ---- */
-  try { nameInput.value = localStorage.getItem(NAME_KEY) || ""; } catch (e) { /* storage off */ }
-  nameInput.addEventListener("input", function () {
-    try { localStorage.setItem(NAME_KEY, nameInput.value.trim()); } catch (e) { /* storage off */ }
-  });
+  /* ---- who edits: the signed-in account, else a name remembered in this browser ---- */
+  if (nameInput) {
+    try { nameInput.value = localStorage.getItem(NAME_KEY) || ""; } catch (e) { /* storage off */ }
+    nameInput.addEventListener("input", function () {
+      try { localStorage.setItem(NAME_KEY, nameInput.value.trim()); } catch (e) { /* storage off */ }
+    });
+  }
   function editorName() {
-    var name = nameInput.value.trim();
+    if (signedIn) { return signedIn.dataset.name; }  /* the server records the account anyway */
+    var name = nameInput ? nameInput.value.trim() : "";
     if (!name) {
       complain("Enter your name first: it is recorded with your edit or review.");
-      nameInput.focus();
+      if (nameInput) { nameInput.focus(); }
       return null;
     }
     return name;
