@@ -49,7 +49,11 @@ class EditorsJournal:
 
     def header(self) -> dict[str, Any] | None:
         """The journal's first line (``journal``, ``id``, ``created``), or None when there is no
-        journal (or its first line is not a journal's)."""
+        journal (no file, or an empty one).
+
+        Raises:
+            JournalError: the file cannot be read, or is not an editors' journal.
+        """
         try:
             with self.path.open("rb") as handle:
                 first = handle.readline()
@@ -57,12 +61,17 @@ class EditorsJournal:
             return None
         except OSError as exc:
             raise JournalError(f"{self.name} cannot be read ({_reason(exc)})") from None
+        if not first:
+            return None
         try:
             header = json.loads(first)
         except ValueError:
-            return None
-        ok = isinstance(header, dict) and header.get("journal") == JOURNAL_FORMAT and "id" in header
-        return header if ok else None
+            header = None
+        if not (isinstance(header, dict) and header.get("journal") == JOURNAL_FORMAT and "id" in header):
+            raise JournalError(
+                f"{self.path.name} in the job folder is not an editors' journal; move it aside"
+            )
+        return header
 
     def size(self) -> int:
         try:
@@ -92,13 +101,7 @@ class EditorsJournal:
         Raises:
             JournalError: it cannot be written; the journal is left as it was.
         """
-        header = self.header()
-        if header is None:
-            if self.size():
-                raise JournalError(
-                    f"{self.path.name} in the job folder is not an editors' journal; move it aside"
-                )
-            header = {"id": self.create().journal_id}
+        header = self.header() or {"id": self.create().journal_id}
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
         except OSError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from pipeline.errors import JournalError
 from pipeline.state.changes import Change
 from pipeline.state.journal import EditorsJournal, JournalPosition
 from pipeline.state.store import StateStore
@@ -72,8 +71,6 @@ def catch_up(state: StateStore, journal: EditorsJournal) -> Restored:
 
 def _start(state: StateStore, journal: EditorsJournal) -> Restored:
     """No journal: start one holding what the state has (if it has editors' work)."""
-    if journal.size():
-        raise JournalError(f"{journal.path.name} in the job folder is not an editors' journal; move it aside")
     if not state.has_editors_work():
         return Restored()
     read_before = state.journal_position().journal_id is not None
