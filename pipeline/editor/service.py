@@ -137,9 +137,7 @@ class EditorService(JobReader):
         notice = (f"{len(applied)} article-language(s) had editors' changes recorded but not applied when "
                   "the app (or a run) last stopped; they are applied now")  # fmt: skip
         log.warning("%s", notice)
-        self.notices.append(notice)
-        if self.background is not None:
-            self.background.add(frozenset(pair for pair in applied if pair[1] in self._narrated))
+        self.notices.append(notice)  # their narration, left pending, is queued with the others (__init__)
 
     def _pending_narrations(self) -> Pairs:
         """The article-languages whose text is published but whose narration is not made yet."""
