@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import re
 import secrets
 import threading
@@ -52,6 +53,11 @@ class Slowed(Exception):
     def __init__(self, wait: float):
         super().__init__(f"wait {wait:.0f} s")
         self.wait = wait
+
+    @property
+    def seconds(self) -> int:
+        """The wait in whole seconds, at least 1: what ``Retry-After`` and the message say."""
+        return max(1, math.ceil(self.wait))
 
 
 @dataclass

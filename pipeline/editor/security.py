@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 from urllib.parse import quote, urlencode
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -148,15 +147,15 @@ def _error(scope: Scope, status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _client(scope: Scope) -> str:
+def client_address(scope: Scope) -> str:
     """The client's address (what wrong tokens are counted by)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
-def slowed(scope: Scope, wait: float) -> Response:
+def slowed(scope: Scope, slow: Slowed) -> Response:
     """429 with ``Retry-After``: too many wrong tokens from this address lately."""
-    seconds = max(1, math.ceil(wait))
+    seconds = slow.seconds
     response = _error(scope, 429, f"too many wrong tokens from this address: try again in {seconds} s")
     response.headers["Retry-After"] = str(seconds)
     return response
@@ -242,7 +241,7 @@ class SecurityMiddleware:
     def _account_refusal(self, scope: Scope, headers: Headers) -> Response | None:
         """401 (or 429) unless the request names an account; else None, with the account in
         ``scope["state"]["account"]``."""
-        client = _client(scope)
+        client = client_address(scope)
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
         proxied = headers.get(self.auth.trusted_header) if self.auth.trusted_header else None
         account: Account | None
@@ -257,7 +256,7 @@ class SecurityMiddleware:
                 session = cookie_parser(headers.get("cookie", "")).get(self.auth.cookie)
                 account = self.auth.by_session(session) if session else None
         except Slowed as exc:
-            return slowed(scope, exc.wait)
+            return slowed(scope, exc)
         except WrongToken:
             return _error(scope, 401, "wrong token")
         except AccountError as exc:

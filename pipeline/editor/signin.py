@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import cast
 from urllib.parse import parse_qs
 
@@ -20,7 +19,7 @@ from starlette.routing import Route
 
 from pipeline.editor.auth import Authenticator, Slowed, WrongToken
 from pipeline.editor.pages import render
-from pipeline.editor.security import SIGN_IN_PATH
+from pipeline.editor.security import SIGN_IN_PATH, client_address
 
 FORM_MAX = 4096  # bytes of a sign-in form
 
@@ -61,11 +60,11 @@ async def sign_in(request: Request) -> Response:
             return _form(request, 413, "The form is too large.", "/")
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     token, target = (fields.get(name, [""])[-1] for name in ("token", "next"))
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request.scope)
     try:
         account = auth.by_token(token.strip(), client)
     except Slowed as exc:
-        seconds = max(1, math.ceil(exc.wait))
+        seconds = exc.seconds
         response = _form(
             request, 429, f"Too many wrong tokens from this address: try again in {seconds} s.", target
         )
