@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from pipeline.devtools.tiny_marian import build_demo_models, read_corpus
+
+from .fakes import FakeClock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -79,3 +82,20 @@ def known_translations(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], 
 
     monkeypatch.setattr(ctranslate2_backend, "open_engine", known_engine.open_known_engine)
     return known_engine.known_translation
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand."""
+    return FakeClock()
+
+
+@pytest.fixture
+def service(job: Path) -> Iterator[Any]:
+    """The ``EditorService`` of the module's ``job`` fixture (a job run once), closed afterwards."""
+    from pipeline.config import load_config
+    from pipeline.editor.service import EditorService
+
+    service = EditorService(load_config(job))
+    yield service
+    service.close()

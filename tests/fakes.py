@@ -258,3 +258,13 @@ def tone_engine(
 
     ToneEngine.name = name  # type: ignore[attr-defined]
     return ToneEngine
+
+
+class FakeClock:
+    """A clock the test moves by hand (``clock.now += 5``), for throttles and session expiry."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now

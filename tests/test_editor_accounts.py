@@ -19,18 +19,11 @@ from pipeline.editor.app import create_app
 from pipeline.editor.auth import Authenticator, cookie_name
 from pipeline.errors import AccountError
 
+from .fakes import FakeClock
 from .test_editor_app import BASE, HOSTS, SENTENCE, FakeService, fake_job, key, text_key
 
 COOKIE = cookie_name("newsdesk", 8765)
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -41,11 +34,6 @@ def store(tmp_path: Path) -> AccountStore:
 @pytest.fixture
 def tokens(store: AccountStore) -> dict[str, str]:
     return {"Mira": store.add("Mira", "approver"), "Ola": store.add("Ola", "editor")}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -60,7 +48,7 @@ def app_for(fake: FakeService, auth: Authenticator, **options: Any) -> TestClien
 
 
 @pytest.fixture
-def auth(store: AccountStore, tokens: dict[str, str], clock: Clock) -> Authenticator:
+def auth(store: AccountStore, tokens: dict[str, str], clock: FakeClock) -> Authenticator:
     return Authenticator(store=store, cookie=COOKIE, clock=clock)
 
 
@@ -157,7 +145,7 @@ def test_over_https_the_cookie_is_secure(
     assert proxied.status_code == 303 and "secure" in proxied.headers["set-cookie"].lower()
 
 
-def test_a_session_expires(client: TestClient, tokens: dict[str, str], clock: Clock) -> None:
+def test_a_session_expires(client: TestClient, tokens: dict[str, str], clock: FakeClock) -> None:
     sign_in(client, tokens["Ola"])
     clock.now += 12 * 3600 - 1
     assert client.get("/api/articles").status_code == 200

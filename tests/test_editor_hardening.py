@@ -21,7 +21,6 @@ from starlette.testclient import TestClient
 
 from pipeline.cli import cli
 from pipeline.cli.serve import url
-from pipeline.config import load_config
 from pipeline.editor.app import create_app
 from pipeline.editor.files import open_regular, regular_below
 from pipeline.editor.redact import without_server_details
@@ -45,13 +44,6 @@ def job(write_config: WriteConfig, tiny_models: dict[str, Path], articles: Path)
     result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(config)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     return config
-
-
-@pytest.fixture
-def service(job: Path) -> Iterator[EditorService]:
-    service = EditorService(load_config(job))
-    yield service
-    service.close()
 
 
 @pytest.fixture

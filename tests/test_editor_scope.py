@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +37,6 @@ def job(write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPat
     )
     run(config)
     return config
-
-
-@pytest.fixture
-def service(job: Path) -> Iterator[EditorService]:
-    service = EditorService(load_config(job))
-    yield service
-    service.close()
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, str]]:

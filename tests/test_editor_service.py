@@ -6,7 +6,6 @@ refusal (stale key, no key, bad text, unknown ids, a run holding the lock) chang
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +54,6 @@ def job(write_config: WriteConfig, tiny_models: dict[str, Path], articles: Path,
 def run(config: Path, *args: str) -> None:
     result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(config), *args], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
-
-
-@pytest.fixture
-def service(job: Path) -> Iterator[EditorService]:
-    service = EditorService(load_config(job))
-    yield service
-    service.close()
 
 
 def sentences(view: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,25 +15,14 @@ from starlette.testclient import TestClient
 from pipeline.editor.security import SecurityMiddleware
 from pipeline.editor.throttle import SignInThrottle
 
+from .fakes import FakeClock
+
 TOKEN = "a-token-long-enough-for-a-public-bind-0123456789"
 HOST = "127.0.0.1:8765"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(clock: Clock) -> TestClient:
+def client(clock: FakeClock) -> TestClient:
     inner = Starlette(routes=[Route("/api/articles", lambda request: PlainTextResponse("ok"))])
     app = SecurityMiddleware(inner, token=TOKEN, allowed_hosts=[HOST], throttle=SignInThrottle(clock=clock))
     return TestClient(app, base_url=f"http://{HOST}")
@@ -44,7 +33,7 @@ def bearer(client: TestClient, token: str) -> int:
 
 
 def test_five_wrong_tokens_then_every_try_waits_longer_even_with_the_right_token(
-    client: TestClient, clock: Clock, caplog: pytest.LogCaptureFixture
+    client: TestClient, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
         assert [bearer(client, f"guess-{n}") for n in range(5)] == [401] * 5
@@ -66,7 +55,7 @@ def test_five_wrong_tokens_then_every_try_waits_longer_even_with_the_right_token
 
 
 def test_the_wait_grows_to_five_minutes_and_stops_there() -> None:
-    clock = Clock()
+    clock = FakeClock()
     throttle = SignInThrottle(clock=clock)
     waits = [throttle.failed("203.0.113.7") for _ in range(20)]
     assert waits[:7] == [0, 0, 0, 0, 1, 2, 4] and waits[-1] == 300
