@@ -18,8 +18,9 @@ import requests
 from pipeline.audio import mp3
 from pipeline.config.schema import GttsConfig
 from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError
+from pipeline.net.retry_after import retry_after_seconds
 from pipeline.tts.gtts_engine import GttsEngine
-from pipeline.tts.http import Throttle, UnusableReply, retry_after_seconds
+from pipeline.tts.http import Throttle, UnusableReply
 
 from .fakes import (
     FakeEndpoint,

@@ -17,8 +17,8 @@ from typing import Any
 from pipeline.audio import mp3
 from pipeline.config.schema import GttsConfig, TtsConfig
 from pipeline.errors import PipelineError, SpeechError
+from pipeline.net import deadline
 from pipeline.retry import RetryPolicy
-from pipeline.tts import deadline
 from pipeline.tts.http import PoliteSender, Throttle, UnusableReply
 
 ENDPOINT_PATH = "/_/TranslateWebserverUi/data/batchexecute"

@@ -12,15 +12,12 @@ stopped or hopeless run sends nothing more. Requests honour the environment
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import UTC
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -28,8 +25,9 @@ import requests
 import urllib3
 
 from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, Stopped
+from pipeline.net.deadline import Deadline
+from pipeline.net.retry_after import retry_after_seconds
 from pipeline.retry import RetryPolicy
-from pipeline.tts.deadline import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -278,26 +276,6 @@ def _read_body(response: requests.Response, deadline: Deadline, timeout: float) 
             raise _FailedTry(f"a reply over {MAX_REPLY_BYTES:,} bytes")
         pieces.append(piece)
     return b"".join(pieces)
-
-
-def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: a number of seconds or an HTTP date.
-
-    Never negative (a date in the past is 0); None when there is no value or it cannot be read.
-    """
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-            when = when.replace(tzinfo=UTC)
-        seconds = when.timestamp() - now()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _in_a_row(failed: int) -> str:

@@ -1,0 +1,1 @@
+"""HTTP pieces that every network client shares (speech services, the web ingest)."""
