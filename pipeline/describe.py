@@ -41,6 +41,7 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
             f"  {item.id}  ({item.format}, {item.date}, {len(item.blocks)} blocks, "
             f"{s.sentence_count} sentences)  {_short(item.source)}"
         )
+    lines += _describe_web(config)
     lines.append("languages:")
     narrate = Narrate(config.tts, config.targets)
     for target in config.targets:
@@ -71,6 +72,19 @@ def describe_job(config: JobConfig) -> tuple[list[str], int]:
     )
     lines.append(f"review: {config.job_dir / REVIEW_FILE}; feeds: {feeds}")
     return lines, len(failures)
+
+
+def _describe_web(config: JobConfig) -> list[str]:
+    """What each web source would bring tonight (fetched now; nothing is written)."""
+    if not config.input.has_web_sources:
+        return []
+    from pipeline.state.web_records import read_web_articles
+    from pipeline.web.harvest import web_client
+    from pipeline.web.preview import preview_sources
+
+    known = read_web_articles(config.state_path)
+    client = web_client(config.input.web)
+    return [f"web sources ({len(known)} article(s) taken so far):", *preview_sources(config.input, known, client)]
 
 
 def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:

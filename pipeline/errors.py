@@ -62,6 +62,14 @@ class InputError(PermanentError):
         super().__init__(f"{path}: {message}")
 
 
+class PageError(PermanentError):
+    """A web page (or a feed's entry) that gives no article: not HTML, no text, not English..."""
+
+    def __init__(self, url: str, message: str):
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
 class ModelError(PermanentError):
     """A translation model that cannot be found, loaded or used as configured."""
 

@@ -18,8 +18,12 @@ SEGMENTS_SUFFIX = "-segments"  # <state file>-segments/<aa>/<sha256>.mp3: the na
 LOCK_FILE = ".lock"
 JOURNAL_FILE = "editors-journal.jsonl"  # <job>/: every editor's change, appended (state/journal.py)
 LOG_DIR = "logs"
+# <job>/sources/<article-id>/: what the web ingest fetched for one article (web/sources_folder.py):
+# latest.json (the article file the run reads), versions/ (each version's raw bytes and extraction)
+SOURCES_DIR = "sources"
+LATEST_FILE = "latest.json"
 # Folders of the job's own beside the article folders: no article may take one of these ids.
-JOB_FOLDER_NAMES = frozenset({LOG_DIR, PUBLIC_DIR, FEEDS_DIR})
+JOB_FOLDER_NAMES = frozenset({LOG_DIR, PUBLIC_DIR, FEEDS_DIR, SOURCES_DIR})
 
 
 def item_dir(job_dir: Path, article_id: str, language: str) -> Path:

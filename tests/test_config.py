@@ -105,7 +105,8 @@ def test_missing_required_keys(tmp_path: Path) -> None:
     path = config_file(tmp_path, "input: {}\n")
     assert problems(path) == [
         f"{path}: job: required key is missing",
-        f"{path}:1: input.paths: required key is missing",
+        f"{path}:1: input: no article source: give paths (article files) or a web source "
+        "(feeds, urls, url_file, sitemaps or wordpress)",
     ]
 
 

@@ -96,6 +96,12 @@ def _warn_without_disclosure(job: Any) -> None:
     "this long for it before giving up with exit 3 (default: do not wait).",
 )
 @click.option(
+    "--no-fetch",
+    is_flag=True,
+    help="Take nothing new from the web sources (input.feeds, urls, sitemaps, wordpress): work on "
+    "the articles already taken.",
+)
+@click.option(
     "--log-file",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Full debug log (default: <output_dir>/<job>/logs/run-<time>.log).",
@@ -112,6 +118,7 @@ def run(
     languages: tuple[str, ...],
     force: bool,
     wait_lock: float,
+    no_fetch: bool,
     log_file: Path | None,
 ) -> None:
     """Translate and narrate every article CONFIG's input globs match that is not up to date.
@@ -130,7 +137,8 @@ def run(
     stop, received = threading.Event(), list[int]()
     _stop_on_signals(stop, received)
     started, since = time.monotonic(), utc_now_iso()
-    options = RunOptions(dry_run, retry_failed, frozenset(only), frozenset(languages), force, wait_lock)
+    options = RunOptions(dry_run, retry_failed, frozenset(only), frozenset(languages), force, wait_lock,
+                         fetch=not no_fetch)  # fmt: skip
     report, code, recordable = _run_job(job, console, stop, options, log_path)
     if dry_run and report is not None:
         _print_plan(report)
@@ -258,7 +266,8 @@ def _summarise(job: Any, report: Any, received: list[int], elapsed: float) -> in
                  report.failed, report.up_to_date, elapsed, report.manifest_path)  # fmt: skip
         phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.timings.seconds.items())
         log.info("%s: time spent: %s", job.job, phases)
-    return EXIT_FAILED_ITEMS if report.failed else EXIT_OK
+    unread = report.web.sources_failed if report.web is not None else 0  # a feed down: tonight's news missing
+    return EXIT_FAILED_ITEMS if report.failed or unread else EXIT_OK
 
 
 def _record_exit_code(job: Any, report: Any, since: str, code: int) -> None:

@@ -19,6 +19,7 @@ from pipeline.config.overrides import apply_overrides, looks_like_local_path
 from pipeline.config.schema import (
     ConfigFile,
     FeedsConfig,
+    InputConfig,
     LanguageConfig,
     NotifyConfig,
     QualityConfig,
@@ -31,7 +32,7 @@ from pipeline.config.schema import (
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
-from pipeline.layout import JOURNAL_FILE, LOCK_FILE, PUBLIC_DIR, STATE_FILE
+from pipeline.layout import JOURNAL_FILE, LATEST_FILE, LOCK_FILE, PUBLIC_DIR, SOURCES_DIR, STATE_FILE
 from pipeline.text.discover import expand_glob
 
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -61,7 +62,7 @@ class JobConfig:
 
     path: Path
     job: str
-    input_patterns: tuple[str, ...]  # absolute globs
+    input_patterns: tuple[str, ...]  # absolute globs (with the web ingest's article files)
     output_root: Path
     min_free_mb: int
     targets: tuple[TargetConfig, ...]
@@ -76,6 +77,7 @@ class JobConfig:
     ray: RayConfig = field(default_factory=RayConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    input: InputConfig = field(default_factory=lambda: InputConfig(paths=["*"]))  # url_file absolute
 
     @property
     def job_dir(self) -> Path:
@@ -225,6 +227,11 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         )
 
     output_root = _absolute(parsed.output_dir, base)
+    url_file = _absolute(parsed.input.url_file, base) if parsed.input.url_file else None
+    if url_file is not None and not url_file.is_file():
+        errors.add(("input", "url_file"), f"{url_file} is not a file")
+    if parsed.input.has_web_sources:  # the web ingest's article files are read like any other
+        patterns.append(str(output_root / parsed.job / SOURCES_DIR / "*" / LATEST_FILE))
     state_path = (
         _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / STATE_FILE
     )
@@ -260,6 +267,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         ray=parsed.ray,
         notify=parsed.notify,
         review=parsed.review,
+        input=parsed.input.model_copy(update={"url_file": str(url_file) if url_file else None}),
     )
 
 

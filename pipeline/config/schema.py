@@ -31,14 +31,85 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class InputConfig(StrictModel):
-    paths: Annotated[list[str], Field(min_length=1)]
-    """Globs (``**`` allowed) relative to the config file, matching article files."""
+def _web_url(value: str) -> str:
+    """An absolute http(s) URL, as written (the ingest fetches nothing else)."""
+    from urllib.parse import urlsplit
 
-    @field_validator("paths", mode="before")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL (like https://example.org/feed.xml)")
+    return value.strip()
+
+
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+
+
+class WordPressConfig(StrictModel):
+    base_url: WebUrl
+    """The site's address; posts are read from ``<base_url>/wp-json/wp/v2/posts``."""
+    categories: list[int] = []
+    """Category ids to take posts from (none: every category)."""
+    tags: list[int] = []
+    """Tag ids to take posts from (none: every tag)."""
+    per_page: int = Field(default=20, ge=1, le=100)
+    """Posts per request (the REST API allows at most 100)."""
+
+
+class WebClientConfig(StrictModel):
+    contact: str | None = None
+    """A URL (or e-mail address) where site owners can reach the operator, sent in the
+    ``User-Agent`` header: ``newsroom-pipeline/VERSION (+CONTACT)``."""
+    timeout_s: float = Field(default=20.0, gt=0, le=600)
+    """One deadline for each request: connecting, the headers and the whole body."""
+    max_bytes: int = Field(default=10_000_000, ge=10_000)
+    """The largest answer read (decoded); a bigger page fails its article."""
+    host_interval_s: float = Field(default=1.0, ge=0, le=600)
+    """The least time between two requests to one host (a larger robots.txt Crawl-delay wins)."""
+    respect_robots: bool = True
+    """Honour each site's robots.txt (turn off only for your own site, with its owner's consent)."""
+
+
+class InputConfig(StrictModel):
+    paths: list[str] = []
+    """Globs (``**`` allowed) relative to the config file, matching article files."""
+    feeds: list[WebUrl] = []
+    """RSS 2.0, Atom or JSON Feed URLs."""
+    urls: list[WebUrl] = []
+    """Article pages to take, each checked every run (a conditional request when unchanged)."""
+    url_file: str | None = None
+    """A text file with one article URL a line (``#`` comments and blank lines ignored)."""
+    sitemaps: list[WebUrl] = []
+    """Sitemaps or sitemap indexes (news sitemaps too); pages are taken by their ``lastmod``."""
+    wordpress: WordPressConfig | None = None
+    """A WordPress site's posts, through its REST API."""
+    max_age_days: int = Field(default=7, ge=1)
+    """Entries older than this (by the source's own dates) are not imported."""
+    max_items: int = Field(default=100, ge=1)
+    """At most this many articles taken from each source per run (the newest first)."""
+    retract_after_days: int | None = Field(default=None, ge=0)
+    """A known page that answers 404 this many days in a row is retracted (None: never on a 404;
+    a 410 Gone retracts at once)."""
+    web: WebClientConfig = WebClientConfig()
+    """How the web sources are fetched."""
+
+    @field_validator("paths", "feeds", "urls", "sitemaps", mode="before")
     @classmethod
-    def _one_glob_is_a_list(cls, value: object) -> object:
+    def _one_is_a_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _some_source(self) -> InputConfig:
+        if not self.paths and not self.has_web_sources:
+            raise ValueError(
+                "no article source: give paths (article files) or a web source "
+                "(feeds, urls, url_file, sitemaps or wordpress)"
+            )
+        return self
+
+    @property
+    def has_web_sources(self) -> bool:
+        """Whether the job takes articles from the web (feeds, URLs, sitemaps, WordPress)."""
+        return bool(self.feeds or self.urls or self.url_file or self.sitemaps or self.wordpress)
 
 
 def _known_engine(name: str | None) -> str | None:

@@ -29,6 +29,7 @@ class RunOptions:
     pairs: frozenset[tuple[str, str]] = frozenset()
     defer_narration: bool = False
     origin: str = "run"
+    fetch: bool = True  # take the web sources' new articles first (--no-fetch: only what was taken)
 
     @property
     def pair_articles(self) -> frozenset[str]:

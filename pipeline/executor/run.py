@@ -21,6 +21,7 @@ from pipeline.diskspace import SpaceReserve, disk_full_error
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.executor.context import RunContext
 from pipeline.executor.inputs import InputFiles
+from pipeline.executor.web_ingest import harvest_web
 from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
@@ -76,6 +77,9 @@ def run_job(
     """
     options = options or RunOptions()
     report = RunReport(config.job_dir, config.job_dir / MANIFEST_FILE, options=options)
+    stop = stop or threading.Event()
+    with report.timings.measure("fetch"):
+        report.web = harvest_web(config, options, stop)
     segmented, inputs = read(config, report, options)
     check_choice(config, segmented, report, options)
     narrate = Narrate(config.tts, config.targets)
@@ -102,7 +106,7 @@ def run_job(
             planner = plan(config, state, narrate, segmented, report, options)
             context = RunContext(
                 config, state, run_id, planner, narrate, report, progress or NullProgress(),
-                stop or threading.Event(),
+                stop,
             )  # fmt: skip
             stopped_by = execute(context)
             status = _finish_with_room(context, reserve)
@@ -131,13 +135,15 @@ def read(
                      config.job, len(touched[0]))  # fmt: skip
             return touched
     paths = discover(config.input_patterns)
-    if not paths:
+    if not paths and not config.input.has_web_sources:  # a web job may have taken nothing yet
         raise ConfigError([ConfigIssue("input.paths", "matches no files", origin=str(config.path))])
     with report.timings.measure("read"):
         inputs = InputFiles.check(paths, config.state_path)
         known = {path: item.article for path, item in inputs.known.items()}
         outcomes = Ingest(job_dir=config.job_dir)(paths, known)
         segmented, report.ingest_failures = split_outcomes(outcomes, inputs.known)
+    if report.web is not None:  # web articles that could not be taken
+        report.ingest_failures = report.web.failures + report.ingest_failures
     log.info(
         "%s: %d input files, %d unchanged since they were last read (not read again)",
         config.job, len(paths), len(inputs.known),

@@ -10,6 +10,7 @@ from pipeline.executor.plan import ItemPlan
 from pipeline.items import Failure
 from pipeline.state.journaling import Restored
 from pipeline.timing import Timings
+from pipeline.web.harvest import HarvestReport
 
 
 @dataclass
@@ -31,6 +32,7 @@ class RunReport:
     partial: bool = False  # only the articles of ``options.pairs`` were read and planned (scope.py)
     restored: Restored = field(default_factory=Restored)  # what the state took from the editors' journal
     pending: frozenset[tuple[str, str]] = frozenset()  # article-languages with editors' changes not applied
+    web: HarvestReport | None = None  # what the web ingest took (None: no web source, or not fetched)
 
     def planned(self, plans: list[ItemPlan]) -> None:
         """Keep the run's plans and count what is to do and what is up to date."""

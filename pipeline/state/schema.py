@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pipeline.state.change_records import CHANGES_TABLES
 from pipeline.state.input_records import INPUTS_TABLE
+from pipeline.state.web_records import WEB_TABLES
 
 APPLICATION_ID = 0x4E505350  # "NPSP": newsroom pipeline state, in the SQLite header
-SCHEMA_VERSION = 6  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin;
-# 5: input files as last read; 6: editors' changes (pending/applied) and the journal read
+SCHEMA_VERSION = 7  # 2: segment files, runs.exit_code; 3: editors' reviews; 4: post-edits, runs.origin;
+# 5: input files as last read; 6: editors' changes (pending/applied) and the journal read;
+# 7: the web ingest's fetched URLs and articles
 
 SCHEMA = """
 CREATE TABLE runs (
@@ -50,6 +52,7 @@ CREATE TABLE translations (
 {edits}
 {inputs}
 {changes}
+{web}
 CREATE TABLE models (
     fingerprint TEXT PRIMARY KEY,
     info TEXT NOT NULL               -- JSON of what loading the model reported
@@ -116,3 +119,4 @@ SCHEMA = SCHEMA.replace("{reviews}", REVIEWS_TABLES)
 SCHEMA = SCHEMA.replace("{edits}", EDITS_TABLES)
 SCHEMA = SCHEMA.replace("{inputs}", INPUTS_TABLE)
 SCHEMA = SCHEMA.replace("{changes}", CHANGES_TABLES)
+SCHEMA = SCHEMA.replace("{web}", WEB_TABLES)

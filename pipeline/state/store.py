@@ -51,6 +51,7 @@ from pipeline.state.schema import (
     SEGMENTS_TABLE,
 )
 from pipeline.state.segment_files import SegmentFiles, segments_dir
+from pipeline.state.web_records import WEB_TABLES, WebRecords
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class ItemState:
     detail: dict[str, Any]
 
 
-class StateStore(EditRecords, ReviewRecords, ChangeRecords, InputRecords):
+class StateStore(EditRecords, ReviewRecords, ChangeRecords, InputRecords, WebRecords):
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = path
         self.db = connection
@@ -160,6 +161,8 @@ class StateStore(EditRecords, ReviewRecords, ChangeRecords, InputRecords):
                 if version < 6:
                     _execute_all(db, CHANGES_TABLES)  # schema 6: editors' changes (the journal is started
                     # from a snapshot of the edits and reviews by the first run: journaling.catch_up)
+                if version < 7:
+                    _execute_all(db, WEB_TABLES)  # schema 7: the web ingest's URLs and articles (none yet)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except OSError as exc:
             raise StateError(
