@@ -8,12 +8,15 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from pipeline.errors import FetchRefused, FetchUnavailable, Stopped
 from pipeline.version import __version__
+from pipeline.web import charset
 from pipeline.web.client import Validators, WebClient, user_agent
+from pipeline.web.spacing import HostSpacing
 
 from .fakes import FakeClock
 from .websites import Request, Site
@@ -90,6 +93,13 @@ def test_last_modified_makes_the_second_fetch_a_304(site: Site, waits: Waits) ->
     second = web.fetch(site.url("/feed.xml"), first.validators)
     assert second.not_modified
     assert site.requests[-1].headers["if-modified-since"] == "Wed, 01 May 2024 06:00:00 GMT"
+
+
+def test_a_304_without_validators_keeps_those_sent(site: Site, waits: Waits) -> None:
+    site.route("/feed.xml", handler=lambda request: (304, {}, b""))
+    sent = Validators(etag='"v7"', last_modified="Wed, 01 May 2024 06:00:00 GMT")
+    fetched = client(waits).fetch(site.url("/feed.xml"), sent)
+    assert fetched.not_modified and fetched.validators == sent
 
 
 def test_429_with_a_short_retry_after_is_waited_for(site: Site, waits: Waits) -> None:
@@ -242,6 +252,20 @@ def test_an_xml_declaration_names_the_charset(site: Site, waits: Waits) -> None:
     assert client(waits).fetch(site.url("/feed.xml")).text() == feed
 
 
+@pytest.mark.parametrize(
+    ("head", "name"),
+    [
+        (b'<?xml version="1.0" encoding="ISO-8859-5"?><rss/>', "ISO-8859-5"),
+        (b"<html><head><meta charset=koi8-u></head>", "koi8-u"),
+        (b'<meta http-equiv="content-type" content="text/html; charset=windows-1251">', "windows-1251"),
+        (b"<html><p>no declaration</p>", None),
+    ],
+)
+def test_declared_charset(head: bytes, name: str | None) -> None:
+    assert charset.declared_charset(head) == name
+    assert charset.declared_charset(b" " * charset.SNIFF_BYTES + head) is None  # only the first 2 KB
+
+
 def test_robots_disallow_refuses_without_requesting_the_page(site: Site, waits: Waits) -> None:
     site.route(
         "/robots.txt", body="User-agent: *\nAllow: /\n\nUser-agent: newsroom-pipeline\nDisallow: /private/\n"
@@ -300,3 +324,11 @@ def test_a_stop_ends_a_retry_after_wait(site: Site) -> None:
         web.fetch(site.url("/a"))
     assert time.monotonic() - started < 5  # not the 30 s asked for
     assert site.count("/a") == 1
+
+
+def test_host_spacing_queues_threads_one_interval_apart(clock: FakeClock) -> None:
+    spacing = HostSpacing(clock)
+    with ThreadPoolExecutor(8) as pool:
+        waits = sorted(pool.map(lambda _: spacing.reserve("news.example", 1.5), range(8)))
+    assert waits == [pytest.approx(1.5 * n) for n in range(8)]
+    assert spacing.reserve("other.example", 1.5) == 0  # another host does not wait
