@@ -94,6 +94,26 @@ class SpeechUnavailableError(TransientError):
     """The speech service failed (429, 5xx, timeouts, connection errors) after every retry."""
 
 
+class FetchError(PipelineError):
+    """A web page, feed or file that could not be fetched; the one-line message names the URL and
+    the problem (``https://x/a: 404 Not Found``). ``status`` is the HTTP status when a reply came.
+    Raised as ``FetchUnavailable`` (may pass: 5xx, 429, timeouts, connection errors) or
+    ``FetchRefused`` (will not: 404, 410, robots.txt, too large, too many redirects)."""
+
+    def __init__(self, url: str, problem: str, status: int | None = None):
+        self.url, self.problem, self.status = url, problem, status
+        super().__init__(f"{url}: {problem}")
+
+
+class FetchUnavailable(FetchError, TransientError):
+    """A fetch that failed in a way that may pass on a later run (5xx, 429, timeouts, the network)."""
+
+
+class FetchRefused(FetchError, PermanentError):
+    """A fetch that fails the same way until the site or the config changes (404, 410, robots.txt,
+    too large, redirects that never end, a URL that is not http or https)."""
+
+
 class Stopped(TransientError):
     """Work not done because the run was asked to stop (SIGTERM, Ctrl-C): no failure of the item,
     which is left for the next run, and never recorded as one."""

@@ -14,6 +14,7 @@ import yaml
 from pipeline.devtools.tiny_marian import build_demo_models, read_corpus
 
 from .fakes import FakeClock
+from .websites import Site
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,3 +100,10 @@ def service(job: Path) -> Iterator[Any]:
     service = EditorService(load_config(job))
     yield service
     service.close()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    """A real local web site (tests/websites.py) with no routes yet: every path is a 404."""
+    with Site() as running:
+        yield running
