@@ -84,7 +84,8 @@ def _describe_web(config: JobConfig) -> list[str]:
 
     known = read_web_articles(config.state_path)
     client = web_client(config.input.web)
-    return [f"web sources ({len(known)} article(s) taken so far):", *preview_sources(config.input, known, client)]
+    heading = f"web sources ({len(known)} article(s) taken so far):"
+    return [heading, *preview_sources(config.input, known, client)]
 
 
 def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:

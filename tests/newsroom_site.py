@@ -62,12 +62,13 @@ def page(story: Story, site: Site, lang: str = "en") -> str:
     comments and ads around the article, with its metadata in meta tags and JSON-LD."""
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in story.paragraphs)
     ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": story.title,
-          "datePublished": story.published.isoformat(), "author": {"@type": "Person", "name": "Jane Doe"}}  # fmt: skip
+          "datePublished": story.published.isoformat(),
+          "author": {"@type": "Person", "name": "Jane Doe"}}  # fmt: skip
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <title>{html.escape(story.title)} | Daily Courier</title>
 <link rel="canonical" href="{site.url(story.path)}">
-<meta property="og:image" content="{site.url('/img/' + story.slug + '.jpg')}">
+<meta property="og:image" content="{site.url("/img/" + story.slug + ".jpg")}">
 <meta property="article:published_time" content="{story.published.isoformat()}">
 <script type="application/ld+json">{json.dumps(ld)}</script>
 </head><body>
@@ -102,7 +103,7 @@ def rss(stories: list[Story], site: Site, full: bool) -> str:
             content = f"<content:encoded><![CDATA[{text}]]></content:encoded>"
         items.append(
             f"<item><title>{html.escape(story.title)}</title><link>{site.url(story.path)}</link>"
-            f"<guid isPermaLink=\"false\">story-{story.slug}</guid>"
+            f'<guid isPermaLink="false">story-{story.slug}</guid>'
             f"<pubDate>{email.utils.format_datetime(story.updated or story.published)}</pubDate>"
             f"<description>{html.escape(story.summary)}</description>{content}</item>"
         )
@@ -129,8 +130,9 @@ class Newsroom:
         """(Re)serve every page and the feeds, as the stories are now."""
         self.version += 1
         for story in self.stories:
-            self.site.route(story.path, page(story, self.site), headers={"Content-Type": "text/html; charset=utf-8"},
-                            etag=f"{story.slug}-{story.updated or story.published}")  # fmt: skip
+            tag = f"{story.slug}-{story.updated or story.published}"
+            self.site.route(story.path, page(story, self.site), etag=tag,
+                            headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
         for path, full in (("/feed.xml", False), ("/full.xml", True)):
             self.site.route(path, rss(self.stories, self.site, full), etag=f"feed-{self.version}",
                             headers={"Content-Type": "application/rss+xml; charset=utf-8"})  # fmt: skip

@@ -113,7 +113,9 @@ def test_full_content_feeds_need_no_page(newsroom: Newsroom, write_config: Write
 
     assert result.exit_code == 0, result.stderr
     assert newsroom.page_requests() == 0
-    assert sorted(a["body"][0] for a in latest(config).values()) == sorted(s.paragraphs[0] for s in newsroom.stories)
+    assert sorted(a["body"][0] for a in latest(config).values()) == sorted(
+        s.paragraphs[0] for s in newsroom.stories
+    )
 
 
 def trickle(request: Request) -> tuple[int, dict[str, str], Iterator[bytes]]:
@@ -153,12 +155,18 @@ def test_each_fault_fails_its_article_with_one_line_and_the_rest_are_delivered(
     latin = newsroom.stories[1]  # served as UTF-8 while the header says ISO-8859-1
     latin.paragraphs[0] += " Officials in Kyiv (Київ) and Tirana (Shqipëri) agreed."
     newsroom.publish()
-    site.route(latin.path, _page_of(newsroom, latin), headers={"Content-Type": "text/html; charset=iso-8859-1"})
-    urls = [site.url(good.path), site.url(latin.path)] + [site.url(p) for p, (_, said) in FAULTS.items() if said]
+    site.route(
+        latin.path, _page_of(newsroom, latin), headers={"Content-Type": "text/html; charset=iso-8859-1"}
+    )
+    urls = [site.url(good.path), site.url(latin.path)] + [
+        site.url(p) for p, (_, said) in FAULTS.items() if said
+    ]
     url_file = write_config().parent / "urls.txt"
     url_file.write_text("# tonight's pages\n" + "\n".join(urls) + "\n", "utf-8")
     config = write_config(input={"url_file": "urls.txt", "feeds": [site.url("/not-a-feed.xml")], "web": WEB})
-    site.route("/not-a-feed.xml", "<html><body>Sorry, we moved</body></html>", headers={"Content-Type": "text/html"})
+    site.route(
+        "/not-a-feed.xml", "<html><body>Sorry, we moved</body></html>", headers={"Content-Type": "text/html"}
+    )
 
     started = time.monotonic()
     result = invoke("run", str(config))

@@ -21,12 +21,12 @@ from pipeline.diskspace import SpaceReserve, disk_full_error
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.executor.context import RunContext
 from pipeline.executor.inputs import InputFiles
-from pipeline.executor.web_ingest import harvest_web
 from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
 from pipeline.executor.run_report import RunReport
 from pipeline.executor.scope import read_touched
+from pipeline.executor.web_ingest import harvest_web
 from pipeline.executor.worker import Worker
 from pipeline.items import ItemOutcome
 from pipeline.layout import MANIFEST_FILE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AbstractSet
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import astuple, dataclass
 from pathlib import Path

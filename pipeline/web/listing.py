@@ -91,7 +91,7 @@ class Lister:
 
     def sitemap(self, url: str) -> Listing:
         listing = Listing(url)
-        queue, seen, pages = [url], set(), []
+        queue, seen, pages = [url], set[str](), list[Entry]()
         while queue and len(seen) < MAX_SITEMAPS:
             current = queue.pop(0)
             if current in seen:

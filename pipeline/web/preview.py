@@ -45,6 +45,7 @@ def preview_sources(
                 new += 1
             elif record.status != OK or signature is None or signature != record.signature:
                 changed += 1
+        taken = len(listing.entries) - new - changed
         lines.append(f"  {name}: {len(listing.entries)} article(s) in the window ({window}): "
-                     f"{new} new, {changed} to check again, {len(listing.entries) - new - changed} taken")  # fmt: skip
+                     f"{new} new, {changed} to check again, {taken} taken")  # fmt: skip
     return lines
