@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.errors import FormatError
 from pipeline.web.blocks import body_or_summary, paragraphs_from_html
+from pipeline.web.extract import extract_article, extract_content
 from pipeline.web.feeds import parse_feed
 from pipeline.web.sitemaps import parse_sitemap
 from pipeline.web.wordpress import parse_posts, posts_url, total_pages
@@ -225,3 +226,148 @@ def test_total_pages():
     assert total_pages({"x-wp-totalpages": " 2 "}) == 2
     assert total_pages({"Content-Type": "application/json"}) is None
     assert total_pages({"X-WP-TotalPages": "many"}) is None
+
+
+# --- article pages ---------------------------------------------------------------------------
+
+BRIDGE_PARAGRAPHS = (
+    "The harbour bridge reopened to traffic on Monday morning after six months of repairs that cost "
+    "the city more than four million euros.",
+    "Engineers replaced the corroded steel cables and resurfaced the deck, which had been closed to "
+    "cars since a routine inspection in May found cracks in two of its supports.",
+    '"We are relieved that the work finished before the winter storms," said the mayor, Elena '
+    "Brandt, who crossed the bridge on foot with the first commuters shortly after seven o'clock.",
+    "Buses return to the old route",
+    "The city's bus company said its number 4 and number 9 lines would return to their usual route "
+    "across the bridge from Tuesday, cutting twenty minutes from the journey to the eastern districts.",
+    "Cyclists will have a separate lane for the first time, protected from traffic by a low concrete "
+    "barrier along the whole length of the crossing.",
+)
+FURNITURE = (
+    "cookies", "Accept all", "Subscribe", "Business", "Opinion", "Share on", "Email this", "Related",
+    "Advertisement", "winter tyres", "comment", "Finally!", "Jonas", "All rights reserved",
+    "newsletter", "Photo:",
+    "Harbour bridge closed", "Most read", "I agree", "Reject", "Cheap flights", "Tweet", "Recent Posts",
+    "Leave a Reply", "Lovely piece", "Posted in", "Previous post", "Skip to content", "Log in",
+)  # fmt: skip
+
+
+def assert_no_furniture(paragraphs: tuple[str, ...]) -> None:
+    text = "\n".join(paragraphs)
+    assert [word for word in FURNITURE if word.lower() in text.lower()] == []
+
+
+def test_news_article_page_gives_its_paragraphs_and_nothing_else():
+    url = f"{COURIER}/news/2026/11/30/harbour-bridge-reopens?utm_source=feed"
+    article = extract_article(fixture("news_article.html").decode(), url)
+    assert article.paragraphs == BRIDGE_PARAGRAPHS  # the h1 is the title, not a paragraph
+    assert_no_furniture(article.paragraphs)
+    assert article.title == "Harbour bridge reopens after six months of repairs"
+    assert article.published == utc(2026, 11, 30, 7, 15)  # JSON-LD's 08:15+01:00
+    assert article.updated == utc(2026, 11, 30, 9, 2)
+    assert article.canonical_url == f"{COURIER}/news/2026/11/30/harbour-bridge-reopens"
+    assert article.image == f"{COURIER}/media/2026/11/bridge-1200.jpg"
+    assert (article.author, article.language) == ("Maria Keller", "en")
+
+
+def test_wordpress_page_with_graph_json_ld_and_the_headline_outside_the_article():
+    url = f"{BLOG}2026/11/30/mayor-bridge-walk/"
+    article = extract_article(fixture("wordpress_page.html").decode(), url)
+    assert article.paragraphs == (
+        "The mayor walked across the harbour bridge on Monday morning with the first commuters, more "
+        "than an hour before the official ceremony was due to begin.",
+        "She stopped halfway to talk to the engineers who had worked through the autumn, and thanked "
+        "them for finishing before the winter storms arrived on the coast.",
+        "It is the best Monday morning this city has had in a long time.",  # a quote, once
+        "The ceremony itself was short: a ribbon, a brass band from the harbour school, and a speech "
+        "that the wind carried away before anyone at the back could hear it.",
+    )
+    assert_no_furniture(article.paragraphs)
+    assert article.title == "The mayor’s walk across the new bridge"
+    # the Article node's dates, not the WebPage's; author and image given by @id in the @graph
+    assert (article.published, article.updated) == (utc(2026, 11, 30, 7, 15), utc(2026, 11, 30, 9, 2, 11))
+    assert article.author == "Elena Brandt"
+    assert article.image == f"{BLOG}wp-content/uploads/2026/11/walk.jpg"
+    assert (article.canonical_url, article.language) == (url, "en")
+
+
+def test_div_soup_page_without_declared_language_or_zone():
+    article = extract_article(fixture("cms_divsoup.html").decode(), "https://metro.example/local/tram-strike")
+    assert [paragraph.split(",")[0] for paragraph in article.paragraphs] == [
+        "Tram drivers will strike for twenty-four hours from four o'clock on Thursday morning",
+        "The city transport company said it would run replacement buses on the two busiest lines",
+        "Union leaders said the drivers had not had a pay rise for three years while the cost of living "
+        "had climbed steadily",
+        "A spokesman for the company said its offer of a four per cent rise remained on the table and "
+        "that it hoped the union would return to talks before the weekend.",
+    ]
+    assert_no_furniture(article.paragraphs)
+    assert article.title == "Tram drivers strike on Thursday"  # <title> without " - Metro Daily Online"
+    assert article.published == utc(2026, 11, 26, 6, 30)  # <time datetime> without a zone: UTC
+    assert article.language == "en"  # detected: the page declares none
+    assert (article.canonical_url, article.author, article.image) == (None, None, None)
+
+
+def test_declared_language_wins():
+    article = extract_article(fixture("albanian_page.html").decode(), "https://kurieri.example/lajme/ura")
+    assert article.language == "sq"
+    assert article.paragraphs[0].startswith("Ura e portit u rihap")
+    assert article.published == utc(2026, 11, 30, 8, 0)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        fixture("gallery_page.html").decode(),
+        "<html><body><nav><a href='/'>Home</a></nav></body></html>",
+        "",
+    ],
+)
+def test_page_without_article_text_fails(html: str):
+    with pytest.raises(FormatError, match=r"^no article text found$"):
+        extract_article(html, "https://example.org/page")
+
+
+def test_feed_content_as_article():
+    feed = parse_feed(fixture("rss_full.xml"), f"{COURIER}/feeds/news.xml")
+    entry = feed.entries[0]
+    assert entry.content_html is not None
+    article = extract_content(entry.content_html, entry)
+    assert article.paragraphs == (
+        *BRIDGE_PARAGRAPHS[:2],
+        BRIDGE_PARAGRAPHS[3],
+        BRIDGE_PARAGRAPHS[4].split(",")[0] + ".",
+    )
+    assert (article.title, article.published, article.author) == (
+        entry.title,
+        entry.published,
+        "Maria Keller",
+    )
+    assert (article.canonical_url, article.image, article.language) == (entry.url, entry.image, "en")
+    with pytest.raises(FormatError, match="no article text found"):
+        extract_content("<p>Too short.</p>", entry)
+
+
+def test_wordpress_content_drops_the_caption_and_a_repeated_headline():
+    (mayor, _) = parse_posts(fixture("wp_posts.json"), BLOG)
+    assert mayor.content_html is not None and mayor.title is not None
+    article = extract_content(f"<h1>{mayor.title}</h1>{mayor.content_html}", mayor)
+    assert len(article.paragraphs) == 2 and article.paragraphs[0].startswith("The mayor walked")
+    assert "The mayor on the bridge" not in " ".join(article.paragraphs)
+
+
+def test_paragraphs_from_html_keeps_blocks_and_folds_whitespace():
+    fragment = (
+        "<p>The <a href='/x'>bridge</a>, which\n  reopened,&nbsp;is open.<br>Really.</p>"
+        "<script>track()</script><figure><img src='a.jpg'><figcaption>Caption</figcaption></figure>"
+        "<blockquote><p>One.</p><p>Two.</p></blockquote><ul><li>First</li><li>Second</li></ul><h3>Head</h3>"
+    )
+    assert paragraphs_from_html(fragment) == (
+        "The bridge, which reopened, is open. Really.",
+        "One.",
+        "Two.",
+        "First",
+        "Second",
+        "Head",
+    )
+    assert paragraphs_from_html("Loose text<br><br>in two parts") == ("Loose text", "in two parts")
