@@ -55,3 +55,20 @@ class Extracted:
     image: str | None = None
     language: str | None = None
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A parsed RSS, Atom or JSON feed: its title, its entries in the feed's order, and its kind."""
+
+    title: str | None
+    entries: tuple[Entry, ...]
+    kind: str  # "rss", "atom" or "json"
+
+
+@dataclass(frozen=True)
+class Sitemap:
+    """A parsed sitemap: the pages it lists (a urlset) or the sitemaps it points at (an index)."""
+
+    pages: tuple[Entry, ...] = ()
+    sitemaps: tuple[str, ...] = ()
