@@ -73,9 +73,11 @@ def test_a_feed_is_delivered_then_costs_one_conditional_request(
     assert newsroom.page_requests() == len(newsroom.stories)
 
     newsroom.site.requests.clear()
+    files = {path: path.stat().st_mtime_ns for path in job_dir(config).glob("sources/**/*")}
     second = invoke("run", str(config))
 
     assert second.exit_code == 0, second.stderr
+    assert files == {path: path.stat().st_mtime_ns for path in job_dir(config).glob("sources/**/*")}
     feed_requests = [r for r in newsroom.site.requests if r.path == "/feed.xml"]
     assert len(feed_requests) == 1 and "if-none-match" in feed_requests[0].headers
     assert newsroom.page_requests() == 0
@@ -222,3 +224,20 @@ def test_a_known_page_that_fails_keeps_its_article(newsroom: Newsroom, write_con
 
     assert "keeps its last version" in result.stderr
     assert {item["status"] for item in manifest(config)["items"]} == {"ok"}
+
+
+def test_a_listed_page_unchanged_is_not_taken_again(newsroom: Newsroom, write_config: WriteConfig) -> None:
+    story = newsroom.stories[0]
+    newsroom.site.route(
+        story.path, _page_of(newsroom, story), headers={"Content-Type": "text/html"}
+    )  # no ETag
+    config = write_config(input={"urls": [newsroom.site.url(story.path)], "web": WEB})
+    assert invoke("run", str(config)).exit_code == 0
+    files = {path: path.stat().st_mtime_ns for path in job_dir(config).glob("sources/**/*")}
+
+    result = invoke("run", str(config))
+
+    assert result.exit_code == 0, result.stderr
+    assert newsroom.site.count(story.path) == 2  # asked again: a bare URL says nothing of changes
+    assert files == {path: path.stat().st_mtime_ns for path in job_dir(config).glob("sources/**/*")}
+    assert "0 to do" in result.stderr
