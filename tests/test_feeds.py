@@ -16,6 +16,8 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from pipeline.cli import cli
+from pipeline.config import load_config
+from pipeline.editor.service import EditorService
 from pipeline.report.feeds import published
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
@@ -333,3 +335,11 @@ def test_the_articles_own_publish_time_dates_its_episode(write_config: WriteConf
         assert [c["block"] for c in record["narration"]["chapters"] if c["block"] is not None] == [0, 1]
     page = (job / timed / "index.html").read_text()
     assert '<time datetime="2026-11-30T07:15:00Z">2026-11-30 07:15 UTC</time>' in page
+    service = EditorService(load_config(config))  # the review app's article view
+    try:
+        assert service.article(timed, "sq")["time"] == {
+            "iso": "2026-11-30T07:15:00Z",
+            "text": "2026-11-30 07:15 UTC",
+        }
+    finally:
+        service.close()
