@@ -29,6 +29,7 @@ from pipeline.editor.contract import Service
 from pipeline.editor.security import allowed_hosts, check_bind
 from pipeline.editor.service import EditorService
 from pipeline.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
+from pipeline.text.article import shown_time
 
 from .requirements import CHROMIUM, needs_chromium
 
@@ -1136,3 +1137,12 @@ def test_the_printed_link(host: str, link: str) -> None:
     from pipeline.cli.serve import url
 
     assert url(host, 8765) == link  # never with the token: printed lines end up in logs
+
+
+def test_the_article_page_shows_the_publish_time(client: TestClient, fake: FakeService) -> None:
+    html = client.get("/articles/harbour-cranes/").text
+    assert '<p class="muted">2024-03-20 · harbour-cranes</p>' in html  # a date alone, as before
+    for code in ("sq", "uk"):
+        fake.data["harbour-cranes"][code]["time"] = shown_time("2024-03-20", "2024-03-20T07:15:00Z")
+    html = client.get("/articles/harbour-cranes/").text
+    assert '<time datetime="2024-03-20T07:15:00Z">2024-03-20 07:15 UTC</time> · harbour-cranes' in html

@@ -69,6 +69,7 @@ def test_an_edit_is_published_at_once_and_only_its_paragraph_is_narrated_again(
 ) -> None:
     view = service.article(FIRST, "sq")
     assert view["audio"] == "ready"
+    assert view["time"] == {"iso": FIRST[:10], "text": FIRST[:10]}  # a date alone: no time shown
     chapters = view["chapters"]
     target = sentences(view)[2]  # in the second paragraph (block 0 is the title)
     after = service.save_edit(FIRST, "sq", target["index"], "  Teksti i  redaktorit. ", "Ana", target["key"])

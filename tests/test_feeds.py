@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from pipeline.cli import cli
+from pipeline.config import load_config
+from pipeline.editor.service import EditorService
 from pipeline.report.feeds import published
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
@@ -285,3 +288,58 @@ def test_publication_time() -> None:
     assert published("2024-02-28") == dt.datetime(2024, 2, 28, 6, tzinfo=dt.UTC)
     assert published("2024-02-28T19:30:00+01:00") == dt.datetime(2024, 2, 28, 18, 30, tzinfo=dt.UTC)
     assert published("2024-02-28T19:30:00") == dt.datetime(2024, 2, 28, 19, 30, tzinfo=dt.UTC)
+
+
+TIMED_HTML = """<html><head><meta property="article:published_time" content="2026-11-30T08:15:00+01:00">
+<title>Ukraine and Albania sign a treaty</title></head><body><article>
+<p>Ukraine and Albania signed a treaty on friendship and cooperation.</p></article></body></html>
+"""
+ONE_TITLE_MD = """---
+date: 2024-03-20
+title: Grain corridor
+---
+# Grain corridor
+
+Ukraine and Albania signed a treaty on friendship and cooperation.
+"""
+
+
+@needs_espeak
+def test_the_articles_own_publish_time_dates_its_episode(write_config: WriteConfig, tmp_path: Path) -> None:
+    """An HTML page's time is the episode's pubDate and shows on its page; a date alone is 06:00 UTC;
+    a Markdown title written twice (front matter and heading) is translated and narrated once."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "timed.html").write_text(TIMED_HTML, "utf-8")
+    (folder / "one-title.md").write_text(ONE_TITLE_MD, "utf-8")
+    shutil.copy(SAMPLE_ARTICLES[0], folder / SAMPLE_ARTICLES[0].name)
+    config = narrated(write_config, FEEDS)
+    job = job_dir(config)
+    timed = "timed"
+    for code in LANGUAGES:
+        channel = etree.fromstring(feed_path(config, code).read_bytes()).find("channel")
+        dates = {text(i, "guid").split(":")[1]: text(i, "pubDate") for i in channel.findall("item")}
+        assert dates[timed] == "Mon, 30 Nov 2026 07:15:00 +0000"
+        assert dates[SAMPLE_ARTICLES[0].stem] == rfc822("2024-02-28")  # a date alone: 06:00 UTC
+        assert text(channel, "lastBuildDate") == "Mon, 30 Nov 2026 07:15:00 +0000"
+
+        source = json.loads((job / timed / code / "article.json").read_text())["source"]
+        assert (source["date"], source["published"], source["updated"]) == (
+            "2026-11-30", "2026-11-30T07:15:00Z", None
+        )  # fmt: skip
+
+        record = json.loads((job / "one-title" / code / "article.json").read_text())
+        sources = [s["source"] for p in record["paragraphs"] for s in p["sentences"]]
+        assert sources.count("Grain corridor") == 1
+        assert len(record["paragraphs"]) == 2  # title and one paragraph: narrated as two chapters
+        assert [c["block"] for c in record["narration"]["chapters"] if c["block"] is not None] == [0, 1]
+    page = (job / timed / "index.html").read_text()
+    assert '<time datetime="2026-11-30T07:15:00Z">2026-11-30 07:15 UTC</time>' in page
+    service = EditorService(load_config(config))  # the review app's article view
+    try:
+        assert service.article(timed, "sq")["time"] == {
+            "iso": "2026-11-30T07:15:00Z",
+            "text": "2026-11-30 07:15 UTC",
+        }
+    finally:
+        service.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
+from pipeline.text.article import article_from_record, article_record
 from pipeline.text.load import read_article
 
 from .conftest import SAMPLE_ARTICLES
@@ -143,3 +144,96 @@ def test_byte_order_marks_are_honoured(tmp_path: Path) -> None:
         article = read_article(write(tmp_path, name, data))
         assert article.parts.paragraphs == ("Київ і Тирана.",), name
         assert article.warnings == ()
+
+
+PUBLISHED = dt.datetime(2026, 11, 30, 7, 15, tzinfo=dt.UTC)  # 08:15 at +01:00
+
+
+def test_html_keeps_the_publish_and_update_times(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta property="article:published_time" content="2026-11-30T08:15:00+01:00">'
+        '<meta property="article:modified_time" content="2026-12-01T10:00:00Z"></head>'
+        "<body><article><p>Body text.</p></article></body></html>"
+    )
+    article = read_article(write(tmp_path, "a.html", page))
+    assert article.date == dt.date(2026, 11, 30)
+    assert article.parts.published == PUBLISHED
+    assert article.parts.updated == dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "published", "updated"),
+    [
+        ({"date": "2026-11-30T08:15:00+01:00", "updated": "2026-12-01T10:00:00Z"}, PUBLISHED,
+         dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)),
+        ({"published": "2026-11-30T07:15:00", "modified": "2026-12-01"}, PUBLISHED, None),  # no zone: UTC
+        ({"date": "2026-11-30"}, None, None),
+    ],
+)  # fmt: skip
+def test_json_dates_may_be_timestamps(
+    tmp_path: Path, fields: dict[str, str], published: dt.datetime | None, updated: dt.datetime | None
+) -> None:
+    article = read_article(write(tmp_path, "a.json", json.dumps({**fields, "body": "Body text."})))
+    assert (article.date, article.parts.published, article.parts.updated) == (
+        dt.date(2026, 11, 30),
+        published,
+        updated,
+    )
+
+
+@pytest.mark.parametrize(
+    "date", ["2026-11-30T08:15:00+01:00", "'2026-11-30T08:15:00+01:00'", "2026-11-30 07:15:00"]
+)
+def test_markdown_front_matter_date_with_a_time(tmp_path: Path, date: str) -> None:
+    """YAML gives a datetime (aware, or naive and then UTC), or a string when it is quoted."""
+    text = f"---\ndate: {date}\nupdated: 2026-12-01T10:00:00Z\n---\nBody text.\n"
+    article = read_article(write(tmp_path, "m.md", text))
+    assert (article.date, article.parts.published) == (dt.date(2026, 11, 30), PUBLISHED)
+    assert article.parts.updated == dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
+
+
+def test_the_date_is_the_sources_own_day_and_the_time_is_utc(tmp_path: Path) -> None:
+    article = read_article(write(tmp_path, "a.txt", "date 2026-11-30T00:30+01:00 note\n\nBody.\n"))
+    assert article.date == dt.date(2026, 11, 30)  # the newsroom's day, not UTC's 29 November
+    assert article.parts.published == dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC)
+    assert article.parts.audio_note == "note"
+
+
+def test_a_date_alone_has_no_time(tmp_path: Path) -> None:
+    article = read_article(write(tmp_path, "a.txt", "date 2026-11-30\n\nBody.\n"))
+    assert (article.date, article.parts.published, article.parts.updated) == (
+        dt.date(2026, 11, 30),
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "title", "paragraphs"),
+    [
+        ("# The Title\n\nBody text.\n", "The Title", ("Body text.",)),  # the same title twice
+        ("# Another *heading*\n\nBody text.\n", "The Title", ("Body text.",)),  # front matter wins
+        ("Body text.\n\n# A later heading\n", "The Title", ("Body text.", "A later heading")),
+    ],
+)
+def test_markdown_front_matter_title_and_heading_are_one_title(
+    tmp_path: Path, body: str, title: str, paragraphs: tuple[str, ...]
+) -> None:
+    article = read_article(write(tmp_path, "m.md", f"---\ndate: 2026-11-30\ntitle: The Title\n---\n{body}"))
+    assert (article.title, article.parts.paragraphs) == (title, paragraphs)
+    assert [b.text for b in article.blocks].count("The Title") == 1
+
+
+def test_markdown_heading_is_the_title_without_front_matter_title(tmp_path: Path) -> None:
+    article = read_article(write(tmp_path, "m.md", "date 2026-11-30\n\n# The Title\n\nBody.\n\n# Later\n"))
+    assert (article.title, article.parts.paragraphs) == ("The Title", ("Body.", "Later"))
+
+
+def test_times_survive_the_article_record_and_old_records_still_load(tmp_path: Path) -> None:
+    page = '<meta property="article:published_time" content="2026-11-30T08:15:00+01:00"><p>Body.</p>'
+    article = read_article(write(tmp_path, "a.html", page))
+    record = article_record(article)
+    assert (record["published"], record["updated"]) == ("2026-11-30T07:15:00Z", None)
+    assert article_from_record(record) == article
+    old = {key: value for key, value in record.items() if key not in ("published", "updated")}
+    assert article_from_record(old).parts.published is None

@@ -162,6 +162,7 @@ async def article_page(request: Request) -> Response:
         article_id=article_id,
         title=first.get("title") or article_id,
         date=first.get("date") or "",
+        time=first.get("time"),
         source_paragraphs=first.get("source_paragraphs") or [],
         kinds=first.get("kinds") or [],
         columns=columns,

@@ -21,6 +21,7 @@ from pipeline.layout import JSON_FILE, MANIFEST_FILE, item_dir
 from pipeline.report.review import headline
 from pipeline.state import StateStore
 from pipeline.state.review_records import Review
+from pipeline.text.article import shown_time
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class JobReader:
             "language": language,
             "title": headline(record, [], article_id),
             "date": record["source"].get("date", ""),
+            "time": shown_time(record["source"].get("date", ""), record["source"].get("published")),
             "status": item["status"],
             "review": item.get("review", "needs_review"),
             "review_detail": _review_detail(current, item),

@@ -29,7 +29,7 @@ from pipeline.state.keys import (
     model_fingerprint,
     translation_key,
 )
-from pipeline.text.article import headline
+from pipeline.text.article import headline, iso_utc
 
 
 @dataclass
@@ -239,6 +239,9 @@ class Planner:
             segmented.sentences,
             [str(article.source), article.sha256, article.date, article.title],
         ]
+        times = [iso_utc(article.parts.published), iso_utc(article.parts.updated)]
+        if any(times):  # only then: an article with a date alone keeps the key it had before times
+            parts.append(times)
         if edits:  # only then: an article no edit concerns keeps the key it had before edits existed
             parts.append([e.signature() for e in edits])
         text_key = digest(TEXT, TEXT_VERSION, *parts)

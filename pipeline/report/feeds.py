@@ -4,8 +4,9 @@ Built with lxml, every namespace declared on ``<rss>``: Apple's ``itunes:`` tags
 explicit, author, owner, type), ``atom:link rel=self`` and the Podcasting 2.0
 ``podcast:transcript``. One item per narrated article, the newest ``feeds.limit``: its MP3 as
 enclosure (absolute URL under ``feeds.base_url``, exact byte length, ``audio/mpeg``), its duration,
-its WebVTT transcript (when it has one), the article date as pubDate and the AI-assistance note in
-the description.
+its WebVTT transcript (when it has one), the article's publish time as pubDate (``source.published``
+in ``article.json``; 06:00 UTC of its date when the input gives a date only) and the AI-assistance
+note in the description.
 The guid ``<job>:<article_id>:<lang>`` never changes, so subscribers never see an episode twice.
 
 The feeds are regenerated on every run and hold nothing that changes from run to run by itself
@@ -105,7 +106,7 @@ def _episode(article_id: str, record: dict[str, Any]) -> Episode:
     return Episode(
         article_id=article_id,
         title=narration.get("title") or record["source"].get("title") or article_id,
-        published=published(record["source"]["date"]),
+        published=published(record["source"].get("published") or record["source"]["date"]),
         description=f"{lead}\n\n{record['disclosure']}".strip(),
         size=int(narration["size"]),
         duration=float(narration["duration"]),

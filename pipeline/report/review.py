@@ -26,6 +26,7 @@ from pipeline.integrity import file_identity, read_record
 from pipeline.layout import JSON_FILE, REVIEW_FILE, TRANSCRIPT_FILE
 from pipeline.state.keys import digest
 from pipeline.text.article import headline as article_headline
+from pipeline.text.article import shown_time
 
 
 @functools.cache
@@ -212,6 +213,7 @@ def _article_page(
         "id": article_id,
         "headline": title,
         "date": first["source"]["date"] if first else "",
+        "time": shown_time(first["source"]["date"], first["source"].get("published")) if first else None,
         "lead": source_blocks[0]["text"] if source_blocks else "",
         "source": Path(items[0]["source"]).name,  # the file name only: no server path on the page
         "columns": columns,

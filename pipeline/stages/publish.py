@@ -17,6 +17,7 @@ from pipeline.items import Failure, paragraph_text
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, item_dir
 from pipeline.stages.narrate import Narration
 from pipeline.stages.translate import TranslatedArticle
+from pipeline.text.article import iso_utc
 from pipeline.version import __version__
 
 JSON_SCHEMA_VERSION = 1
@@ -166,6 +167,8 @@ def render_json(item: TranslatedArticle, narration: dict[str, Any] | None) -> di
             "sha256": article.sha256,
             "encoding": article.encoding,
             "date": article.date.isoformat(),
+            "published": iso_utc(article.parts.published),
+            "updated": iso_utc(article.parts.updated),
             "title": article.title,
             "audio_note": article.parts.audio_note,
         },

@@ -21,13 +21,19 @@ class Block:
 
 @dataclass(frozen=True)
 class ArticleParts:
-    """What a format reader extracts from the text of one file."""
+    """What a format reader extracts from the text of one file.
+
+    ``date`` is the day the source names, in the source's own zone; ``published`` and ``updated``
+    are moments in UTC, None when the source gives no time of day (or no update).
+    """
 
     date: dt.date
     paragraphs: tuple[str, ...]
     title: str | None = None
     audio_note: str | None = None
     id_hint: str | None = None  # an id the file declares (JSON "id", front matter "id")
+    published: dt.datetime | None = None
+    updated: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ def article_record(article: Article) -> dict[str, Any]:
         "title": parts.title,
         "audio_note": parts.audio_note,
         "id_hint": parts.id_hint,
+        "published": iso_utc(parts.published),
+        "updated": iso_utc(parts.updated),
     }
 
 
@@ -96,6 +104,8 @@ def article_from_record(record: dict[str, Any]) -> Article:
         title=record["title"],
         audio_note=record["audio_note"],
         id_hint=record["id_hint"],
+        published=_moment(record.get("published")),  # absent in records older than READ_VERSION 2
+        updated=_moment(record.get("updated")),
     )
     return Article(
         id=str(record["id"]),
@@ -106,3 +116,29 @@ def article_from_record(record: dict[str, Any]) -> Article:
         parts=parts,
         warnings=tuple(str(w) for w in record["warnings"]),
     )
+
+
+def shown_time(date: str, published: str | None) -> dict[str, str]:
+    """How a page shows an article's time: ``iso`` for ``<time datetime>`` and ``text`` to read.
+
+    With a known ``published`` moment: ``2026-11-30T07:15:00Z`` and ``2026-11-30 07:15 UTC`` (the
+    date in UTC, so date and time agree); else the date alone, as the source gives it.
+    """
+    if not published:
+        return {"iso": date, "text": date}
+    try:
+        moment = dt.datetime.fromisoformat(published).astimezone(dt.UTC)
+    except ValueError:
+        return {"iso": date, "text": date}
+    return {"iso": iso_utc(moment) or date, "text": moment.strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def iso_utc(moment: dt.datetime | None) -> str | None:
+    """``moment`` as ISO 8601 in UTC with a ``Z`` (``2026-11-30T07:15:00Z``), or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None

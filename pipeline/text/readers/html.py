@@ -3,16 +3,20 @@
 The reader takes ``<article>``, else ``<main>``, else ``[role=main]``, else ``<body>``; drops
 navigation, headers, footers, asides, forms, scripts and styles; and keeps headings, paragraphs
 and list items in document order. Title: ``og:title``, else the first ``<h1>``, else ``<title>``.
-Date: ``article:published_time``, ``datePublished``, ``<meta name=date>``, else ``<time datetime>``.
+Date: ``article:published_time``, ``datePublished``, ``<meta name=date>``, else ``<time datetime>``;
+when that value is an ISO timestamp its time is kept too (UTC when it names no zone). Updated:
+``article:modified_time``, else ``dateModified``.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from pipeline.errors import FormatError
 from pipeline.text.article import ArticleParts
-from pipeline.text.readers.common import parse_date, require
+from pipeline.text.readers.common import parse_moment, require, update_moment
 
 _DROP = "script, style, noscript, template, nav, header, footer, aside, form, iframe, svg, button, figure"
 _TEXT_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre"
@@ -21,6 +25,10 @@ _DATE_SOURCES = (
     ('meta[itemprop="datePublished"]', "content"),
     ('meta[name="date"]', "content"),
     ("time[datetime]", "datetime"),
+)
+_UPDATE_SOURCES = (
+    ('meta[property="article:modified_time"]', "content"),
+    ('meta[itemprop="dateModified"]', "content"),
 )
 
 
@@ -32,7 +40,8 @@ def read_html(text: str) -> ArticleParts:
             text in its main content.
     """
     tree = LexborHTMLParser(text)
-    date = _date(tree)
+    date, published = _date(tree)
+    updated = _updated(tree)
     title = _title(tree)
     for node in tree.css(_DROP):
         node.decompose()
@@ -54,15 +63,25 @@ def read_html(text: str) -> ArticleParts:
         if words and not (node.tag == "h1" and words == title):
             paragraphs.append(words)
     require(bool(paragraphs), "no paragraphs of text in the page's main content")
-    return ArticleParts(date=date, paragraphs=tuple(paragraphs), title=title)
+    return ArticleParts(
+        date=date, paragraphs=tuple(paragraphs), title=title, published=published, updated=updated
+    )
 
 
-def _date(tree: LexborHTMLParser):
+def _date(tree: LexborHTMLParser) -> tuple[dt.date, dt.datetime | None]:
     for selector, attribute in _DATE_SOURCES:
         node = tree.css_first(selector)
         if node is not None and node.attributes.get(attribute):
-            return parse_date(node.attributes[attribute], f"<{selector}>")
+            return parse_moment(node.attributes[attribute], f"<{selector}>")
     raise FormatError('missing date: add <meta property="article:published_time" content="YYYY-MM-DD">')
+
+
+def _updated(tree: LexborHTMLParser) -> dt.datetime | None:
+    for selector, attribute in _UPDATE_SOURCES:
+        node = tree.css_first(selector)
+        if node is not None and node.attributes.get(attribute):
+            return update_moment(node.attributes[attribute])
+    return None
 
 
 def _title(tree: LexborHTMLParser) -> str | None:

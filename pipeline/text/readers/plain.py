@@ -1,4 +1,7 @@
-"""``.txt``: ``date YYYY-MM-DD <audio note>`` on the first line, then blank-line paragraphs."""
+"""``.txt``: ``date YYYY-MM-DD <audio note>`` on the first line, then blank-line paragraphs.
+
+The date may be an ISO timestamp (``date 2026-11-30T08:15+01:00``) to give the time as well.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ def read_plain(text: str) -> ArticleParts:
     if dated is None:
         first = text.strip().splitlines()[0][:60]
         raise FormatError(f"missing date line: the first line must be 'date YYYY-MM-DD ...', not {first!r}")
-    date, note, body = dated
+    date, published, note, body = dated
     paragraphs = paragraphs_of(body)
     require(bool(paragraphs), "no paragraphs after the date line")
-    return ArticleParts(date=date, paragraphs=paragraphs, audio_note=note or None)
+    return ArticleParts(date=date, paragraphs=paragraphs, audio_note=note or None, published=published)
