@@ -82,6 +82,8 @@ class SourcesFolder:
         folder = self.root / article_id
         latest = folder / LATEST_FILE
         current = _read_json(latest)
+        if current is not None and article["published"] is None and isinstance(current.get("date"), str):
+            article["date"] = current["date"]  # undated: the day it was first taken, not today
         if current is not None and _content(current) == _content(article):
             return False
         sha = hashlib.sha256(origin.raw).hexdigest()
