@@ -18,6 +18,7 @@ from pipeline.state.change_records import CHANGES_TABLES
 from pipeline.state.input_records import INPUTS_TABLE, InputRecord, read_input_records
 from pipeline.state.schema import EDITS_TABLES, REVIEWS_TABLES, SCHEMA
 from pipeline.state.store import APPLICATION_ID, SCHEMA_VERSION
+from pipeline.state.web_records import WEB_TABLES, WebArticle, read_web_articles
 
 # The schema of version 1 (pipeline/state/store.py before segment files and exit codes), verbatim.
 SCHEMA_1 = """
@@ -200,10 +201,13 @@ def test_a_schema_1_state_file_is_migrated_in_place(tmp_path: Path, caplog: pyte
 
 
 def schema_before(version: int) -> str:
-    """The state's schema as it was before ``version`` (6: no editors' changes; 5: nor input
-    records; 4: nor post-edits, nor runs.origin)."""
-    assert version in (4, 5, 6)
-    schema = SCHEMA.replace(CHANGES_TABLES, "")
+    """The state's schema as it was before ``version`` (7: no web ingest; 6: nor editors' changes;
+    5: nor input records; 4: nor post-edits, nor runs.origin)."""
+    assert version in (4, 5, 6, 7)
+    schema = SCHEMA.replace(WEB_TABLES, "")
+    if version == 7:
+        return schema
+    schema = schema.replace(CHANGES_TABLES, "")
     if version == 6:
         return schema
     schema = schema.replace(INPUTS_TABLE, "")
@@ -223,11 +227,28 @@ def test_a_schema_4_state_file_gets_the_inputs_table_in_place(tmp_path: Path) ->
     assert read_input_records(path) == {}  # an older state: every file is read
 
     state = StateStore.open(path)
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     record = InputRecord("/in/a.txt", 10, 1, 2, 3, 4, "v", "{}")
     state.save_inputs([record], gone=["/in/gone.txt"])
     state.close()
     assert read_input_records(path) == {"/in/a.txt": record}
+
+
+def test_a_schema_6_state_file_gets_the_web_tables_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        header = f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=6;"
+        db.executescript(f"BEGIN; {schema_before(7)} {header} COMMIT;")
+    assert "web_articles" not in tables(path)
+    assert read_web_articles(path) == {}  # an older state: nothing taken from the web yet
+
+    state = StateStore.open(path)
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    record = WebArticle("guid-1", "budget-vote", "https://x.example/a", "https://x.example/feed", "s", "ok",
+                        None, None, "2026-12-03T00:00:00+00:00")  # fmt: skip
+    state.save_web_article(record)
+    state.close()
+    assert read_web_articles(path) == {"guid-1": record}
 
 
 def test_a_schema_3_state_file_gets_the_edits_tables_and_run_origins_in_place(tmp_path: Path) -> None:
@@ -282,7 +303,7 @@ def test_a_schema_2_state_file_gets_the_reviews_tables_in_place(
     with caplog.at_level(logging.INFO):
         state = StateStore.open(path)
     assert f"upgrading schema 2 to {SCHEMA_VERSION}" in caplog.text
-    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert state.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     assert state.reviews() == {}
     assert state.runs()[0]["exit_code"] == 0  # what was there stays
     state.set_review("a1", "sq", "approved", "ed", "fine", "ab" * 32)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import feedparser
 import pytest
 from click.testing import CliRunner, Result
 
@@ -17,6 +18,7 @@ from pipeline.cli import cli
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
 from .newsroom_site import Newsroom, sample_stories
+from .requirements import needs_espeak
 from .websites import Request, Site
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -49,10 +51,15 @@ def latest(config: Path) -> dict[str, dict]:
     return {path.parent.name: json.loads(path.read_text("utf-8")) for path in folder.glob("*/latest.json")}
 
 
+@needs_espeak
 def test_a_feed_is_delivered_then_costs_one_conditional_request(
     newsroom: Newsroom, write_config: WriteConfig
 ) -> None:
-    config = write_config(input={"feeds": [newsroom.site.url("/feed.xml")], "web": WEB})
+    config = write_config(
+        input={"feeds": [newsroom.site.url("/feed.xml")], "web": WEB},
+        tts={"engine": "espeak-ng"},
+        feeds={"base_url": "https://cdn.example/news", "image": "https://cdn.example/show.jpg"},
+    )
 
     first = invoke("run", str(config))
 
@@ -68,8 +75,13 @@ def test_a_feed_is_delivered_then_costs_one_conditional_request(
         assert not [bit for bit in newsroom.furniture if bit in text]
         for code in ("sq", "uk"):
             assert (job_dir(config) / article["id"] / code / "article.txt").is_file()
+            assert (job_dir(config) / article["id"] / code / "narration.mp3").stat().st_size > 1000
         assert list((job_dir(config) / "sources" / article["id"] / "versions").glob("*.html.gz"))
     assert manifest(config)["counts"]["ok"] == 2 * len(newsroom.stories)
+    for code in ("sq", "uk"):  # the podcast feeds: an episode per story, dated by the story's own time
+        feed = feedparser.parse((job_dir(config) / "public" / "feeds" / f"{code}.xml").read_bytes())
+        dates = sorted(dt.datetime(*entry.published_parsed[:6], tzinfo=dt.UTC) for entry in feed.entries)
+        assert dates == sorted(story.published for story in newsroom.stories)
     assert newsroom.page_requests() == len(newsroom.stories)
 
     newsroom.site.requests.clear()

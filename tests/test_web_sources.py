@@ -176,3 +176,58 @@ def test_entries_older_than_the_window_are_not_imported(newsroom: Newsroom, tmp_
     report = harvest(tmp_path, feeds=[site.url("/atom.xml")], max_age_days=7)
 
     assert report.taken == 2 and site.url(stories[0].path) not in taken_urls(tmp_path)
+
+
+def test_a_page_missing_for_retract_after_days_is_retracted(newsroom: Newsroom, tmp_path: Path) -> None:
+    site, story = newsroom.site, newsroom.stories[0]
+    config = InputConfig.model_validate({"urls": [site.url(story.path)], "retract_after_days": 3, "web": WEB})
+
+    def night(days: int) -> HarvestReport:
+        state = StateStore.open(tmp_path / "state.sqlite")
+        try:
+            now = NOW + dt.timedelta(days=days)
+            return Harvest(config, tmp_path / "job", state, web_client(config.web), now=now)()
+        finally:
+            state.close()
+
+    assert night(0).taken == 1
+    site.route(story.path, status=404, body="not here")
+    assert (night(1).kept, night(2).retracted) == (1, [])  # missing for a day, then two: kept
+    (article_id,) = [path.name for path in (tmp_path / "job" / "sources").iterdir()]
+    assert (tmp_path / "job" / "sources" / article_id / "latest.json").is_file()
+    assert night(4).retracted == [article_id]  # three days after the first 404
+    assert not (tmp_path / "job" / "sources" / article_id / "latest.json").exists()
+
+
+def test_a_page_in_another_language_is_skipped(
+    newsroom: Newsroom, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from .newsroom_site import page
+
+    site, story = newsroom.site, newsroom.stories[0]
+    site.route(story.path, page(story, site, lang="sq"), headers={"Content-Type": "text/html"})
+
+    report = harvest(tmp_path, urls=[site.url(story.path)])
+
+    assert (report.skipped, report.taken, report.failures) == (1, 0, [])
+    assert [r.message for r in caplog.records if "not English" in r.message] == [
+        f"{site.url(story.path)}: skipped: the page is in 'sq', not English"
+    ]
+    assert taken_urls(tmp_path) == set()
+
+
+def test_a_lost_state_keeps_the_ids_issued(newsroom: Newsroom, tmp_path: Path) -> None:
+    site, stories = newsroom.site, newsroom.stories[:3]
+    site.route("/atom.xml", atom(stories, site), etag="a1", headers={"Content-Type": "application/atom+xml"})
+    harvest(tmp_path, feeds=[site.url("/atom.xml")])
+    ids = {
+        path.parent.name: path.read_bytes() for path in (tmp_path / "job" / "sources").glob("*/latest.json")
+    }
+    (tmp_path / "state.sqlite").unlink()
+
+    again = harvest(tmp_path, feeds=[site.url("/atom.xml")])
+
+    assert again.taken == 0 and again.unchanged == 3  # the same articles, taken under the same ids
+    assert ids == {
+        path.parent.name: path.read_bytes() for path in (tmp_path / "job" / "sources").glob("*/latest.json")
+    }
