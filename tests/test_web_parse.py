@@ -103,6 +103,10 @@ def test_json_feed():
         (b'{"items": [}', "invalid JSON"),
         (b'{"version": "1.0", "items": []}', "JSON without"),
         (b"", "no <rss>"),
+        (
+            b'<?xml version="1.0" encoding="UTF\xc28"?><rss version="2.0"><channel/></rss>',
+            "unreadable (UnicodeDecodeError)",
+        ),
     ],
 )
 def test_what_is_not_a_feed_fails_in_one_line(data: bytes, why: str):
@@ -392,3 +396,20 @@ def test_paragraphs_from_html_keeps_blocks_and_folds_whitespace():
         "Head",
     )
     assert paragraphs_from_html("Loose text<br><br>in two parts") == ("Loose text", "in two parts")
+
+
+def test_a_link_that_cannot_be_a_url_drops_its_entry_only():
+    rss = (
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><title>Bad</title><link>http://[broken/a</link></item>"
+        b"<item><title>Good</title><link>/good</link></item></channel></rss>"
+    )
+    assert [entry.url for entry in parse_feed(rss, "https://example.org/feed").entries] == [
+        "https://example.org/good"
+    ]
+    urlset = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>http://[broken/a</loc></url><url><loc>/good</loc></url></urlset>"
+    )
+    pages = parse_sitemap(urlset, "https://example.org/sitemap.xml").pages
+    assert [page.url for page in pages] == ["https://example.org/good"]

@@ -13,6 +13,7 @@ from pipeline.errors import FormatError
 from pipeline.web.blocks import body_or_summary, fold, html_text
 from pipeline.web.dates import parse_time
 from pipeline.web.model import Entry
+from pipeline.web.urls import absolute
 
 POSTS_PATH = "wp-json/wp/v2/posts"
 # What parse_posts reads, and nothing else: a page of 100 posts without _fields carries every
@@ -95,12 +96,13 @@ def total_pages(headers: Mapping[str, str]) -> int | None:
 
 def _entry(post: dict[str, Any], base_url: str) -> Entry | None:
     link = post.get("link")
-    if not isinstance(link, str) or not link:
+    url = absolute(base_url, link) if isinstance(link, str) else None
+    if url is None:
         return None
     content, summary = body_or_summary(_rendered(post, "content"), _rendered(post, "excerpt"))
     guid = _rendered(post, "guid") or (str(post["id"]) if post.get("id") is not None else None)
     return Entry(
-        url=urljoin(base_url, link),
+        url=url,
         guid=guid,
         title=html_text(_rendered(post, "title") or "") or None,
         published=parse_time(post.get("date_gmt")),  # UTC, written without a zone
