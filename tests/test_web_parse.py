@@ -17,7 +17,7 @@ from pipeline.web.dates import parse_time
 from pipeline.web.extract import extract_article, extract_content
 from pipeline.web.feeds import parse_feed
 from pipeline.web.sitemaps import parse_sitemap
-from pipeline.web.wordpress import parse_posts, posts_url, total_pages
+from pipeline.web.wordpress import parse_posts, parse_terms, posts_url, term_ids, terms_url, total_pages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "web"
 COURIER = "https://www.valleycourier.example"
@@ -413,3 +413,17 @@ def test_a_link_that_cannot_be_a_url_drops_its_entry_only():
     )
     pages = parse_sitemap(urlset, "https://example.org/sitemap.xml").pages
     assert [page.url for page in pages] == ["https://example.org/good"]
+
+
+def test_wordpress_category_names_to_ids():
+    url = terms_url(BLOG, "categories", ["City", "culture-and-arts"])
+    assert (
+        url == f"{BLOG}wp-json/wp/v2/categories?slug=city,culture-and-arts&per_page=100&_fields=id,slug,name"
+    )
+    known = parse_terms(
+        b'[{"id": 3, "slug": "city", "name": "City"},'
+        b' {"id": 7, "slug": "culture-and-arts", "name": "Culture &amp; Arts"}]'
+    )
+    assert term_ids([12, "7", "City", "culture & arts", "Sport"], known) == ((12, 7, 3, 7), ("Sport",))
+    with pytest.raises(FormatError, match="terms"):
+        parse_terms(b'{"code": "rest_no_route"}')
