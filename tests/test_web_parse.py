@@ -427,3 +427,10 @@ def test_wordpress_category_names_to_ids():
     assert term_ids([12, "7", "City", "culture & arts", "Sport"], known) == ((12, 7, 3, 7), ("Sport",))
     with pytest.raises(FormatError, match="terms"):
         parse_terms(b'{"code": "rest_no_route"}')
+
+
+def test_a_page_wrapped_in_a_furniture_like_class_still_gives_its_text():
+    html = fixture("news_article.html").decode()
+    wrapped = html.replace("<body>", '<body><div id="social-layout">').replace("</body>", "</div></body>")
+    article = extract_article(wrapped, f"{COURIER}/news/2026/11/30/harbour-bridge-reopens")
+    assert article.paragraphs == BRIDGE_PARAGRAPHS
