@@ -6,16 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import random
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import FormatError
 from pipeline.web.blocks import body_or_summary, paragraphs_from_html
+from pipeline.web.dates import parse_time
 from pipeline.web.extract import extract_article, extract_content
 from pipeline.web.feeds import parse_feed
 from pipeline.web.sitemaps import parse_sitemap
-from pipeline.web.wordpress import parse_posts, posts_url, total_pages
+from pipeline.web.wordpress import parse_posts, parse_terms, posts_url, term_ids, terms_url, total_pages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "web"
 COURIER = "https://www.valleycourier.example"
@@ -101,6 +103,10 @@ def test_json_feed():
         (b'{"items": [}', "invalid JSON"),
         (b'{"version": "1.0", "items": []}', "JSON without"),
         (b"", "no <rss>"),
+        (
+            b'<?xml version="1.0" encoding="UTF\xc28"?><rss version="2.0"><channel/></rss>',
+            "unreadable (UnicodeDecodeError)",
+        ),
     ],
 )
 def test_what_is_not_a_feed_fails_in_one_line(data: bytes, why: str):
@@ -127,6 +133,21 @@ def test_a_teaser_as_content_is_no_article_body():
     assert body_or_summary(teaser, "<p>The summary says a little more than the teaser.</p>")[0] is None
     assert body_or_summary(body, teaser) == (body, "Short teaser.")
     assert body_or_summary(body, body)[0] == body  # the feed repeats the body as its summary
+    longer_teaser = "<p>Tickets for Saturday's concert go on sale on Monday.</p>"
+    assert body_or_summary(longer_teaser, teaser) == (None, "Short teaser.")  # under 200 characters
+
+
+def test_times_without_a_zone_are_utc_whatever_the_machine_zone(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_time("2026-11-27T10:00:00") == utc(2026, 11, 27, 10, 0)
+        zoned = parse_time("2026-11-30T08:15:00+01:00")
+        assert zoned == utc(2026, 11, 30, 7, 15) and zoned is not None and zoned.tzinfo == dt.UTC
+        assert [parse_time(value) for value in ("30 Nov 2026", "", None, 20261130)] == [None] * 4
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # --- sitemaps --------------------------------------------------------------------------------
@@ -308,7 +329,11 @@ def test_div_soup_page_without_declared_language_or_zone():
     assert (article.canonical_url, article.author, article.image) == (None, None, None)
 
 
-def test_declared_language_wins():
+def test_declared_language_wins(monkeypatch: pytest.MonkeyPatch):
+    def refuse(text: str) -> str:
+        raise AssertionError("language detected although the page declares one")
+
+    monkeypatch.setattr("pipeline.web.extract.detect_language", refuse)
     article = extract_article(fixture("albanian_page.html").decode(), "https://kurieri.example/lajme/ura")
     assert article.language == "sq"
     assert article.paragraphs[0].startswith("Ura e portit u rihap")
@@ -359,7 +384,7 @@ def test_wordpress_content_drops_the_caption_and_a_repeated_headline():
 def test_paragraphs_from_html_keeps_blocks_and_folds_whitespace():
     fragment = (
         "<p>The <a href='/x'>bridge</a>, which\n  reopened,&nbsp;is open.<br>Really.</p>"
-        "<script>track()</script><figure><img src='a.jpg'><figcaption>Caption</figcaption></figure>"
+        "<script>track()</script><figure><img src='a.jpg'><figcaption><p>Caption</p></figcaption></figure>"
         "<blockquote><p>One.</p><p>Two.</p></blockquote><ul><li>First</li><li>Second</li></ul><h3>Head</h3>"
     )
     assert paragraphs_from_html(fragment) == (
@@ -371,3 +396,41 @@ def test_paragraphs_from_html_keeps_blocks_and_folds_whitespace():
         "Head",
     )
     assert paragraphs_from_html("Loose text<br><br>in two parts") == ("Loose text", "in two parts")
+
+
+def test_a_link_that_cannot_be_a_url_drops_its_entry_only():
+    rss = (
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><title>Bad</title><link>http://[broken/a</link></item>"
+        b"<item><title>Good</title><link>/good</link></item></channel></rss>"
+    )
+    assert [entry.url for entry in parse_feed(rss, "https://example.org/feed").entries] == [
+        "https://example.org/good"
+    ]
+    urlset = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>http://[broken/a</loc></url><url><loc>/good</loc></url></urlset>"
+    )
+    pages = parse_sitemap(urlset, "https://example.org/sitemap.xml").pages
+    assert [page.url for page in pages] == ["https://example.org/good"]
+
+
+def test_wordpress_category_names_to_ids():
+    url = terms_url(BLOG, "categories", ["City", "culture-and-arts"])
+    assert (
+        url == f"{BLOG}wp-json/wp/v2/categories?slug=city,culture-and-arts&per_page=100&_fields=id,slug,name"
+    )
+    known = parse_terms(
+        b'[{"id": 3, "slug": "city", "name": "City"},'
+        b' {"id": 7, "slug": "culture-and-arts", "name": "Culture &amp; Arts"}]'
+    )
+    assert term_ids([12, "7", "City", "culture & arts", "Sport"], known) == ((12, 7, 3, 7), ("Sport",))
+    with pytest.raises(FormatError, match="terms"):
+        parse_terms(b'{"code": "rest_no_route"}')
+
+
+def test_a_page_wrapped_in_a_furniture_like_class_still_gives_its_text():
+    html = fixture("news_article.html").decode()
+    wrapped = html.replace("<body>", '<body><div id="social-layout">').replace("</body>", "</div></body>")
+    article = extract_article(wrapped, f"{COURIER}/news/2026/11/30/harbour-bridge-reopens")
+    assert article.paragraphs == BRIDGE_PARAGRAPHS

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
@@ -19,6 +18,7 @@ from pipeline.web.blocks import body_or_summary, fold, html_text, text_as_html
 from pipeline.web.dates import from_struct
 from pipeline.web.jsonfeed import looks_like_json, parse_json_feed
 from pipeline.web.model import Entry, Feed
+from pipeline.web.urls import absolute
 
 _IMAGE_TYPES = ("image/",)
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
@@ -41,7 +41,11 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Feed:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
+    # feedparser's own failures on garbage: a garbled encoding declaration, a NUL byte, a bad prefix
+    except (ValueError, LookupError) as exc:
+        raise FormatError(f"not an RSS, Atom or JSON feed: unreadable ({type(exc).__name__})") from None
     version = parsed.get("version") or ""
     if not version.startswith(("rss", "atom")):
         raise FormatError(f"not an RSS, Atom or JSON feed: {_why(data, parsed)}")
@@ -60,12 +64,12 @@ def _why(data: bytes, parsed: Any) -> str:
 
 
 def _entry(item: Any, feed_url: str) -> Entry | None:
-    link = item.get("link") or ""
-    if not link:
+    url = absolute(feed_url, item.get("link"))
+    if url is None:
         return None
     content, summary = body_or_summary(_content(item), _summary(item))
     return Entry(
-        url=urljoin(feed_url, link),
+        url=url,
         guid=item.get("id") or None,
         title=_title(item),
         # dict.get: FeedParserDict.get would answer an RSS item's missing updated with its pubDate
@@ -108,8 +112,8 @@ def _image(item: Any, feed_url: str) -> str | None:
     """The entry's picture: ``media:content``/``media:thumbnail``, else an image enclosure."""
     for media in (*(item.get("media_content") or ()), *(item.get("media_thumbnail") or ())):
         if media.get("url") and media.get("medium", "image") == "image":
-            return urljoin(feed_url, media["url"])
+            return absolute(feed_url, media["url"])
     for link in item.get("links") or ():
         if link.get("rel") == "enclosure" and (link.get("type") or "").startswith(_IMAGE_TYPES):
-            return urljoin(feed_url, link["href"]) if link.get("href") else None
+            return absolute(feed_url, link.get("href"))
     return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urljoin
 
 from pipeline.errors import FormatError
 from pipeline.web.blocks import body_or_summary, fold, text_as_html
 from pipeline.web.dates import parse_time
 from pipeline.web.model import Entry, Feed
+from pipeline.web.urls import absolute
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 
@@ -48,7 +48,8 @@ def _entry(item: dict[str, Any], feed_url: str) -> Entry | None:
     link = _text(item.get("url")) or _text(item.get("external_url"))
     if not link and guid and guid.startswith(("http://", "https://")):
         link = guid
-    if not link:
+    url = absolute(feed_url, link)
+    if url is None:
         return None
     content = _text(item.get("content_html"))
     if not content and (plain := _text(item.get("content_text"))):
@@ -57,7 +58,7 @@ def _entry(item: dict[str, Any], feed_url: str) -> Entry | None:
     body, summary_text = body_or_summary(content, text_as_html(summary) if summary else None)
     image = _text(item.get("image")) or _text(item.get("banner_image"))
     return Entry(
-        url=urljoin(feed_url, link),
+        url=url,
         guid=guid,
         title=fold(_text(item.get("title")) or "") or None,
         published=parse_time(item.get("date_published")),
@@ -65,7 +66,7 @@ def _entry(item: dict[str, Any], feed_url: str) -> Entry | None:
         author=_author(item),
         content_html=body,
         summary=summary_text,
-        image=urljoin(feed_url, image) if image else None,
+        image=absolute(feed_url, image),
     )
 
 

@@ -16,12 +16,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser
 
 from pipeline.web.blocks import fold
 from pipeline.web.dates import parse_time
+from pipeline.web.urls import absolute
 
 ARTICLE_TYPES = frozenset(
     {"Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "AnalysisNewsArticle", "Report"}
@@ -57,8 +57,8 @@ def page_meta(html: str, url: str) -> PageMeta:
         or _time_element(tree),
         updated=parse_time(_meta(tree, "article:modified_time")) or parse_time(article.get("dateModified")),
         author=_meta(tree, "author") or _ld_name(article.get("author"), article),
-        canonical_url=urljoin(url, href) if href else None,
-        image=urljoin(url, image) if image else None,
+        canonical_url=absolute(url, href),
+        image=absolute(url, image),
         language=_language(tree),
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import io
-from urllib.parse import urljoin
 
 from lxml import etree
 
@@ -18,6 +17,7 @@ from pipeline.errors import FormatError
 from pipeline.web.blocks import fold
 from pipeline.web.dates import parse_time
 from pipeline.web.model import Entry, Sitemap
+from pipeline.web.urls import absolute
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -71,8 +71,7 @@ def _root(data: bytes) -> etree._Element:
 
 
 def _loc(node: etree._Element, base: str) -> str | None:
-    loc = fold(node.findtext(f"{{{SITEMAP_NS}}}loc") or "")
-    return urljoin(base, loc) if loc else None
+    return absolute(base, fold(node.findtext(f"{{{SITEMAP_NS}}}loc") or ""))
 
 
 def _page(node: etree._Element, base: str) -> Entry | None:
@@ -86,7 +85,7 @@ def _page(node: etree._Element, base: str) -> Entry | None:
     return Entry(
         url=url,
         title=title or None,
-        image=urljoin(base, image) if image else None,
+        image=absolute(base, image),
         published=parse_time(published),
         updated=parse_time(node.findtext(f"{{{SITEMAP_NS}}}lastmod")),
     )

@@ -13,6 +13,7 @@ from pipeline.errors import FormatError
 from pipeline.web.blocks import body_or_summary, fold, html_text
 from pipeline.web.dates import parse_time
 from pipeline.web.model import Entry
+from pipeline.web.urls import absolute
 
 POSTS_PATH = "wp-json/wp/v2/posts"
 # What parse_posts reads, and nothing else: a page of 100 posts without _fields carries every
@@ -82,6 +83,51 @@ def parse_posts(data: bytes, base_url: str) -> tuple[Entry, ...]:
     return tuple(entry for entry in entries if entry is not None)
 
 
+def terms_url(base_url: str, taxonomy: str, names: Iterable[str]) -> str:
+    """The URL that looks up ``taxonomy``'s terms (``categories`` or ``tags``) by slug, for a config
+    that names them instead of giving ids: ``parse_terms`` reads the answer."""
+    slugs = ",".join(str(name).strip().lower() for name in names)
+    query = {"slug": slugs, "per_page": MAX_PER_PAGE, "_fields": "id,slug,name"}
+    return urljoin(base_url.rstrip("/") + "/", f"wp-json/wp/v2/{taxonomy}") + "?" + urlencode(query, safe=",")
+
+
+def parse_terms(data: bytes) -> dict[str, int]:
+    """A terms answer as ``{slug: id}`` plus ``{name, casefolded: id}``.
+
+    Raises:
+        FormatError: not a JSON list of terms.
+    """
+    try:
+        terms = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"not a WordPress terms list: invalid JSON ({exc})") from None
+    if not isinstance(terms, list):
+        raise FormatError("not a WordPress terms list")
+    found: dict[str, int] = {}
+    for term in terms:
+        if isinstance(term, dict) and isinstance(term.get("id"), int):
+            for key in (term.get("slug"), html_text(str(term.get("name") or ""))):
+                if isinstance(key, str) and key:
+                    found.setdefault(key.casefold(), term["id"])
+    return found
+
+
+def term_ids(
+    wanted: Iterable[int | str], known: Mapping[str, int]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """``wanted`` (ids, or slugs/names looked up in ``known``) as ``(ids, names not found)``."""
+    ids: list[int] = []
+    missing: list[str] = []
+    for term in wanted:
+        if isinstance(term, int) or str(term).strip().isdigit():
+            ids.append(int(term))
+        elif (found := known.get(str(term).strip().casefold())) is not None:
+            ids.append(found)
+        else:
+            missing.append(str(term))
+    return tuple(ids), tuple(missing)
+
+
 def total_pages(headers: Mapping[str, str]) -> int | None:
     """``X-WP-TotalPages`` (any case) as a number; None when absent or not a number."""
     for name, value in headers.items():
@@ -95,12 +141,13 @@ def total_pages(headers: Mapping[str, str]) -> int | None:
 
 def _entry(post: dict[str, Any], base_url: str) -> Entry | None:
     link = post.get("link")
-    if not isinstance(link, str) or not link:
+    url = absolute(base_url, link) if isinstance(link, str) else None
+    if url is None:
         return None
     content, summary = body_or_summary(_rendered(post, "content"), _rendered(post, "excerpt"))
     guid = _rendered(post, "guid") or (str(post["id"]) if post.get("id") is not None else None)
     return Entry(
-        url=urljoin(base_url, link),
+        url=url,
         guid=guid,
         title=html_text(_rendered(post, "title") or "") or None,
         published=parse_time(post.get("date_gmt")),  # UTC, written without a zone
