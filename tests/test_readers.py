@@ -168,6 +168,7 @@ def test_html_keeps_the_publish_and_update_times(tmp_path: Path) -> None:
          dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)),
         ({"published": "2026-11-30T07:15:00", "modified": "2026-12-01"}, PUBLISHED, None),  # no zone: UTC
         ({"date": "2026-11-30"}, None, None),
+        ({"date": "2026-11-30", "published": "2026-11-30T07:15:00Z"}, PUBLISHED, None),  # the web ingest's
     ],
 )  # fmt: skip
 def test_json_dates_may_be_timestamps(

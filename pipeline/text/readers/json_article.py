@@ -42,6 +42,8 @@ def read_json(text: str) -> ArticleParts:
     article_id = data.get("id")
     require(article_id is None or isinstance(article_id, (str, int)), "'id' must be a string")
     date, published = parse_moment(data[date_key], f"'{date_key}'")
+    if published is None and date_key == "date" and data.get("published") is not None:  # the time beside it
+        published = parse_moment(data["published"], "'published'")[1]
     return ArticleParts(
         date=date,
         published=published,
