@@ -59,3 +59,12 @@ def test_scale_benchmark_prints_each_figure_at_each_size() -> None:
     figures = ("unchanged re-run", "one sentence changed", "edit saved", "edit's MP3 ready", "review index")
     for name in figures:
         assert len(rows[name]) == 4, out  # two sizes, the ratio, the target
+
+
+@pytest.mark.slow
+def test_web_ingest_benchmark_counts_the_requests_of_a_changed_night() -> None:
+    out = run("web_ingest.py", "--entries", "6", "--changed", "2")
+    rows = {line[:18].strip(): line[18:].split() for line in out.splitlines()[2:]}
+    # feed requests, conditional, page requests, articles taken, items worked on
+    assert rows["2 changed"][1:6] == ["1", "1", "2", "2", "4"]
+    assert rows["nothing changed"][1:6] == ["1", "1", "0", "0", "0"]

@@ -253,3 +253,27 @@ def test_a_listed_page_unchanged_is_not_taken_again(newsroom: Newsroom, write_co
     assert newsroom.site.count(story.path) == 2  # asked again: a bare URL says nothing of changes
     assert files == {path: path.stat().st_mtime_ns for path in job_dir(config).glob("sources/**/*")}
     assert "0 to do" in result.stderr
+
+
+def test_validate_shows_what_each_source_would_bring(newsroom: Newsroom, write_config: WriteConfig) -> None:
+    site = newsroom.site
+    site.route("/down.xml", status=404, body="no")
+    config = write_config(input={"feeds": [site.url("/feed.xml"), site.url("/down.xml")], "web": WEB})
+
+    before = invoke("validate", str(config))
+    assert not job_dir(config).exists()  # validate fetched, and wrote nothing
+    assert invoke("run", str(config)).exit_code == 1  # the second feed cannot be read
+    newsroom.stories[0].updated = NOW
+    newsroom.publish()
+    after = invoke("validate", str(config))
+
+    window = "in the window (the last 7 days, at most 100)"
+    assert (
+        f"  {site.url('/feed.xml')}: 3 article(s) {window}: 3 new, 0 to check again, 0 taken" in before.stdout
+    )
+    assert (
+        f"  {site.url('/feed.xml')}: 3 article(s) {window}: 0 new, 1 to check again, 2 taken" in after.stdout
+    )
+    assert (
+        f"  {site.url('/down.xml')}: cannot be read: {site.url('/down.xml')}: 404 Not Found" in after.stdout
+    )
