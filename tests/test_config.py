@@ -226,3 +226,20 @@ def test_a_public_dir_over_the_jobs_own_files_is_a_config_error(
     assert result.exit_code == 2
     assert "publish.dir:" in result.stderr and "would serve (and prune) the job's own files" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_web_sources_are_checked_and_their_articles_read_from_the_job(tmp_path: Path) -> None:
+    path = config_file(
+        tmp_path,
+        "job: web\ninput:\n  feeds: [ftp://news.example/feed.xml]\n  url_file: missing.txt\nlanguages: {sq: {}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:3: input.feeds.0: 'ftp://news.example/feed.xml' is not an http(s) URL "
+        "(like https://example.org/feed.xml)",
+    ]
+    path.write_text(path.read_text().replace("ftp://", "https://"), "utf-8")
+    assert problems(path) == [f"{path}:4: input.url_file: {tmp_path / 'missing.txt'} is not a file"]
+    (tmp_path / "missing.txt").write_text("https://news.example/a.html\n", "utf-8")
+    config = load_config(path)
+    assert config.input.url_file == str(tmp_path / "missing.txt")
+    assert config.input_patterns == (str(tmp_path / "outputs" / "web" / "sources" / "*" / "latest.json"),)

@@ -227,11 +227,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         )
 
     output_root = _absolute(parsed.output_dir, base)
-    url_file = _absolute(parsed.input.url_file, base) if parsed.input.url_file else None
-    if url_file is not None and not url_file.is_file():
-        errors.add(("input", "url_file"), f"{url_file} is not a file")
-    if parsed.input.has_web_sources:  # the web ingest's article files are read like any other
-        patterns.append(str(output_root / parsed.job / SOURCES_DIR / "*" / LATEST_FILE))
+    input_config = _web_input(parsed, base, output_root, patterns, errors)
     state_path = (
         _absolute(parsed.state.path, base) if parsed.state.path else output_root / parsed.job / STATE_FILE
     )
@@ -267,8 +263,21 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         ray=parsed.ray,
         notify=parsed.notify,
         review=parsed.review,
-        input=parsed.input.model_copy(update={"url_file": str(url_file) if url_file else None}),
+        input=input_config,
     )
+
+
+def _web_input(
+    parsed: ConfigFile, base: Path, output_root: Path, patterns: list[str], errors: _Errors
+) -> InputConfig:
+    """``input`` with ``url_file`` made absolute (and checked); with a web source, the web ingest's
+    article files join ``patterns``: they are read like any other."""
+    url_file = _absolute(parsed.input.url_file, base) if parsed.input.url_file else None
+    if url_file is not None and not url_file.is_file():
+        errors.add(("input", "url_file"), f"{url_file} is not a file")
+    if parsed.input.has_web_sources:
+        patterns.append(str(output_root / parsed.job / SOURCES_DIR / "*" / LATEST_FILE))
+    return parsed.input.model_copy(update={"url_file": str(url_file) if url_file else None})
 
 
 def _resolve_target(
