@@ -231,7 +231,8 @@ def test_a_public_dir_over_the_jobs_own_files_is_a_config_error(
 def test_web_sources_are_checked_and_their_articles_read_from_the_job(tmp_path: Path) -> None:
     path = config_file(
         tmp_path,
-        "job: web\ninput:\n  feeds: [ftp://news.example/feed.xml]\n  url_file: missing.txt\nlanguages: {sq: {}}\n",
+        "job: web\ninput:\n  feeds: [ftp://news.example/feed.xml]\n  url_file: missing.txt\n"
+        "languages: {sq: {}}\n",
     )
     assert problems(path) == [
         f"{path}:3: input.feeds.0: 'ftp://news.example/feed.xml' is not an http(s) URL "
