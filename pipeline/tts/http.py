@@ -12,7 +12,6 @@ stopped or hopeless run sends nothing more. Requests honour the environment
 
 from __future__ import annotations
 
-import http.client
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ import urllib3
 
 from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, Stopped
 from pipeline.net.deadline import Deadline
+from pipeline.net.failures import TRANSPORT_ERRORS, UNSENDABLE
 from pipeline.net.retry_after import retry_after_seconds
 from pipeline.retry import RetryPolicy
 
@@ -35,20 +35,6 @@ T = TypeVar("T")
 MAX_REPLY_BYTES = 8 * 2**20  # a reply to ~100 characters of text is tens of kB
 _PIECE = 64 * 1024
 _CA_HINT = "behind a TLS-inspecting proxy? point REQUESTS_CA_BUNDLE at its CA certificate"
-# Raised for requests that cannot be sent as configured: retrying will not help.
-_UNSENDABLE = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.URLRequired,
-)
-# What can go wrong on the wire or in decoding a reply: each is a failed try.
-_TRANSPORT_ERRORS = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-    OSError,
-)
 
 
 class UnusableReply(Exception):
@@ -222,11 +208,11 @@ class PoliteSender:
             with closing(response):
                 self._check_status(response)
                 return _read_body(response, deadline, self.timeout)
-        except _UNSENDABLE as exc:
+        except UNSENDABLE as exc:
             raise SpeechError(
                 f"cannot send to {self.service}: {exc} (check tts.gtts.endpoint and the *_proxy variables)"
             ) from exc
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             raise _FailedTry(self._transport_problem(exc, deadline, answered=response is not None)) from exc
 
     def _environment(self, request: requests.PreparedRequest) -> Mapping[str, Any]:

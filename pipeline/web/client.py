@@ -14,7 +14,6 @@ names the URL: ``FetchUnavailable`` (may pass) or ``FetchRefused`` (will not).
 from __future__ import annotations
 
 import email.message
-import http.client
 import threading
 import time
 import urllib.parse
@@ -29,6 +28,7 @@ import urllib3
 
 from pipeline.errors import FetchError, FetchRefused, FetchUnavailable, Stopped
 from pipeline.net.deadline import Deadline, new_session
+from pipeline.net.failures import TRANSPORT_ERRORS, UNSENDABLE
 from pipeline.net.retry_after import retry_after_seconds
 from pipeline.retry import RetryPolicy
 from pipeline.version import __version__
@@ -39,18 +39,6 @@ from pipeline.web.spacing import HostSpacing
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRIED = frozenset({408, 425, 429})  # besides every 5xx: statuses that say "not now"
 _PIECE = 64 * 1024
-_UNSENDABLE = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.URLRequired,
-)
-_TRANSPORT_ERRORS = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-    OSError,
-)
 _TIMEOUTS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
 
 
@@ -225,9 +213,9 @@ class WebClient:
                 )
                 with closing(response):
                     return self._reply(url, response, deadline)
-            except _UNSENDABLE as exc:
+            except UNSENDABLE as exc:
                 raise FetchRefused(url, f"cannot be fetched ({exc})") from exc
-            except _TRANSPORT_ERRORS as exc:
+            except TRANSPORT_ERRORS as exc:
                 raise _FailedTry(self._transport_problem(exc, deadline, response is not None)) from exc
 
     def _interval(self, url: str, check_robots: bool) -> float:
