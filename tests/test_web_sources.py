@@ -231,3 +231,17 @@ def test_a_lost_state_keeps_the_ids_issued(newsroom: Newsroom, tmp_path: Path) -
     assert ids == {
         path.parent.name: path.read_bytes() for path in (tmp_path / "job" / "sources").glob("*/latest.json")
     }
+
+
+def test_ids_are_readable_slugs_of_the_headline_cut_at_a_word(newsroom: Newsroom, tmp_path: Path) -> None:
+    site, story = newsroom.site, newsroom.stories[0]
+    story.title = (
+        "Зеленський у Тирані: the treaty on friendship and cooperation between Ukraine and Albania is signed"
+    )
+    newsroom.publish()
+    site.route("/atom.xml", atom([story], site), headers={"Content-Type": "application/atom+xml"})
+
+    harvest(tmp_path, feeds=[site.url("/atom.xml")])
+
+    (folder,) = (tmp_path / "job" / "sources").iterdir()
+    assert folder.name == "zelenskii-u-tirani-the-treaty-on-friendship-and-cooperation"

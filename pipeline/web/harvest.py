@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 STAGE = "ingest"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_ID_LENGTH = 60  # an id made from a headline: readable in a path and a feed
 
 
 @dataclass
@@ -241,7 +242,7 @@ class Harvest:
     def _new_id(self, title: str | None, url: str) -> str:
         """A readable id, unique in the job and never issued before: the slug of the title (else of
         the URL's last path segment), with ``-2``, ``-3``... when taken."""
-        base = slug_id(title or _url_name(url))
+        base = _shortened(slug_id(title or _url_name(url)))
         taken = {record.article_id for record in self.known.values()} | self.folder.ids()
         candidate, number = base, 2
         while candidate in taken:
@@ -284,6 +285,13 @@ def entry_signature(entry: Entry) -> str | None:
 
 def _entry_of(record: WebArticle) -> Entry:
     return Entry(url=record.url, guid=record.key if record.key != record.url else None)
+
+
+def _shortened(slug: str) -> str:
+    """``slug`` cut to at most ``MAX_ID_LENGTH`` characters at a word (a headline is long)."""
+    if len(slug) <= MAX_ID_LENGTH:
+        return slug
+    return slug[: MAX_ID_LENGTH + 1].rsplit("-", 1)[0] or slug[:MAX_ID_LENGTH]
 
 
 def _url_name(url: str) -> str:
