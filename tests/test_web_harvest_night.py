@@ -17,7 +17,7 @@ from pipeline.web import listing as listing_module
 from pipeline.web.sources_folder import SourcesFolder
 
 from .newsroom_site import Newsroom, page
-from .test_web_sources import atom, harvest, newsroom, taken_urls
+from .test_web_sources import atom, harvest, newsroom, sitemap, taken_urls
 
 __all__ = ["newsroom"]  # the fixture, shared
 
@@ -136,3 +136,22 @@ def test_a_web_article_never_takes_the_id_of_a_file_article(newsroom: Newsroom, 
     harvest(tmp_path, urls=[site.url(story.path)])
 
     assert list(latest_files(tmp_path)) == [f"{slug_id(story.title)}-2"]
+
+
+def test_a_sitemap_index_left_as_it_is_still_brings_its_changed_child(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    site, stories = newsroom.site, newsroom.stories
+    index = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url('/sitemap-news.xml')}</loc></sitemap></sitemapindex>"
+    )
+    xml = {"Content-Type": "application/xml"}
+    site.route("/sitemap.xml", index, etag="index", headers=xml)  # a static file: the same every night
+    site.route("/sitemap-news.xml", sitemap(stories[:2], site), etag="news-1", headers=xml)
+    assert harvest(tmp_path, sitemaps=[site.url("/sitemap.xml")]).taken == 2
+
+    site.route("/sitemap-news.xml", sitemap(stories[:3], site), etag="news-2", headers=xml)  # tonight's
+    again = harvest(tmp_path, sitemaps=[site.url("/sitemap.xml")])
+
+    assert again.taken == 1 and site.url(stories[2].path) in taken_urls(tmp_path)
