@@ -23,7 +23,7 @@ CREATE TABLE web_resources (         -- each URL the web ingest fetched: its val
     checked TEXT NOT NULL            -- when it was last asked for (UTC, ISO 8601)
 );
 CREATE TABLE web_articles (          -- each article taken from the web
-    key TEXT PRIMARY KEY,            -- the source's guid for it, else its URL
+    key TEXT PRIMARY KEY,            -- the source's guid for it, else its URL (tracking parameters dropped)
     article_id TEXT NOT NULL UNIQUE, -- issued once, never changed
     url TEXT NOT NULL,               -- its page
     source TEXT NOT NULL,            -- the feed, sitemap, site or URL list it was listed in
@@ -87,6 +87,12 @@ class WebRecords:
 
     def web_article_ids(self) -> AbstractSet[str]:
         return {row[0] for row in self.db.execute("SELECT article_id FROM web_articles")}
+
+    def article_ids_in_use(self) -> AbstractSet[str]:
+        """The ids of every article the job has worked on (files' and the web's): a new web
+        article's id must be none of them, or a file's article would be renamed to make room."""
+        rows = self.db.execute("SELECT article_id FROM items UNION SELECT article_id FROM web_articles")
+        return {row[0] for row in rows}
 
     def save_web_article(self, article: WebArticle) -> None:
         with self.transaction() as db:

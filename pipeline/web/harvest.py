@@ -8,7 +8,9 @@ extracting the article. Each version taken is kept in the job's ``sources`` fold
 
 One article's trouble is that article's only: a new article that cannot be taken is a ``Failure``
 (one line, its item failed); a known one keeps its last version, with one warning line. A source
-that cannot be listed is transient: its articles stay as they are. A page that answers 410 Gone,
+that cannot be listed (whatever its parser raised) is transient: its articles stay as they are.
+An article listed twice (by two sources, under a guid and by its canonical URL) is taken once.
+A page's validators are remembered only once its version is kept. A page that answers 410 Gone,
 or 404 for ``input.retract_after_days``, retracts its article (``SourcesFolder.retract``).
 """
 
@@ -32,8 +34,9 @@ from pipeline.text.slug import article_id as slug_id
 from pipeline.web.client import FetchError, WebClient, user_agent
 from pipeline.web.extract import extract_article, extract_content
 from pipeline.web.listing import Conditional, Lister, Listing
-from pipeline.web.model import Entry
+from pipeline.web.model import Entry, Extracted
 from pipeline.web.sources_folder import Origin, SourcesFolder
+from pipeline.web.urls import identity
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,11 @@ class Harvest:
         self.now = now or utc_now()
         self.stop = stop or threading.Event()
         self.known = records.web_articles()
+        self.in_use = set(records.article_ids_in_use())  # the files' articles' ids too
         if not self.known:
             self._recover_ids()
         self.report = HarvestReport()
+        self.seen: set[str] = set()  # the keys of the entries taken (or tried) tonight
 
     def __call__(self) -> HarvestReport:
         lister = Lister(self.config, self.fetch, self.now)
@@ -95,9 +100,12 @@ class Harvest:
             self.report.sources += 1
             try:
                 listing = list_source()
-            except (PipelineError, OSError) as exc:
+            except Stopped:
+                raise
+            except Exception as exc:  # a parser's ValueError or KeyError too: this source's only
                 self.report.sources_failed += 1
                 log.error("%s: cannot be read (%s); its articles stay as they are", name, _why(exc))
+                log.debug("%s: listing failed", name, exc_info=True)
                 self._still_failed(name)
                 continue
             self._take_listing(listing)
@@ -113,6 +121,9 @@ class Harvest:
         for entry in entries:
             if self.stop.is_set():
                 raise Stopped("stopped before every web article was taken")
+            if entry.key in self.seen:  # listed by an earlier source tonight: taken once, not twice
+                continue
+            self.seen.add(entry.key)
             self._take(listing.source, entry)
         for requested, fetched in listing.fetched:  # its entries are taken: the next run may get a 304
             self.fetch.remember(requested, fetched)
@@ -133,7 +144,7 @@ class Harvest:
         except (PipelineError, ValueError) as exc:  # nothing extractable, not HTML...
             self._failed(source, entry, record, PageError(entry.url, _why(exc)))
         except Exception as exc:  # an extractor's surprise fails this article only
-            log.error("%s: unexpected error while taking it", entry.url, exc_info=True)
+            log.debug("%s: unexpected error while taking it", entry.url, exc_info=True)  # the run log's
             error = item_error(exc, f"taking {entry.url}")
             self._failed(source, entry, record, PageError(entry.url, _why(error)))
 
@@ -143,35 +154,62 @@ class Harvest:
         if entry.content_html:
             extracted = extract_content(entry.content_html, entry)
             origin = Origin(source, entry.key, source, entry.content_html.encode("utf-8"), "html")
-        else:
-            fetched = self.fetch.get(entry.url, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
-            if fetched.not_modified and record is not None and record.status != FAILED:
-                self._save(record, signature=signature, missing_since=None)
-                self.report.unchanged += 1
-                return
-            if fetched.not_modified:  # asked with validators of a page never taken: ask afresh
-                fetched = self.fetch.client.fetch(entry.url)
-            if fetched.content_type not in HTML_TYPES:
-                raise PageError(fetched.url, f"not HTML ({fetched.content_type or 'no content type'})")
-            extracted = extract_article(fetched.text(), fetched.url)
-            origin = Origin(source, entry.key, fetched.url, fetched.body, "html",
-                            fetched.validators.etag, fetched.validators.last_modified)  # fmt: skip
-            self.fetch.remember(entry.url, fetched)
+            self._keep(source, entry, record, signature, extracted, origin)
+            return
+        fetched = self.fetch.get(entry.url, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+        if fetched.not_modified and record is not None and record.status != FAILED:
+            self._save(record, signature=signature, missing_since=None)
+            self.report.unchanged += 1
+            return
+        if fetched.not_modified:  # asked with validators of a page never taken: ask afresh
+            fetched = self.fetch.client.fetch(entry.url)
+        if fetched.content_type not in HTML_TYPES:
+            raise PageError(fetched.url, f"not HTML ({fetched.content_type or 'no content type'})")
+        extracted = extract_article(fetched.text(), fetched.url)
+        origin = Origin(source, entry.key, fetched.url, fetched.body, "html",
+                        fetched.validators.etag, fetched.validators.last_modified)  # fmt: skip
+        self._keep(source, entry, record, signature, extracted, origin)
+        self.fetch.remember(entry.url, fetched)  # only once kept: a night cut short asks afresh
+
+    def _keep(
+        self,
+        source: str,
+        entry: Entry,
+        record: WebArticle | None,
+        signature: str | None,
+        extracted: Extracted,
+        origin: Origin,
+    ) -> None:
+        """Keep what was taken of ``entry``: a new version of its article, or a page skipped."""
+        twin = self._twin(entry, extracted.canonical_url) if record is None else None
+        if twin is not None:  # another entry (a guid, another URL) already brought this page
+            log.info("%s: the same page as article %s (canonical URL); not taken twice", entry.url,
+                     twin.article_id)  # fmt: skip
+            self.report.unchanged += 1
+            return
+        article_id = record.article_id if record else self._new_id(extracted.title or entry.title, entry.url)
         if extracted.language and not extracted.language.lower().startswith("en"):
             log.warning("%s: skipped: the page is in %r, not English", entry.url, extracted.language)
             self.report.skipped += 1
-            article_id = (
-                record.article_id if record else self._new_id(extracted.title or entry.title, entry.url)
-            )
             self._record(source, entry, article_id, signature, SKIPPED, f"in {extracted.language!r}")
             return
-        article_id = record.article_id if record else self._new_id(extracted.title or entry.title, entry.url)
         if self.folder.write(article_id, entry, extracted, origin, self.now):
             self.report.taken += 1
             log.info("%s: taken as %s", entry.url, article_id)
         else:
             self.report.unchanged += 1
         self._record(source, entry, article_id, signature, OK, None)
+
+    def _twin(self, entry: Entry, canonical: str | None) -> WebArticle | None:
+        """The known article, under another key, whose page is ``canonical`` (tracking query
+        parameters aside); None when there is none."""
+        if not canonical:
+            return None
+        page = identity(canonical)
+        for known in self.known.values():
+            if known.key != entry.key and page in (known.key, identity(known.url)):
+                return known
+        return None
 
     def _fetch_failed(
         self, source: str, entry: Entry, record: WebArticle | None, signature: str | None, exc: FetchError
@@ -243,7 +281,7 @@ class Harvest:
         """A readable id, unique in the job and never issued before: the slug of the title (else of
         the URL's last path segment), with ``-2``, ``-3``... when taken."""
         base = _shortened(slug_id(title or _url_name(url)))
-        taken = {record.article_id for record in self.known.values()} | self.folder.ids()
+        taken = {record.article_id for record in self.known.values()} | self.folder.ids() | self.in_use
         candidate, number = base, 2
         while candidate in taken:
             candidate, number = f"{base}-{number}", number + 1

@@ -3,7 +3,9 @@ the configured URLs; each list cut to the window (``input.max_age_days``, ``inpu
 
 Feeds and sitemaps are asked for with the validators they last answered with, so an unchanged one
 costs a 304 and lists nothing (``Listing.unchanged``); its validators are remembered only once its
-entries are taken (``Conditional.remember``), so a night cut short asks for it again in full.
+entries are taken (``Conditional.remember``), so a night cut short asks for it again in full. A
+sitemap index's are never remembered: a site may leave its index as it is while a child it lists
+changes every day, and the index is small.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ class Lister:
             if fetched.not_modified:
                 continue
             sitemap = parse_sitemap(fetched.body, fetched.url)
-            listing.fetched.append((current, fetched))
+            if not sitemap.sitemaps:  # an index is asked in full: a 304 would hide a changed child
+                listing.fetched.append((current, fetched))
             queue += [child for child in sitemap.sitemaps if child not in seen]
             pages += sitemap.pages
         listing.unchanged = not listing.fetched

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from pipeline.web.urls import identity
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -28,8 +30,9 @@ class Entry:
 
     @property
     def key(self) -> str:
-        """What identifies the article across runs: the guid when the source gives one, else the URL."""
-        return self.guid or self.url
+        """What identifies the article across runs: the guid when the source gives one, else the URL
+        (without tracking parameters: ``urls.identity``)."""
+        return self.guid or identity(self.url)
 
     @property
     def changed_at(self) -> dt.datetime | None:
