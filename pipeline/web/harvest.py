@@ -145,7 +145,7 @@ class Harvest:
             self._failed(source, entry, record, PageError(entry.url, _why(exc)))
         except Exception as exc:  # an extractor's surprise fails this article only
             log.debug("%s: unexpected error while taking it", entry.url, exc_info=True)  # the run log's
-            error = item_error(exc, f"taking {entry.url}")
+            error = item_error(exc, "extracting its article")
             self._failed(source, entry, record, PageError(entry.url, _why(error)))
 
     def _take_changed(
