@@ -156,3 +156,17 @@ def test_an_article_never_takes_a_folder_of_the_job() -> None:
     assert article_id("Public") == "public-article"
     assert article_id("feeds") == "feeds-article"
     assert article_id("logs-2024") == "logs-2024"
+
+
+def test_a_file_added_later_never_takes_the_id_of_a_web_article(tmp_path: Path) -> None:
+    """A web article's id was issued and names its folder; a file with the same id yields."""
+    job_dir = tmp_path / "job"
+    web = job_dir / "sources" / "budget-vote" / "latest.json"
+    web.parent.mkdir(parents=True)
+    web.write_text(json.dumps({"id": "budget-vote", "date": "2026-12-01", "title": "T", "body": "Text."}))
+    (path,) = inputs(tmp_path / "in", "budget-vote.txt")
+
+    assert ids(Ingest(job_dir=job_dir)([web, path])) == [
+        "budget-vote",
+        f"budget-vote-{short_hash(str(path))}",
+    ]

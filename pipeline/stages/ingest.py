@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError, item_error
 from pipeline.items import Failure
-from pipeline.layout import JSON_FILE
+from pipeline.layout import JSON_FILE, LATEST_FILE, SOURCES_DIR
 from pipeline.text.article import Article
 from pipeline.text.load import read_article
 from pipeline.text.slug import article_id, legacy_article_id, short_hash
@@ -99,17 +99,29 @@ def _named(item: Article | Failure) -> str:
 
 
 def _unique_ids(results: list[Article | Failure]) -> list[Article | Failure]:
-    """Two files with the same id (``a.txt`` and ``a.md``) each get a suffix from their path."""
+    """Two files with the same id (``a.txt`` and ``a.md``) each get a suffix from their path; an
+    article taken from the web keeps the id it was issued (``<job>/sources/<id>/latest.json``),
+    and only the files that share it get one."""
     counts = Counter(_id_of(item) for item in results)
     unique: list[Article | Failure] = []
     for item in results:
-        if counts[_id_of(item)] == 1:
+        if counts[_id_of(item)] == 1 or _issued_on_the_web(item):
             unique.append(item)
             continue
         new_id = f"{_id_of(item)}-{short_hash(str(item.source))}"
         log.warning("%s: another input has the same article id; using %r", item.source, new_id)
         unique.append(_with_id(item, new_id))
     return unique
+
+
+def _issued_on_the_web(item: Article | Failure) -> bool:
+    """Whether ``item`` is a web article's file, whose folder is named by the id it was issued."""
+    source = item.source
+    return (
+        source.name == LATEST_FILE
+        and source.parent.name == _id_of(item)
+        and source.parent.parent.name == SOURCES_DIR
+    )
 
 
 def _with_id(item: Article | Failure, new_id: str) -> Article | Failure:
