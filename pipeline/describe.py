@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.config.speech import ipa_unused
 from pipeline.errors import PipelineError
 from pipeline.items import Failure
 from pipeline.layout import FEEDS_DIR, REVIEW_FILE
@@ -93,8 +94,11 @@ def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
         return "none (text only)"
     engine = narrate.engines[target.code]
     text = f"{target.tts_engine}, voice {target.tts_voice}"
-    if target.lexicon:
-        text += f", lexicon of {len(target.lexicon)} entries"
+    service = getattr(engine, "url", None)  # a cloud engine: where the audio is made
+    if isinstance(service, str):
+        text += f" (service {service})"
+    if target.pronunciations:
+        text += f", lexicon of {len(target.pronunciations)} entries"
     if isinstance(engine, PipelineError):
         text += f"  ! {engine}"
     return text
@@ -125,6 +129,19 @@ def _short(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def ipa_warnings(config: JobConfig) -> list[str]:
+    """One warning per language whose engine cannot use the lexicon's IPA entries (no SSML)."""
+    warnings = []
+    for target in config.targets:
+        unused = ipa_unused(target.tts_engine, dict(target.pronunciations))
+        if unused and target.tts_engine != "none":
+            warnings.append(
+                f"tts.lexicon.{target.code}: {target.tts_engine} cannot use IPA; "
+                f"{', '.join(unused)} will be said by the alias, or as written"
+            )
+    return warnings
 
 
 def disclosure_warning(config: JobConfig) -> str | None:

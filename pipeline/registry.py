@@ -15,6 +15,15 @@ from typing import Any
 TTS_ENGINES: dict[str, str | Callable[..., Any]] = {
     "gtts": "pipeline.tts.gtts_engine:GttsEngine.from_config",
     "espeak-ng": "pipeline.tts.espeak:EspeakEngine.from_config",
+    "azure": "pipeline.tts.azure:AzureEngine.from_config",
+}
+# Engines that are sent SSML: they mark lexicon entries up (``<sub>``, ``<phoneme>``) themselves, so
+# the narrate stage gives them the text without the plain substitution the others get.
+SSML_ENGINES = frozenset({"azure"})
+# Per engine, the voice each language gets when ``languages.<code>.tts.voice`` is not set (the
+# others' default is the language code).
+DEFAULT_VOICES: dict[str, dict[str, str]] = {
+    "azure": {"sq": "sq-AL-AnilaNeural", "uk": "uk-UA-PolinaNeural"},
 }
 NO_NARRATION = "none"  # ``tts.engine: none``: text only
 

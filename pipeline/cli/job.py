@@ -54,12 +54,14 @@ def validate(ctx: click.Context, config: Path, overrides: tuple[str, ...]) -> No
 
 
 def _warn_without_disclosure(job: Any) -> None:
-    """One WARNING line when the job makes MP3s that do not say they are AI-made."""
-    from pipeline.describe import disclosure_warning
+    """One WARNING line when the job makes MP3s that do not say they are AI-made, and one per
+    language whose engine cannot use the lexicon's IPA entries."""
+    from pipeline.describe import disclosure_warning, ipa_warnings
 
     warning = disclosure_warning(job)
-    if warning:
-        log.warning("%s", warning)
+    for line in [warning, *ipa_warnings(job)]:
+        if line:
+            log.warning("%s", line)
 
 
 @cli.command()

@@ -21,6 +21,7 @@ from pipeline.config.schema import (
     FeedsConfig,
     InputConfig,
     LanguageConfig,
+    LexiconEntry,
     NotifyConfig,
     QualityConfig,
     RayConfig,
@@ -29,6 +30,7 @@ from pipeline.config.schema import (
     TranslationConfig,
     TtsConfig,
 )
+from pipeline.config.speech import check_azure_voice, default_voice, plain_lexicon, resolve_azure
 from pipeline.config.yaml_source import KeyPath, YamlSource, read_yaml
 from pipeline.errors import ConfigError, ConfigIssue
 from pipeline.languages import LANGUAGES, Language
@@ -49,9 +51,10 @@ class TargetConfig:
     revision: str | None
     lang_token: str | None  # as configured; None lets the loader pick the language's default
     disclosure: str
-    tts_engine: str  # "gtts", "espeak-ng" or "none"
+    tts_engine: str  # "gtts", "espeak-ng", "azure" or "none"
     tts_voice: str  # the engine's voice name
-    lexicon: tuple[tuple[str, str], ...] = ()  # (text, what to say), applied before synthesis
+    lexicon: tuple[tuple[str, str], ...] = ()  # (text, what to say) substituted before synthesis
+    pronunciations: tuple[tuple[str, LexiconEntry], ...] = ()  # the lexicon as configured
     glossary: tuple[tuple[str, str], ...] = ()  # (source term, required target term)
     protect: tuple[str, ...] = ()  # terms that must come through unchanged
 
@@ -219,6 +222,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
     for code in parsed.tts.lexicon:
         if code not in parsed.languages:
             errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
+    tts = resolve_azure(parsed.tts, (target.tts_engine for target in targets), base, errors.add)
     if parsed.feeds.base_url and not parsed.feeds.image:
         errors.add(
             ("feeds", "image"),
@@ -253,7 +257,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         min_free_mb=parsed.min_free_mb,
         targets=tuple(targets),
         translation=parsed.translation.model_copy(update={"cache_dir": str(cache_dir)}),
-        tts=parsed.tts,
+        tts=tts,
         quality=parsed.quality,
         feeds=parsed.feeds,
         state=parsed.state,
@@ -322,6 +326,11 @@ def _resolve_target(
         )
         return None
 
+    engine = settings.tts.engine or tts.engine
+    voice = settings.tts.voice or default_voice(engine, code)
+    if engine == "azure":
+        check_azure_voice(code, voice, errors.add)
+    entries = tts.lexicon.get(code, {})
     return TargetConfig(
         code=code,
         language=language,
@@ -330,9 +339,10 @@ def _resolve_target(
         revision=settings.revision,
         lang_token=settings.lang_token,
         disclosure=disclosure,
-        tts_engine=settings.tts.engine or tts.engine,
-        tts_voice=settings.tts.voice or code,
-        lexicon=tuple(sorted(tts.lexicon.get(code, {}).items(), key=lambda pair: -len(pair[0]))),
+        tts_engine=engine,
+        tts_voice=voice,
+        lexicon=plain_lexicon(engine, entries),
+        pronunciations=tuple(entries.items()),
         glossary=tuple(settings.glossary.items()),
         protect=tuple(settings.protect),
     )

@@ -208,6 +208,58 @@ class EspeakConfig(StrictModel):
     timeout: Annotated[float, Field(gt=0, le=3600)] = 120.0
 
 
+AzureMp3Format = Literal[
+    "audio-16khz-32kbitrate-mono-mp3",
+    "audio-16khz-64kbitrate-mono-mp3",
+    "audio-16khz-128kbitrate-mono-mp3",
+    "audio-24khz-48kbitrate-mono-mp3",
+    "audio-24khz-96kbitrate-mono-mp3",
+    "audio-24khz-160kbitrate-mono-mp3",
+    "audio-48khz-96kbitrate-mono-mp3",
+    "audio-48khz-192kbitrate-mono-mp3",
+]
+
+
+class AzureConfig(StrictModel):
+    region: Annotated[str, Field(pattern=r"^[a-z0-9]+$")] | None = None
+    """The Speech resource's region (``westeurope``): ``https://<region>.tts.speech.microsoft.com``."""
+    endpoint: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    """Base URL replacing the region's (a proxy, or a test server)."""
+    key_file: Annotated[str, Field(min_length=1)] | None = None
+    """A file whose first line is the Speech resource key; default: ``$AZURE_SPEECH_KEY``."""
+    output_format: AzureMp3Format = "audio-24khz-48kbitrate-mono-mp3"
+    """``X-Microsoft-OutputFormat``: one of the service's MP3 formats."""
+    max_chars: Annotated[int, Field(ge=100, le=20_000)] = 3000
+    """Most characters of text in one request; a longer segment is sent in pieces cut at sentences."""
+    timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
+    """Seconds for one try (connecting, the headers and the whole audio)."""
+    min_interval: Annotated[float, Field(ge=0, le=60)] = 0.0
+    """Least seconds between the starts of two requests."""
+    max_tries: Annotated[int, Field(ge=1, le=20)] = 5
+    backoff: Annotated[float, Field(ge=0, le=60)] = 1.0
+    """Seconds before the second try; doubles for each further try (with jitter); a 429's or 503's
+    ``Retry-After`` is honoured."""
+    max_backoff: Annotated[float, Field(ge=0, le=600)] = 60.0
+    give_up_after: Annotated[int, Field(ge=1, le=1000)] = 3
+    """Requests in a row that failed every try before the service counts as down for the run."""
+
+
+class Pronunciation(StrictModel):
+    """A lexicon entry spelled out: what to say instead (``alias``) and/or how (``ipa``)."""
+
+    alias: Annotated[str, Field(min_length=1)] | None = None
+    ipa: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_say(self) -> Pronunciation:
+        if self.alias is None and self.ipa is None:
+            raise ValueError("give alias, ipa or both")
+        return self
+
+
+LexiconEntry = Annotated[str, Field(min_length=1)] | Pronunciation
+
+
 class TtsConfig(StrictModel):
     engine: TtsEngineName = "gtts"
     disclosure: Literal["start", "end", "none"] = "start"
@@ -220,10 +272,12 @@ class TtsConfig(StrictModel):
     """Segments synthesised at once."""
     artist: Annotated[str, Field(min_length=1)] | None = None
     """ID3 artist/publisher (TPE1); default: the job name."""
-    lexicon: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Per language: text → what to say instead (``{"sq": {"NATO": "Nato"}}``), applied before synthesis."""
+    lexicon: dict[str, dict[str, LexiconEntry]] = Field(default_factory=dict)
+    """Per language: text → what to say instead (``{"sq": {"NATO": "Nato"}}``), or ``{alias: ...}``
+    and/or ``{ipa: ...}``; SSML engines (azure) mark it up, the others substitute the alias."""
     gtts: GttsConfig = Field(default_factory=GttsConfig)
     espeak: EspeakConfig = Field(default_factory=EspeakConfig)
+    azure: AzureConfig = Field(default_factory=AzureConfig)
 
 
 class QualityConfig(StrictModel):

@@ -98,9 +98,13 @@ class PoliteSender:
         sleep: Callable[[float], object] | None = None,
         give_up_after: int = 3,
         stop: threading.Event | None = None,
+        refusals: Mapping[int, str] | None = None,
+        endpoint_setting: str = "tts.gtts.endpoint",
     ):
         self.session, self.throttle, self.retry, self.timeout = session, throttle, retry, timeout
         self.service, self.give_up_after = service, give_up_after
+        self.refusals = dict(refusals or {})  # status → what a final 4xx means, said with it
+        self.endpoint_setting = endpoint_setting
         self.sleep = sleep or self._wait
         self.stop = stop or threading.Event()
         self._lock = threading.Lock()
@@ -210,7 +214,8 @@ class PoliteSender:
                 return _read_body(response, deadline, self.timeout)
         except UNSENDABLE as exc:
             raise SpeechError(
-                f"cannot send to {self.service}: {exc} (check tts.gtts.endpoint and the *_proxy variables)"
+                f"cannot send to {self.service}: {exc} "
+                f"(check {self.endpoint_setting} and the *_proxy variables)"
             ) from exc
         except TRANSPORT_ERRORS as exc:
             raise _FailedTry(self._transport_problem(exc, deadline, answered=response is not None)) from exc
@@ -227,7 +232,8 @@ class PoliteSender:
             return
         status = f"{response.status_code} {response.reason or _phrase(response.status_code)}"
         if response.status_code != 429 and response.status_code < 500:
-            raise SpeechError(f"{status} from {self.service}")
+            meaning = self.refusals.get(response.status_code)
+            raise SpeechError(f"{status} from {self.service}" + (f": {meaning}" if meaning else ""))
         raise _FailedTry(status, retry_after_seconds(response.headers.get("Retry-After")))
 
     def _transport_problem(self, exc: BaseException, deadline: Deadline, answered: bool) -> str:

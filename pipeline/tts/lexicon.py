@@ -12,7 +12,10 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=64)
-def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+def terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern matching any of ``terms`` as a whole word, longest first (shared with the SSML
+    markup, so both find the same words)."""
+
     def bounded(term: str) -> str:
         start = r"(?<!\w)" if term[:1].isalnum() else ""
         end = r"(?!\w)" if term[-1:].isalnum() else ""
@@ -26,4 +29,4 @@ def apply_lexicon(text: str, lexicon: Sequence[tuple[str, str]]) -> str:
     entries = {term: spoken for term, spoken in lexicon if term}
     if not entries:
         return text
-    return _pattern(tuple(entries)).sub(lambda match: entries[match.group(0)], text)
+    return terms_pattern(tuple(entries)).sub(lambda match: entries[match.group(0)], text)
