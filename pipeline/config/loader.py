@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pipeline.config.artwork import artwork_problem
 from pipeline.config.overrides import ORIGIN as OVERRIDE_ORIGIN
 from pipeline.config.overrides import apply_overrides, looks_like_local_path
 from pipeline.config.schema import (
@@ -219,11 +220,12 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
     for code in parsed.tts.lexicon:
         if code not in parsed.languages:
             errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
-    if parsed.feeds.base_url and not parsed.feeds.image:
+    tts = _tts(parsed.tts, base, errors)
+    if parsed.feeds.base_url and not parsed.feeds.image and tts.artwork is None:
         errors.add(
             ("feeds", "image"),
-            "podcast feeds (feeds.base_url is set) need the show's artwork: set feeds.image to the URL "
-            "of a square JPEG or PNG, 1400-3000 px",
+            "podcast feeds (feeds.base_url is set) need the show's artwork: set tts.artwork to a square "
+            "JPEG or PNG (1400-3000 px), or feeds.image to the URL of one",
         )
 
     output_root = _absolute(parsed.output_dir, base)
@@ -253,7 +255,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         min_free_mb=parsed.min_free_mb,
         targets=tuple(targets),
         translation=parsed.translation.model_copy(update={"cache_dir": str(cache_dir)}),
-        tts=parsed.tts,
+        tts=tts,
         quality=parsed.quality,
         feeds=parsed.feeds,
         state=parsed.state,
@@ -265,6 +267,17 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         review=parsed.review,
         input=input_config,
     )
+
+
+def _tts(tts: TtsConfig, base: Path, errors: _Errors) -> TtsConfig:
+    """``tts`` with the cover art's path made absolute, once checked (a square JPEG or PNG)."""
+    if tts.artwork is None:
+        return tts
+    artwork = _absolute(tts.artwork, base)
+    problem = artwork_problem(artwork)
+    if problem is not None:
+        errors.add(("tts", "artwork"), problem)
+    return tts.model_copy(update={"artwork": str(artwork)})
 
 
 def _web_input(

@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -208,6 +209,18 @@ class EspeakConfig(StrictModel):
     timeout: Annotated[float, Field(gt=0, le=3600)] = 120.0
 
 
+class LoudnessConfig(StrictModel):
+    target: Annotated[float, Field(ge=-40, le=-5)] = -16.0
+    """Integrated loudness (ITU-R BS.1770, LUFS) every narration is brought to."""
+    true_peak: Annotated[float, Field(ge=-9, le=0)] = -1.0
+    """The highest true peak (dBTP, 4x oversampled) a narration may have; a limiter holds it."""
+
+
+def _loudness_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as the boolean false: take it as ``off``."""
+    return "off" if value is False else value
+
+
 class TtsConfig(StrictModel):
     engine: TtsEngineName = "gtts"
     disclosure: Literal["start", "end", "none"] = "start"
@@ -224,6 +237,13 @@ class TtsConfig(StrictModel):
     """Per language: text → what to say instead (``{"sq": {"NATO": "Nato"}}``), applied before synthesis."""
     gtts: GttsConfig = Field(default_factory=GttsConfig)
     espeak: EspeakConfig = Field(default_factory=EspeakConfig)
+    loudness: Annotated[LoudnessConfig | Literal["off"], BeforeValidator(_loudness_off)] = Field(
+        default_factory=LoudnessConfig
+    )
+    """Every joined narration is normalised to these figures; ``off`` keeps the engines' levels."""
+    artwork: Annotated[str, Field(min_length=1)] | None = None
+    """The show's cover art (a square JPEG or PNG; relative to the config file): embedded in every
+    narration (APIC) and published beside the feeds."""
 
 
 class QualityConfig(StrictModel):
