@@ -1,11 +1,17 @@
-"""ID3v2.4 tags for a narration: title, artist, language, date, disclosure, chapters."""
+"""ID3v2.3 tags for a narration: title, artist, album, language, date, disclosure, voice, cover art,
+chapters.
+
+Version 2.3, not 2.4: FFmpeg (and the players built on it) reads the size of a CHAP's sub-frames as a
+plain integer, which in 2.4 is synchsafe, so a chapter whose title frame is over 127 bytes vanishes.
+The CHAP frames are written in time order, where FFmpeg lists them (mutagen would sort them by size).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.audio.assemble import Chapter
 
@@ -15,6 +21,8 @@ if TYPE_CHECKING:
 # A CTOC's entry count is one byte. Past that, the top-level CTOC lists sub-CTOCs (ID3v2 Chapter Frame
 # Addendum 1.0 lets a CTOC's children be CTOCs), each listing at most this many children.
 MAX_CHILDREN = 255
+HEADER = 10  # bytes of an ID3v2 tag's header
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"  # the cover art is a PNG, else a JPEG (checked at config load)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,18 @@ class NarrationTags:
     date: dt.date
     disclosure: str
     chapters: tuple[Chapter, ...]
+    album: str = ""  # TALB: the show's title
+    voice: str = ""  # a TXXX "Voice" naming the engine and the voice
+    artwork: bytes | None = None  # APIC (front cover): a JPEG or PNG
+
+
+@dataclass(frozen=True)
+class Show:
+    """What every narration of a job says of the show: artist, album (the show's title), cover art."""
+
+    artist: str
+    album: str
+    artwork: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -103,26 +123,52 @@ def ctoc_frames(count: int) -> list[CTOC]:
 
 
 def tag_mp3(data: bytes, tags: NarrationTags) -> bytes:
-    """``data`` with an ID3v2.4 tag in front (one CHAP per chapter, listed by CTOCs: see ``toc_entries``)."""
-    from mutagen.id3 import CHAP, COMM, ID3, TDRC, TIT2, TLAN, TPE1
+    """``data`` with an ID3v2.3 tag in front (one CHAP per chapter, in time order, listed by CTOCs:
+    see ``toc_entries``)."""
+    from mutagen.id3 import APIC, CHAP, COMM, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TXXX, PictureType
 
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=tags.title))
     id3.add(TPE1(encoding=3, text=tags.artist))
+    if tags.album:
+        id3.add(TALB(encoding=3, text=tags.album))
     id3.add(TLAN(encoding=3, text=tags.language))
     id3.add(TDRC(encoding=3, text=tags.date.isoformat()))
     id3.add(COMM(encoding=3, lang=tags.language, desc="AI disclosure", text=tags.disclosure))
+    if tags.voice:
+        id3.add(TXXX(encoding=3, desc="Voice", text=tags.voice))
     for frame in ctoc_frames(len(tags.chapters)):
         id3.add(frame)
-    for element_id, chapter in zip(chapter_ids(len(tags.chapters)), tags.chapters, strict=True):
-        id3.add(
-            CHAP(
-                element_id=element_id,
-                start_time=round(chapter.start * 1000),
-                end_time=round(chapter.end * 1000),
-                sub_frames=[TIT2(encoding=3, text=chapter.title)],
-            )
+    if tags.artwork is not None:
+        mime = "image/png" if tags.artwork.startswith(PNG_MAGIC) else "image/jpeg"
+        id3.add(APIC(encoding=3, mime=mime, type=PictureType.COVER_FRONT, desc="Cover", data=tags.artwork))
+    chaps = [
+        CHAP(
+            element_id=element_id,
+            start_time=round(chapter.start * 1000),
+            end_time=round(chapter.end * 1000),
+            sub_frames=[TIT2(encoding=3, text=chapter.title)],
         )
-    buffer = io.BytesIO(data)
-    id3.save(buffer, v2_version=4, padding=lambda info: 0)
-    return buffer.getvalue()
+        for element_id, chapter in zip(chapter_ids(len(tags.chapters)), tags.chapters, strict=True)
+    ]
+    body = _frames(id3) + b"".join(_frames(_one(chap)) for chap in chaps)
+    return b"ID3\x03\x00\x00" + _synchsafe(len(body)) + body + data
+
+
+def _one(frame: Any) -> Any:
+    from mutagen.id3 import ID3
+
+    id3 = ID3()
+    id3.add(frame)
+    return id3
+
+
+def _frames(id3: Any) -> bytes:
+    """The frames of ``id3`` as an ID3v2.3 tag holds them (mutagen's order), without the header."""
+    buffer = io.BytesIO()
+    id3.save(buffer, v2_version=3, padding=lambda info: 0)
+    return buffer.getvalue()[HEADER:]
+
+
+def _synchsafe(size: int) -> bytes:
+    return bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))

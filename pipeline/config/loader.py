@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pipeline.config.artwork import artwork_problem
 from pipeline.config.overrides import ORIGIN as OVERRIDE_ORIGIN
 from pipeline.config.overrides import apply_overrides, looks_like_local_path
 from pipeline.config.schema import (
@@ -222,12 +223,14 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
     for code in parsed.tts.lexicon:
         if code not in parsed.languages:
             errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
-    tts = resolve_azure(parsed.tts, (target.tts_engine for target in targets), base, errors.add)
-    if parsed.feeds.base_url and not parsed.feeds.image:
+    tts = _tts(
+        resolve_azure(parsed.tts, (target.tts_engine for target in targets), base, errors.add), base, errors
+    )
+    if parsed.feeds.base_url and not parsed.feeds.image and tts.artwork is None:
         errors.add(
             ("feeds", "image"),
-            "podcast feeds (feeds.base_url is set) need the show's artwork: set feeds.image to the URL "
-            "of a square JPEG or PNG, 1400-3000 px",
+            "podcast feeds (feeds.base_url is set) need the show's artwork: set tts.artwork to a square "
+            "JPEG or PNG (1400-3000 px), or feeds.image to the URL of one",
         )
 
     output_root = _absolute(parsed.output_dir, base)
@@ -269,6 +272,17 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         review=parsed.review,
         input=input_config,
     )
+
+
+def _tts(tts: TtsConfig, base: Path, errors: _Errors) -> TtsConfig:
+    """``tts`` with the cover art's path made absolute, once checked (a square JPEG or PNG)."""
+    if tts.artwork is None:
+        return tts
+    artwork = _absolute(tts.artwork, base)
+    problem = artwork_problem(artwork)
+    if problem is not None:
+        errors.add(("tts", "artwork"), problem)
+    return tts.model_copy(update={"artwork": str(artwork)})
 
 
 def _web_input(

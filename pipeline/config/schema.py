@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -260,6 +261,18 @@ class Pronunciation(StrictModel):
 LexiconEntry = Annotated[str, Field(min_length=1)] | Pronunciation
 
 
+class LoudnessConfig(StrictModel):
+    target: Annotated[float, Field(ge=-40, le=-5)] = -16.0
+    """Integrated loudness (ITU-R BS.1770, LUFS) every narration is brought to."""
+    true_peak: Annotated[float, Field(ge=-9, le=0)] = -1.0
+    """The highest true peak (dBTP, 4x oversampled) a narration may have; a limiter holds it."""
+
+
+def _loudness_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as the boolean false: take it as ``off``."""
+    return "off" if value is False else value
+
+
 class TtsConfig(StrictModel):
     engine: TtsEngineName = "gtts"
     disclosure: Literal["start", "end", "none"] = "start"
@@ -278,6 +291,13 @@ class TtsConfig(StrictModel):
     gtts: GttsConfig = Field(default_factory=GttsConfig)
     espeak: EspeakConfig = Field(default_factory=EspeakConfig)
     azure: AzureConfig = Field(default_factory=AzureConfig)
+    loudness: Annotated[LoudnessConfig | Literal["off"], BeforeValidator(_loudness_off)] = Field(
+        default_factory=LoudnessConfig
+    )
+    """Every joined narration is normalised to these figures; ``off`` keeps the engines' levels."""
+    artwork: Annotated[str, Field(min_length=1)] | None = None
+    """The show's cover art (a square JPEG or PNG; relative to the config file): embedded in every
+    narration (APIC) and published beside the feeds."""
 
 
 class QualityConfig(StrictModel):

@@ -19,7 +19,7 @@ from pipeline.executor.options import RunOptions
 from pipeline.integrity import damaged_files
 from pipeline.items import NARRATION, TEXT, ItemOutcome, SentenceTranslation, StageFailure
 from pipeline.mt.backends import result_signature
-from pipeline.stages.narrate import Narrate, Segment, segment_keys, spoken_script
+from pipeline.stages.narrate import Narrate, Segment, narration_params, segment_keys, spoken_script
 from pipeline.stages.segment import SegmentedArticle
 from pipeline.state import ItemState, StateStore
 from pipeline.state.keys import (
@@ -296,14 +296,13 @@ class Planner:
         return segment_keys(target, self.narrate.cache_params(target), segments)
 
     def narration_key(self, plan: ItemPlan, segments: list[Segment]) -> str:
-        tts = self.config.tts
         return digest(
             NARRATION,
             NARRATION_VERSION,
             plan.text_key,
             self.segment_keys(plan.target, segments),
             [s.title for s in segments],
-            [tts.pause, tts.disclosure, tts.artist or self.config.job],
+            narration_params(self.config),
         )
 
     def _done(

@@ -21,7 +21,7 @@ from pipeline.items import NARRATION, TEXT, Failure, SentenceTranslation, StageF
 from pipeline.layout import item_dir
 from pipeline.mt.marian import ModelInfo
 from pipeline.progress import Task
-from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration
+from pipeline.stages.narrate import Narrate, Narration, Segment, build_narration, show_of
 from pipeline.stages.publish import PublishAudio, PublishText
 from pipeline.stages.translate import TranslatedArticle, assemble_translation
 
@@ -46,7 +46,7 @@ class Recorder:
         config = self.config
         self.articles = articles
         self.done = 0
-        self.artist = config.tts.artist or config.job
+        self.show = show_of(config)
         self.publish_text = PublishText(config.job_dir)
         self.publish_audio = PublishAudio(config.job_dir)
 
@@ -151,7 +151,7 @@ class Recorder:
         if error is None:
             try:
                 outcome = build_narration(
-                    item, segments, [audio[k] for k in keys], self.config.tts, self.artist
+                    item, segments, [audio[k] for k in keys], self.config.tts, self.show
                 )
             except Exception as exc:
                 error = item_error(exc, "joining and tagging the narration")

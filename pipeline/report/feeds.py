@@ -22,11 +22,13 @@ import logging
 import urllib.parse
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.config.artwork import PNG_MAGIC
 from pipeline.fsio import write_if_changed
 from pipeline.integrity import read_record
 from pipeline.layout import AUDIO_FILE, FEEDS_DIR, TEXT_FILE, TRANSCRIPT_FILE
@@ -71,6 +73,10 @@ def write_feeds(
     Raises:
         OSError: a feed cannot be written or removed.
     """
+    artwork = artwork_file(config)
+    if artwork is not None:
+        assert config.tts.artwork is not None
+        write_if_changed(config.public_dir / FEEDS_DIR / artwork, Path(config.tts.artwork).read_bytes())
     for target in config.targets:
         if languages is not None and target.code not in languages:
             continue
@@ -83,6 +89,14 @@ def write_feeds(
             continue
         if write_if_changed(path, feed_xml(config, target, episodes)):
             log.debug("wrote %s (%d items)", path, len(episodes))
+
+
+def artwork_file(config: JobConfig) -> str | None:
+    """The name of the show's cover art (``tts.artwork``) beside the feeds: artwork.png or .jpg."""
+    if config.tts.artwork is None:
+        return None
+    with open(config.tts.artwork, "rb") as file:
+        return "artwork.png" if file.read(len(PNG_MAGIC)) == PNG_MAGIC else "artwork.jpg"
 
 
 def _episodes(config: JobConfig, manifest: dict[str, Any], code: str) -> list[Episode]:
@@ -147,7 +161,9 @@ def feed_xml(config: JobConfig, target: TargetConfig, episodes: list[Episode]) -
         owner = etree.SubElement(channel, f"{{{ITUNES}}}owner")
         _text(owner, f"{{{ITUNES}}}name", feeds.owner_name or author)
         _text(owner, f"{{{ITUNES}}}email", feeds.owner_email)
-    etree.SubElement(channel, f"{{{ITUNES}}}image", {"href": feeds.image or ""})
+    artwork = artwork_file(config)
+    image = feeds.image or (base + f"{FEEDS_DIR}/{artwork}" if artwork else "")
+    etree.SubElement(channel, f"{{{ITUNES}}}image", {"href": image})
     category = etree.SubElement(channel, f"{{{ITUNES}}}category", {"text": feeds.category})
     if feeds.subcategory:
         etree.SubElement(category, f"{{{ITUNES}}}category", {"text": feeds.subcategory})

@@ -15,11 +15,14 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from pipeline.audio.assemble import Chapter, assemble
+from pipeline.audio.loudness import normalise
 from pipeline.audio.mp3 import check_audio
-from pipeline.audio.tags import NarrationTags, tag_mp3
-from pipeline.config import TargetConfig, TtsConfig
+from pipeline.audio.tags import NarrationTags, Show, tag_mp3
+from pipeline.config import JobConfig, TargetConfig, TtsConfig
 from pipeline.errors import Mp3Error, PipelineError, SpeechError, SpeechUnavailableError, item_error
 from pipeline.items import paragraph_text
 from pipeline.registry import resolve
@@ -31,6 +34,7 @@ from pipeline.tts.lexicon import apply_lexicon
 log = logging.getLogger(__name__)
 
 CHAPTER_TITLE_WORDS = 8
+CHAPTER_TITLE_CHARS = 100  # longer titles are cut: players (and ffprobe) skip long chapter titles
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Narration:
     chapters: tuple[Chapter, ...]
     blocks: tuple[int | None, ...] = ()  # per chapter: the block it speaks (None: the disclosure)
     title: str = ""
+    loudness: dict[str, object] | None = None  # the levels before and after normalisation (None: off)
 
     @property
     def sha256(self) -> str:
@@ -74,6 +79,7 @@ class Narration:
                 {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3), "block": block}
                 for c, block in zip(self.chapters, self.blocks or [None] * len(self.chapters), strict=True)
             ],
+            "loudness": self.loudness,
         }
 
 
@@ -207,14 +213,14 @@ def script_segments(block_texts: list[str], target: TargetConfig, disclosure: st
 
 
 def build_narration(
-    item: TranslatedArticle, segments: list[Segment], audio: list[bytes], tts: TtsConfig, artist: str
+    item: TranslatedArticle, segments: list[Segment], audio: list[bytes], tts: TtsConfig, show: Show
 ) -> Narration:
-    """Join the segments' audio with pauses and tag it; raises ``SpeechError`` on unjoinable audio.
+    """Join the segments' audio with pauses, bring it to ``tts.loudness`` and tag it.
 
     Args:
         audio: each segment's MP3, parallel to ``segments``.
-        tts: the ``tts`` settings (``pause`` between segments).
-        artist: the ID3 artist.
+        tts: the ``tts`` settings (``pause`` between segments, ``loudness``, ``bitrate``).
+        show: what every narration's tag says of the show (artist, album, cover art).
 
     Raises:
         SpeechError: the segments hold no MP3 frames or are in different formats.
@@ -224,32 +230,69 @@ def build_narration(
         assembled = assemble([(s.title, data) for s, data in zip(segments, audio, strict=True)], tts.pause)
     except Mp3Error as exc:
         raise SpeechError(f"{target.tts_engine} returned audio that cannot be joined: {exc}") from None
+    untagged, levels = assembled.mp3, None
+    if tts.loudness != "off":
+        normalised = normalise(untagged, tts.loudness.target, tts.loudness.true_peak, tts.bitrate)
+        if normalised is not None:  # None: too short or too quiet to measure; kept as it is
+            untagged = normalised.mp3
+            levels = normalised.summary(tts.loudness.target, tts.loudness.true_peak)
     title = narration_title(item)
     tags = NarrationTags(
         title=title,
-        artist=artist,
+        artist=show.artist,
         language=target.language.iso639_2,
         date=item.segmented.article.date,
         disclosure=target.disclosure,
         chapters=assembled.chapters,
+        album=show.album,
+        voice=f"{target.tts_engine}: {target.tts_voice}",
+        artwork=show.artwork,
     )
     return Narration(
         item.article_id,
         target.code,
         target.tts_engine,
         target.tts_voice,
-        tag_mp3(assembled.mp3, tags),
+        tag_mp3(untagged, tags),
         assembled.duration,
         assembled.chapters,
         tuple(segment.block for segment in segments),
         title,
+        levels,
     )
 
 
+def show_of(config: JobConfig) -> Show:
+    """The show every narration of the job belongs to: ``tts.artist`` (else the job name), the feeds'
+    title (else the job name) as the album, and the cover art of ``tts.artwork``."""
+    artwork = _artwork(config.tts.artwork) if config.tts.artwork else None
+    return Show(config.tts.artist or config.job, config.feeds.title or config.job, artwork)
+
+
+@lru_cache(maxsize=4)
+def _artwork(path: str) -> bytes:
+    """The cover art's bytes, read once per run (every narration key and file needs them)."""
+    return Path(path).read_bytes()
+
+
+def narration_params(config: JobConfig) -> list[object]:
+    """What, besides the segments, changes a narration's file: part of its content key."""
+    tts, show = config.tts, show_of(config)
+    artwork = hashlib.sha256(show.artwork).hexdigest() if show.artwork else None
+    loudness = tts.loudness if tts.loudness == "off" else [*tts.loudness.model_dump().values(), tts.bitrate]
+    return [tts.pause, tts.disclosure, show.artist, show.album, artwork, loudness]
+
+
 def chapter_title(text: str) -> str:
-    """The first ``CHAPTER_TITLE_WORDS`` words of ``text``, with "…" when there are more."""
+    """The first ``CHAPTER_TITLE_WORDS`` words of ``text``, with "…" when there are more, cut at a
+    word to at most ``CHAPTER_TITLE_CHARS`` characters (a first word longer than that is cut itself)."""
     words = text.split()
-    return " ".join(words[:CHAPTER_TITLE_WORDS]) + ("…" if len(words) > CHAPTER_TITLE_WORDS else "")
+    kept = words[:CHAPTER_TITLE_WORDS]
+    if len(kept) == len(words) and len(" ".join(words)) <= CHAPTER_TITLE_CHARS:
+        return " ".join(words)
+    while len(kept) > 1 and len(" ".join(kept)) > CHAPTER_TITLE_CHARS - 1:
+        kept.pop()
+    return " ".join(kept)[: CHAPTER_TITLE_CHARS - 1] + "…"
 
 
 def narration_title(item: TranslatedArticle) -> str:

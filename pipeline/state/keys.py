@@ -17,7 +17,7 @@ from typing import Any
 TRANSLATION_VERSION = 1
 TEXT_VERSION = 2  # 2: the wrong_language flag is recorded in article.json
 SEGMENT_VERSION = 1
-NARRATION_VERSION = 1
+NARRATION_VERSION = 2  # 2: loudness-normalised, ID3v2.3 with CHAPs in time order, cover art
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".spm", ".json")
 
