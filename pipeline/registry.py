@@ -15,6 +15,7 @@ from typing import Any
 TTS_ENGINES: dict[str, str | Callable[..., Any]] = {
     "gtts": "pipeline.tts.gtts_engine:GttsEngine.from_config",
     "espeak-ng": "pipeline.tts.espeak:EspeakEngine.from_config",
+    "mms": "pipeline.tts.mms:MmsEngine.from_config",
 }
 NO_NARRATION = "none"  # ``tts.engine: none``: text only
 

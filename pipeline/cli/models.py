@@ -53,7 +53,10 @@ def models_pull(ctx: click.Context, config: Path, overrides: tuple[str, ...]) ->
     if pins:
         click.echo("\nTo pin these in the config (reproducible runs, HF_HUB_OFFLINE=1 safe):\nlanguages:")
         for pulled in pins:
-            click.echo(f"  {pulled.language}:\n    revision: {pulled.commit}")
+            if pulled.kind == "voice":
+                click.echo(f"  {pulled.language}:\n    tts:\n      voice: {pulled.model}@{pulled.commit}")
+            else:
+                click.echo(f"  {pulled.language}:\n    revision: {pulled.commit}")
     sys.exit(EXIT_FAILED_ITEMS if any(p.error for p in results) else EXIT_OK)
 
 

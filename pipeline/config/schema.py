@@ -128,7 +128,8 @@ class LanguageTtsConfig(StrictModel):
     engine: TtsEngineName | None = None
     """Overrides ``tts.engine`` for this language."""
     voice: Annotated[str, Field(min_length=1)] | None = None
-    """Engine voice; default: the language code (gTTS ``sq``/``uk``, espeak-ng ``sq``/``uk``)."""
+    """Engine voice; default: the language code (gTTS ``sq``/``uk``, espeak-ng ``sq``/``uk``); for
+    ``mms`` a hub id (``facebook/mms-tts-sqi``, pinned as ``id@revision``) or a local directory."""
 
 
 class LanguageConfig(StrictModel):
@@ -208,6 +209,13 @@ class EspeakConfig(StrictModel):
     timeout: Annotated[float, Field(gt=0, le=3600)] = 120.0
 
 
+class MmsConfig(StrictModel):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    license: Literal["non-commercial"] | None = None
+    """The MMS-TTS checkpoints are CC-BY-NC 4.0: a job narrated with ``mms`` must set
+    ``non-commercial`` to say its use is (validate and run refuse it otherwise)."""
+
+
 class TtsConfig(StrictModel):
     engine: TtsEngineName = "gtts"
     disclosure: Literal["start", "end", "none"] = "start"
@@ -224,6 +232,7 @@ class TtsConfig(StrictModel):
     """Per language: text → what to say instead (``{"sq": {"NATO": "Nato"}}``), applied before synthesis."""
     gtts: GttsConfig = Field(default_factory=GttsConfig)
     espeak: EspeakConfig = Field(default_factory=EspeakConfig)
+    mms: MmsConfig = Field(default_factory=MmsConfig)
 
 
 class QualityConfig(StrictModel):
