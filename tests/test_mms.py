@@ -120,6 +120,7 @@ def test_hub_voices_offline_cached_one_works_missing_one_fails_its_language(
         "sq: facebook/mms-tts-sqi main -> 0123456789abcdef0123456789abcdef01234567 (cached)" in pulled.stdout
     )
     assert "languages.uk.tts.voice: 'facebook/mms-tts-ukr' is not in the local cache" in pulled.stderr
+    assert "languages:\n  sq:\n    tts:\n      voice: facebook/mms-tts-sqi@0123456789abcdef" in pulled.stdout
 
     result = run_cli("run", str(config), hf_home=hf_home, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
