@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig
+from pipeline.config.loader import MMS_ENGINE, MMS_LICENCE
 from pipeline.config.speech import ipa_unused
 from pipeline.errors import PipelineError
 from pipeline.items import Failure
@@ -94,6 +95,8 @@ def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
         return "none (text only)"
     engine = narrate.engines[target.code]
     text = f"{target.tts_engine}, voice {target.tts_voice}"
+    if target.tts_engine == MMS_ENGINE:
+        text += f" (licence {MMS_LICENCE}: non-commercial use only)"
     service = getattr(engine, "url", None)  # a cloud engine: where the audio is made
     if isinstance(service, str):
         text += f" (service {service})"

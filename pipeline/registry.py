@@ -15,6 +15,7 @@ from typing import Any
 TTS_ENGINES: dict[str, str | Callable[..., Any]] = {
     "gtts": "pipeline.tts.gtts_engine:GttsEngine.from_config",
     "espeak-ng": "pipeline.tts.espeak:EspeakEngine.from_config",
+    "mms": "pipeline.tts.mms:MmsEngine.from_config",
     "azure": "pipeline.tts.azure:AzureEngine.from_config",
 }
 # Engines that are sent SSML: they mark lexicon entries up (``<sub>``, ``<phoneme>``) themselves, so

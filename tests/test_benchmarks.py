@@ -68,3 +68,15 @@ def test_web_ingest_benchmark_counts_the_requests_of_a_changed_night() -> None:
     # feed requests, conditional, page requests, articles taken, items worked on
     assert rows["2 changed"][1:6] == ["1", "1", "2", "2", "4"]
     assert rows["nothing changed"][1:6] == ["1", "1", "0", "0", "0"]
+
+
+@pytest.mark.slow
+def test_mms_benchmark_prints_the_real_time_factor_of_each_engine() -> None:
+    out = run("narrate_mms.py", "--shape", "tiny", "--sentences", "2")
+    rows = {
+        line.split()[0]: line.split() for line in out.splitlines()[2:] if not line.startswith("espeak-ng is")
+    }
+    assert "mms" in rows, out
+    assert float(rows["mms"][-2]) > 0  # RTF: compute seconds over audio seconds
+    if "espeak-ng" in rows:
+        assert float(rows["espeak-ng"][-2]) > 0

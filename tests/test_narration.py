@@ -232,4 +232,6 @@ def test_a_new_engine_is_one_class_and_one_registry_line(
     bad = write_config(tts={"engine": "piper"})
     result = invoke("validate", str(bad))
     assert result.exit_code == 2
-    assert "tts.engine: unknown engine 'piper' (known: gtts, espeak-ng, azure, beep, none)" in result.stderr
+    assert (
+        "tts.engine: unknown engine 'piper' (known: gtts, espeak-ng, mms, azure, beep, none)" in result.stderr
+    )

@@ -52,8 +52,13 @@ def models_pull(ctx: click.Context, config: Path, overrides: tuple[str, ...]) ->
                 pins.append(pulled)
     if pins:
         click.echo("\nTo pin these in the config (reproducible runs, HF_HUB_OFFLINE=1 safe):\nlanguages:")
-        for pulled in pins:
-            click.echo(f"  {pulled.language}:\n    revision: {pulled.commit}")
+        for language in dict.fromkeys(pulled.language for pulled in pins):  # one block per language
+            click.echo(f"  {language}:")
+            for pulled in pins:
+                if pulled.language == language and pulled.kind == "voice":
+                    click.echo(f"    tts:\n      voice: {pulled.model}@{pulled.commit}")
+                elif pulled.language == language:
+                    click.echo(f"    revision: {pulled.commit}")
     sys.exit(EXIT_FAILED_ITEMS if any(p.error for p in results) else EXIT_OK)
 
 

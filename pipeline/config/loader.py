@@ -38,6 +38,8 @@ from pipeline.languages import LANGUAGES, Language
 from pipeline.layout import JOURNAL_FILE, LATEST_FILE, LOCK_FILE, PUBLIC_DIR, SOURCES_DIR, STATE_FILE
 from pipeline.text.discover import expand_glob
 
+MMS_ENGINE = "mms"
+MMS_LICENCE = "CC-BY-NC 4.0"
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
 
@@ -52,8 +54,8 @@ class TargetConfig:
     revision: str | None
     lang_token: str | None  # as configured; None lets the loader pick the language's default
     disclosure: str
-    tts_engine: str  # "gtts", "espeak-ng", "azure" or "none"
-    tts_voice: str  # the engine's voice name
+    tts_engine: str  # "gtts", "espeak-ng", "mms", "azure" or "none"
+    tts_voice: str  # the engine's voice name (mms: a hub id, ``id@revision``, or an absolute directory)
     lexicon: tuple[tuple[str, str], ...] = ()  # (text, what to say) substituted before synthesis
     pronunciations: tuple[tuple[str, LexiconEntry], ...] = ()  # the lexicon as configured
     glossary: tuple[tuple[str, str], ...] = ()  # (source term, required target term)
@@ -220,6 +222,7 @@ def _resolve(parsed: ConfigFile, base: Path, errors: _Errors) -> JobConfig:
         target = _resolve_target(code, settings, parsed.tts, base, errors)
         if target is not None:
             targets.append(target)
+    _check_mms_licence(targets, parsed.tts, errors)
     for code in parsed.tts.lexicon:
         if code not in parsed.languages:
             errors.add(("tts", "lexicon", code), f"{code!r} is not one of the job's languages")
@@ -344,6 +347,8 @@ def _resolve_target(
     voice = settings.tts.voice or default_voice(engine, code)
     if engine == "azure":
         check_azure_voice(code, voice, errors.add)
+    if engine == MMS_ENGINE:
+        voice = _mms_voice(settings.tts.voice, language, base, key, errors)
     entries = tts.lexicon.get(code, {})
     return TargetConfig(
         code=code,
@@ -360,6 +365,34 @@ def _resolve_target(
         glossary=tuple(settings.glossary.items()),
         protect=tuple(settings.protect),
     )
+
+
+def _check_mms_licence(targets: list[TargetConfig], tts: TtsConfig, errors: _Errors) -> None:
+    """The MMS-TTS voices are CC-BY-NC: a job narrated with them must say its use is non-commercial."""
+    narrated = [target.code for target in targets if target.tts_engine == MMS_ENGINE]
+    if narrated and tts.mms.license != "non-commercial":
+        errors.add(
+            ("tts", "mms", "license"),
+            f"{', '.join(narrated)} narrated with mms, whose MMS-TTS voices are licensed {MMS_LICENCE} "
+            "(non-commercial use only): set tts.mms.license: non-commercial to accept it",
+        )
+
+
+def _mms_voice(voice: str | None, language: Language, base: Path, key: KeyPath, errors: _Errors) -> str:
+    """An MMS-TTS voice as the engine loads it (default ``facebook/mms-tts-<ISO 639-3>``, a local
+    directory made absolute)."""
+    voice = voice or f"facebook/mms-tts-{language.iso639_2}"
+    if looks_like_local_path(voice, base):
+        directory = _absolute(voice, base)
+        if not (directory / "config.json").is_file():
+            errors.add((*key, "tts", "voice"), f"not a voice directory (no config.json): {directory}")
+        return str(directory)
+    if not HUB_ID_PATTERN.match(voice.partition("@")[0]):
+        errors.add(
+            (*key, "tts", "voice"),
+            f"{voice!r} is neither an existing directory nor a hub id like 'facebook/mms-tts-sqi'",
+        )
+    return voice
 
 
 def default_cache_dir() -> Path:

@@ -129,7 +129,8 @@ class LanguageTtsConfig(StrictModel):
     engine: TtsEngineName | None = None
     """Overrides ``tts.engine`` for this language."""
     voice: Annotated[str, Field(min_length=1)] | None = None
-    """Engine voice; default: the language code (gTTS ``sq``/``uk``, espeak-ng ``sq``/``uk``)."""
+    """Engine voice; default: the language code (gTTS ``sq``/``uk``, espeak-ng ``sq``/``uk``); for
+    ``mms`` a hub id (``facebook/mms-tts-sqi``, pinned as ``id@revision``) or a local directory."""
 
 
 class LanguageConfig(StrictModel):
@@ -273,6 +274,13 @@ def _loudness_off(value: object) -> object:
     return "off" if value is False else value
 
 
+class MmsConfig(StrictModel):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    license: Literal["non-commercial"] | None = None
+    """The MMS-TTS checkpoints are CC-BY-NC 4.0: a job narrated with ``mms`` must set
+    ``non-commercial`` to say its use is (validate and run refuse it otherwise)."""
+
+
 class TtsConfig(StrictModel):
     engine: TtsEngineName = "gtts"
     disclosure: Literal["start", "end", "none"] = "start"
@@ -298,6 +306,7 @@ class TtsConfig(StrictModel):
     artwork: Annotated[str, Field(min_length=1)] | None = None
     """The show's cover art (a square JPEG or PNG; relative to the config file): embedded in every
     narration (APIC) and published beside the feeds."""
+    mms: MmsConfig = Field(default_factory=MmsConfig)
 
 
 class QualityConfig(StrictModel):

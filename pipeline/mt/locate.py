@@ -1,102 +1,23 @@
-"""Find a MarianMT model's files on disk: a local directory, or a hub snapshot (cached or fetched).
+"""Where the translation models' files are: see ``pipeline.hub``, which the speech voices share."""
 
-Hub models are fetched with ``huggingface_hub.snapshot_download`` (only the files MarianMT needs,
-safetensors preferred), which honours ``HF_HUB_OFFLINE=1`` and ``HF_HOME``. Failures become one
-actionable ``ModelError`` naming the model and the command that fixes it.
-"""
+from pipeline.hub import (
+    PYTORCH_FILES,
+    SAFETENSORS_FILES,
+    TOKENIZER_FILES,
+    ModelFiles,
+    download_hint,
+    hf_download_command,
+    locate_model,
+    offline_mode,
+)
 
-from __future__ import annotations
-
-import os
-import shlex
-from dataclasses import dataclass
-from pathlib import Path
-
-from pipeline.errors import ModelError, ModelUnavailableError
-
-TOKENIZER_FILES = [
-    "config.json",
-    "generation_config.json",
-    "*.spm",
-    "vocab.json",
-    "target_vocab.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
+__all__ = [
+    "PYTORCH_FILES",
+    "SAFETENSORS_FILES",
+    "TOKENIZER_FILES",
+    "ModelFiles",
+    "download_hint",
+    "hf_download_command",
+    "locate_model",
+    "offline_mode",
 ]
-SAFETENSORS_FILES = ["model.safetensors", "model.safetensors.index.json", "model-*.safetensors"]
-PYTORCH_FILES = ["pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*.bin"]
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    directory: Path
-    resolved_revision: str | None  # the commit of a hub snapshot; None for a local directory
-
-
-def offline_mode() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def locate_model(
-    model: str, revision: str | None, *, local: bool, key: str, pull_command: str | None = None
-) -> ModelFiles:
-    """Directory holding the model's files; ``key`` (``languages.uk``) goes into error messages."""
-    if local:
-        directory = Path(model)
-        if not (directory / "config.json").is_file():
-            raise ModelError(f"{key}.model: not a model directory (no config.json): {directory}")
-        return ModelFiles(directory, None)
-    hint = download_hint(model, revision, pull_command)
-    directory = _snapshot(model, revision, TOKENIZER_FILES + SAFETENSORS_FILES, key, hint)
-    if not any(directory.glob("*.safetensors")):
-        directory = _snapshot(model, revision, TOKENIZER_FILES + PYTORCH_FILES, key, hint)
-    if not (directory / "config.json").is_file():
-        raise ModelError(f"{key}.model: {model!r} has no config.json; is it a MarianMT model?")
-    return ModelFiles(directory, directory.name)
-
-
-def download_hint(model: str, revision: str | None, pull_command: str | None = None) -> str:
-    """What to run to put ``model`` in the hub cache: ``pull_command`` (``pipeline models pull
-    CONFIG``) when given, else ``hf download`` of the files ``locate_model`` may fetch (weights in
-    safetensors or PyTorch format, not the repo's TensorFlow, Flax or Rust copies)."""
-    command = pull_command or hf_download_command(model, revision)
-    return f"run `{command}` with network access and the same HF_HOME, or set the model to a local directory"
-
-
-def hf_download_command(model: str, revision: str | None) -> str:
-    """``hf download`` of ``model`` (at ``revision``) limited to the files this tool reads."""
-    words = ["hf", "download", model, *(["--revision", revision] if revision else [])]
-    for pattern in TOKENIZER_FILES + SAFETENSORS_FILES + PYTORCH_FILES:
-        words += ["--include", pattern]
-    return shlex.join(words)
-
-
-def _snapshot(model: str, revision: str | None, patterns: list[str], key: str, hint: str) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = f"{key}.model: {model!r}" + (f" at revision {revision!r}" if revision else "")
-    try:
-        return Path(snapshot_download(model, revision=revision, allow_patterns=patterns))
-    except GatedRepoError:
-        raise ModelError(f"{where} is gated: accept its terms on the hub and set HF_TOKEN") from None
-    except RepositoryNotFoundError:
-        raise ModelError(f"{where} does not exist on the hub (or is private)") from None
-    except RevisionNotFoundError:
-        raise ModelError(f"{where}: no such revision on the hub") from None
-    except HFValidationError as exc:
-        raise ModelError(f"{where} is not a valid hub id: {exc}") from None
-    except LocalEntryNotFoundError:
-        if offline_mode():
-            raise ModelError(f"{where} is not in the local cache and HF_HUB_OFFLINE=1: {hint}") from None
-        raise ModelUnavailableError(
-            f"{where} is not in the local cache and the hub cannot be reached: {hint}"
-        ) from None
-    except OSError as exc:
-        raise ModelUnavailableError(f"{where} could not be fetched: {exc}") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.config import JobConfig, TargetConfig, TranslationConfig
 from pipeline.errors import PipelineError
-from pipeline.mt.locate import locate_model
+from pipeline.hub import locate_model, parse_model_ref
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Pulled:
     revision: str | None
     commit: str | None  # None for a local directory
     error: PipelineError | None = None
+    kind: str = "model"  # "model" (translation) or "voice" (an mms narration voice)
 
 
 def convert_models(config: JobConfig, force: bool = False) -> list[tuple[str, Path | PipelineError]]:
@@ -60,15 +61,26 @@ def _convert_model(target: TargetConfig, settings: TranslationConfig, force: boo
 
 
 def pull_models(config: JobConfig) -> list[Pulled]:
+    """Every hub model the job uses, fetched: each language's translation model, then the voices of
+    the languages narrated with ``mms``; a failure is kept in its ``Pulled``, never raised."""
+    from pipeline.config.loader import MMS_ENGINE
+
     results = []
     for target in config.targets:
-        if target.model_is_local:
-            results.append(Pulled(target.code, target.model, None, None))
-            continue
-        try:
-            files = locate_model(target.model, target.revision, local=False, key=f"languages.{target.code}")
-        except PipelineError as exc:
-            results.append(Pulled(target.code, target.model, target.revision, None, exc))
-            continue
-        results.append(Pulled(target.code, target.model, target.revision, files.resolved_revision))
+        results.append(_pull(target.code, target.model, target.revision, target.model_is_local, "model"))
+    for target in config.targets:
+        if target.tts_engine == MMS_ENGINE:
+            voice = parse_model_ref(target.tts_voice)
+            results.append(_pull(target.code, voice.model, voice.revision, voice.local, "voice"))
     return results
+
+
+def _pull(code: str, model: str, revision: str | None, local: bool, kind: str) -> Pulled:
+    if local:
+        return Pulled(code, model, None, None, kind=kind)
+    label = f"languages.{code}." + ("model" if kind == "model" else "tts.voice")
+    try:
+        files = locate_model(model, revision, local=False, key=f"languages.{code}", label=label)
+    except PipelineError as exc:
+        return Pulled(code, model, revision, None, exc, kind=kind)
+    return Pulled(code, model, revision, files.resolved_revision, kind=kind)
