@@ -13,6 +13,7 @@ from pipeline.config.speech import ipa_unused
 from pipeline.errors import PipelineError
 from pipeline.items import Failure
 from pipeline.layout import FEEDS_DIR, REVIEW_FILE
+from pipeline.licences import engine_terms, model_licence
 from pipeline.stages.ingest import Ingest
 from pipeline.stages.narrate import Narrate
 from pipeline.stages.segment import split_outcomes
@@ -97,6 +98,8 @@ def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
     text = f"{target.tts_engine}, voice {target.tts_voice}"
     if target.tts_engine == MMS_ENGINE:
         text += f" (licence {MMS_LICENCE}: non-commercial use only)"
+    elif terms := engine_terms(target.tts_engine):
+        text += f" ({terms})"
     service = getattr(engine, "url", None)  # a cloud engine: where the audio is made
     if isinstance(service, str):
         text += f" (service {service})"
@@ -110,14 +113,23 @@ def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
 def _describe_target(target: TargetConfig) -> str:
     text = f"{target.code}  {target.language.name}: {target.model}"
     if target.model_is_local:
-        text += " (local directory)"
+        text += f" (local directory; licence {model_licence(target.model, Path(target.model))})"
     else:
-        text += f" (hub, revision {target.revision or 'main, unpinned'}; {_cache_state(target)})"
+        text += f" (hub, revision {target.revision or 'main, unpinned'}; {_cache_state(target)}; "
+        text += f"licence {model_licence(target.model, _cached_snapshot(target))})"
     if target.lang_token:
         text += f", lang_token {target.lang_token}"
     elif target.language.default_lang_token:
         text += f", lang_token {target.language.default_lang_token} if the model is multi-target"
     return text
+
+
+def _cached_snapshot(target: TargetConfig) -> Path | None:
+    """The hub cache's folder of the model's files, when its card is cached."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(target.model, "README.md", revision=target.revision or None)
+    return Path(found).parent if isinstance(found, str) else None
 
 
 def _cache_state(target: TargetConfig) -> str:
