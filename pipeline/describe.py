@@ -98,13 +98,13 @@ def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
     text = f"{target.tts_engine}, voice {target.tts_voice}"
     if target.tts_engine == MMS_ENGINE:
         text += f" (licence {MMS_LICENCE}: non-commercial use only)"
-    elif terms := engine_terms(target.tts_engine):
-        text += f" ({terms})"
     service = getattr(engine, "url", None)  # a cloud engine: where the audio is made
     if isinstance(service, str):
         text += f" (service {service})"
     if target.pronunciations:
         text += f", lexicon of {len(target.pronunciations)} entries"
+    if target.tts_engine != MMS_ENGINE and (terms := engine_terms(target.tts_engine)):
+        text += f"; terms: {terms}"
     if isinstance(engine, PipelineError):
         text += f"  ! {engine}"
     return text
@@ -113,15 +113,16 @@ def _describe_narration(target: TargetConfig, narrate: Narrate) -> str:
 def _describe_target(target: TargetConfig) -> str:
     text = f"{target.code}  {target.language.name}: {target.model}"
     if target.model_is_local:
-        text += f" (local directory; licence {model_licence(target.model, Path(target.model))})"
+        text += " (local directory)"
+        licence = model_licence(target.model, Path(target.model))
     else:
-        text += f" (hub, revision {target.revision or 'main, unpinned'}; {_cache_state(target)}; "
-        text += f"licence {model_licence(target.model, _cached_snapshot(target))})"
+        text += f" (hub, revision {target.revision or 'main, unpinned'}; {_cache_state(target)})"
+        licence = model_licence(target.model, _cached_snapshot(target))
     if target.lang_token:
         text += f", lang_token {target.lang_token}"
     elif target.language.default_lang_token:
         text += f", lang_token {target.language.default_lang_token} if the model is multi-target"
-    return text
+    return f"{text}; licence {licence}"
 
 
 def _cached_snapshot(target: TargetConfig) -> Path | None:
