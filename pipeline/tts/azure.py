@@ -23,13 +23,12 @@ from typing import Any
 
 import requests
 
-from pipeline.audio import mp3
 from pipeline.config.schema import AzureConfig, LexiconEntry, TtsConfig
 from pipeline.errors import PipelineError, SpeechError
 from pipeline.net import deadline
 from pipeline.retry import RetryPolicy
 from pipeline.tts import ssml
-from pipeline.tts.http import PoliteSender, Throttle, UnusableReply
+from pipeline.tts.http import PoliteSender, Throttle, checked_mp3
 from pipeline.version import __version__
 
 KEY_VARIABLE = "AZURE_SPEECH_KEY"
@@ -140,7 +139,7 @@ class AzureEngine:
             raise SpeechError("nothing to speak: the text is empty")
         try:
             return b"".join(
-                self.sender.send(self.request(ssml.document(piece, voice, lexicon)), _checked)
+                self.sender.send(self.request(ssml.document(piece, voice, lexicon)), checked_mp3)
                 for piece in pieces
             )
         except PipelineError:
@@ -161,12 +160,3 @@ class AzureEngine:
             },
             data=document.encode("utf-8"),
         ).prepare()
-
-
-def _checked(audio: bytes) -> bytes:
-    """``audio`` if it is usable MP3; raises ``UnusableReply`` (a failed try) if not."""
-    try:
-        mp3.check_audio(audio)
-    except mp3.Mp3Error as exc:
-        raise UnusableReply(f"unusable audio ({exc})") from exc
-    return audio

@@ -14,12 +14,11 @@ import re
 import threading
 from typing import Any
 
-from pipeline.audio import mp3
 from pipeline.config.schema import GttsConfig, TtsConfig
 from pipeline.errors import PipelineError, SpeechError
 from pipeline.net import deadline
 from pipeline.retry import RetryPolicy
-from pipeline.tts.http import PoliteSender, Throttle, UnusableReply
+from pipeline.tts.http import PoliteSender, Throttle, UnusableReply, checked_mp3
 
 ENDPOINT_PATH = "/_/TranslateWebserverUi/data/batchexecute"
 _AUDIO = re.compile(r'jQ1olc","\[\\"(.*)\\"]')
@@ -117,7 +116,7 @@ class GttsEngine:
             if "jQ1olc" in line:
                 match = _AUDIO.search(line)
                 if match:
-                    return _checked(_base64(match.group(1)))
+                    return checked_mp3(_base64(match.group(1)))
         raise UnusableReply(f"a reply without audio (is {voice!r} a voice it speaks?)")
 
 
@@ -127,12 +126,3 @@ def _base64(text: str) -> bytes:
         return base64.b64decode(text)
     except ValueError as exc:  # binascii.Error, or characters outside ASCII
         raise UnusableReply(f"audio that is not base64 ({exc})") from exc
-
-
-def _checked(audio: bytes) -> bytes:
-    """``audio`` if it is usable MP3; raises ``UnusableReply`` if not."""
-    try:
-        mp3.check_audio(audio)
-    except mp3.Mp3Error as exc:
-        raise UnusableReply(f"unusable audio ({exc})") from exc
-    return audio

@@ -17,15 +17,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from http import HTTPStatus
 from typing import Any, TypeVar
 
 import requests
 import urllib3
 
+from pipeline.audio import mp3
 from pipeline.errors import PipelineError, SpeechError, SpeechUnavailableError, Stopped
 from pipeline.net.deadline import Deadline
-from pipeline.net.failures import TRANSPORT_ERRORS, UNSENDABLE
+from pipeline.net.failures import TRANSPORT_ERRORS, UNSENDABLE, root_cause, status_phrase
 from pipeline.net.retry_after import retry_after_seconds
 from pipeline.retry import RetryPolicy
 
@@ -230,7 +230,7 @@ class PoliteSender:
         """Raises ``SpeechError`` on a 4xx other than 429, ``_FailedTry`` on 429 and 5xx."""
         if response.ok:
             return
-        status = f"{response.status_code} {response.reason or _phrase(response.status_code)}"
+        status = f"{response.status_code} {response.reason or status_phrase(response.status_code)}"
         if response.status_code != 429 and response.status_code < 500:
             meaning = self.refusals.get(response.status_code)
             raise SpeechError(f"{status} from {self.service}" + (f": {meaning}" if meaning else ""))
@@ -241,7 +241,7 @@ class PoliteSender:
         timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
         if deadline.expired or isinstance(exc, timeouts):
             return f"{'no complete answer' if answered else 'no answer'} within {self.timeout:g} s"
-        cause = _root_cause(exc)
+        cause = root_cause(exc)
         if answered:
             return f"a broken reply ({cause})"
         if "CERTIFICATE_VERIFY_FAILED" in cause:
@@ -274,14 +274,11 @@ def _in_a_row(failed: int) -> str:
     return f"{failed} request{'' if failed == 1 else 's'} in a row failed every try"
 
 
-def _phrase(status: int) -> str:
+def checked_mp3(audio: bytes) -> bytes:
+    """``audio`` if it is usable MP3; raises ``UnusableReply`` (a failed try) if not: a service's
+    audio is checked before it is cached."""
     try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "error"
-
-
-def _root_cause(exc: BaseException) -> str:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        mp3.check_audio(audio)
+    except mp3.Mp3Error as exc:
+        raise UnusableReply(f"unusable audio ({exc})") from exc
+    return audio

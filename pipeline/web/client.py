@@ -28,7 +28,7 @@ import urllib3
 
 from pipeline.errors import FetchError, FetchRefused, FetchUnavailable, Stopped
 from pipeline.net.deadline import Deadline, new_session
-from pipeline.net.failures import TRANSPORT_ERRORS, UNSENDABLE
+from pipeline.net.failures import TRANSPORT_ERRORS, UNSENDABLE, root_cause, status_phrase
 from pipeline.net.retry_after import retry_after_seconds
 from pipeline.retry import RetryPolicy
 from pipeline.version import __version__
@@ -235,7 +235,7 @@ class WebClient:
         if 200 <= status < 300 or status == HTTPStatus.NOT_MODIFIED:
             body = b"" if status == HTTPStatus.NOT_MODIFIED else self._read_body(url, response, deadline)
             return _fetched(url, response, body)
-        problem = f"{status} {response.reason or _phrase(status)}"
+        problem = f"{status} {response.reason or status_phrase(status)}"
         if status in RETRIED or status >= 500:
             raise _FailedTry(problem, status, retry_after_seconds(response.headers.get("Retry-After")))
         raise FetchRefused(url, problem, status)
@@ -262,7 +262,7 @@ class WebClient:
     def _transport_problem(self, exc: BaseException, deadline: Deadline, answered: bool) -> str:
         if deadline.expired or isinstance(exc, _TIMEOUTS):
             return f"{'no complete answer' if answered else 'no answer'} within {self.timeout_s:g} s"
-        return f"{'a broken reply' if answered else 'connection error'} ({_root_cause(exc)})"
+        return f"{'a broken reply' if answered else 'connection error'} ({root_cause(exc)})"
 
     def _wait(self, url: str, seconds: float) -> None:
         """Wait ``seconds``; raises ``Stopped`` if the run stops before or during the wait."""
@@ -296,16 +296,3 @@ def _media_type(value: str | None) -> tuple[str | None, str | None]:
 
 def _host(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc.lower()
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "error"
-
-
-def _root_cause(exc: BaseException) -> str:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
