@@ -25,7 +25,7 @@ demo: setup
 	$(BIN)/pipeline run configs/demo.yaml
 
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Style, types, the import layers (pyproject: [tool.importlinter]) and no function rated D or worse.
 lint: setup
