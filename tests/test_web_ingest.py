@@ -277,3 +277,17 @@ def test_validate_shows_what_each_source_would_bring(newsroom: Newsroom, write_c
     assert (
         f"  {site.url('/down.xml')}: cannot be read: {site.url('/down.xml')}: 404 Not Found" in after.stdout
     )
+
+
+def test_no_fetch_works_on_what_was_taken_and_asks_no_site(
+    newsroom: Newsroom, write_config: WriteConfig
+) -> None:
+    config = write_config(input={"feeds": [newsroom.site.url("/feed.xml")], "web": WEB})
+    assert invoke("run", str(config)).exit_code == 0
+    newsroom.site.requests.clear()
+
+    result = invoke("run", str(config), "--no-fetch")
+
+    assert result.exit_code == 0, result.stderr
+    assert newsroom.site.requests == []
+    assert "0 to do" in result.stderr and len(latest(config)) == len(newsroom.stories)
