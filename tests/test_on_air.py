@@ -108,3 +108,22 @@ def test_a_new_target_remakes_the_narrations_and_off_keeps_the_engines_level(
     record = json.loads(narration.with_name("article.json").read_text("utf-8"))
     assert "loudness" not in record["narration"] or record["narration"]["loudness"] is None
     assert measure(*decode(narration.read_bytes())).loudness < -18  # espeak-ng's own level, about -21
+
+
+def test_a_new_cover_reaches_the_next_narrations_of_a_long_running_process(
+    write_config: WriteConfig, articles: Path, tmp_path: Path
+) -> None:
+    import os
+
+    from pipeline.config import load_config
+    from pipeline.stages.narrate import narration_params, show_of
+
+    cover = tmp_path / "show.png"
+    cover.write_bytes(png(1400, 1400))
+    config = load_config(write_config(tts={"engine": "espeak-ng", "artwork": "show.png"}))
+    before = narration_params(config)
+    cover.write_bytes(png(1600, 1600))
+    os.utime(cover, ns=(cover.stat().st_atime_ns, cover.stat().st_mtime_ns + 10**9))
+
+    assert show_of(config).artwork == png(1600, 1600)
+    assert narration_params(config) != before  # each narration is made again with the new cover

@@ -265,14 +265,22 @@ def build_narration(
 def show_of(config: JobConfig) -> Show:
     """The show every narration of the job belongs to: ``tts.artist`` (else the job name), the feeds'
     title (else the job name) as the album, and the cover art of ``tts.artwork``."""
-    artwork = _artwork(config.tts.artwork) if config.tts.artwork else None
+    artwork = _artwork(config.tts.artwork, _changed_at(config.tts.artwork)) if config.tts.artwork else None
     return Show(config.tts.artist or config.job, config.feeds.title or config.job, artwork)
 
 
 @lru_cache(maxsize=4)
-def _artwork(path: str) -> bytes:
-    """The cover art's bytes, read once per run (every narration key and file needs them)."""
+def _artwork(path: str, changed_at: int) -> bytes:
+    """The cover art's bytes, read once while the file is unchanged (every narration's key and file
+    needs them; the review app runs for days, and a new cover must reach the next narrations)."""
     return Path(path).read_bytes()
+
+
+def _changed_at(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0  # read_bytes says what is wrong
 
 
 def narration_params(config: JobConfig) -> list[object]:
