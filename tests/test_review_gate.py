@@ -1,6 +1,7 @@
 """Editors in the loop: with ``review.require_approval`` only what an editor approved, for the text
 as it stands, reaches the public folder and the feeds; ``pipeline approve`` / ``reject`` show at
-once; a changed text needs review again. The default publishes every ok item, as before."""
+once; a changed text needs review again. The default publishes every ok item that no editor
+rejected."""
 
 from __future__ import annotations
 
@@ -69,8 +70,41 @@ def test_by_default_everything_ok_is_public_and_awaits_no_gate(
     assert set(reviews(config).values()) == {"needs_review"}
     data = status_json(config)
     assert (data["awaiting_review"], data["require_approval"]) == (6, False)
+    assert invoke("approve", str(config), SECOND, "--lang", "sq").exit_code == 0
+    assert public(config) == texts  # without the gate an approval changes nothing public
+
+
+def test_reject_withdraws_without_the_gate_until_approved_or_changed(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = write_config(feeds=FEEDS)
+    assert invoke("run", str(config)).exit_code == 0
+    texts = {f"{a.stem}/{code}/article.txt" for a in SAMPLE_ARTICLES for code in ("sq", "uk")}
+    assert public(config) == texts
+    withdrawn = texts - {f"{FIRST}/sq/article.txt"}
+
+    result = invoke("reject", str(config), FIRST, "--lang", "sq", "--note", "wrong figures")
+    assert result.exit_code == 0, result.stderr
+    assert f"{FIRST} [sq]: withdrawn from the public folder until it is approved or its text changes" in (
+        result.stdout
+    )  # no narration in this job, so no feed lists it
+    assert public(config) == withdrawn
+    assert invoke("run", str(config)).exit_code == 0  # a run keeps it withdrawn
+    assert public(config) == withdrawn
+    again = invoke("reject", str(config), FIRST, "--lang", "sq")
+    assert f"{FIRST} [sq]: not in the public folder (it was not published)" in again.stdout
+
+    result = invoke("approve", str(config), FIRST, "--lang", "sq")
+    assert f"{FIRST} [sq]: published in the public folder" in result.stdout
+    assert public(config) == texts
+
     assert invoke("reject", str(config), FIRST, "--lang", "sq").exit_code == 0
-    assert public(config) == texts  # without the gate a review changes nothing public
+    source = articles / SAMPLE_ARTICLES[0].name
+    text = source.read_text()
+    source.write_text(text.replace(text.split("\n\n")[1], SAMPLE_ARTICLES[2].read_text().split("\n\n")[1]))
+    assert invoke("run", str(config)).exit_code == 0  # its text changed: it needs review, and is served
+    assert reviews(config)[(FIRST, "sq")] == "needs_review"
+    assert public(config) == texts
 
 
 def test_with_the_gate_only_approved_text_is_public(write_config: WriteConfig, articles: Path) -> None:
@@ -181,3 +215,20 @@ def test_the_feed_lists_only_approved_narrations(
     assert invoke("reject", str(config), FIRST).exit_code == 0
     assert feed_items(config, "sq") == 0
     assert public(config) == set()
+
+
+@needs_espeak
+def test_reject_takes_a_narration_out_of_the_feed_without_the_gate(
+    write_config: WriteConfig, articles: Path, tiny_models: dict[str, Path]
+) -> None:
+    config = write_config(
+        feeds=FEEDS,
+        tts={"engine": "espeak-ng", "pause": 0.3},
+        languages={"sq": {"model": str(tiny_models["sq"])}},
+    )
+    assert invoke("run", str(config)).exit_code == 0
+    assert feed_items(config, "sq") == len(SAMPLE_ARTICLES)
+    result = invoke("reject", str(config), FIRST, "--lang", "sq", "--note", "wrong figures")
+    assert f"{FIRST} [sq]: withdrawn from the public folder and the sq feed" in result.stdout
+    assert feed_items(config, "sq") == len(SAMPLE_ARTICLES) - 1
+    assert not any(path.startswith(f"{FIRST}/") for path in public(config))

@@ -73,7 +73,10 @@ _review_command(
     "Approve ARTICLE_ID's text as it stands (with review.require_approval: publish it).",
 )
 _review_command(
-    "reject", "rejected", "Reject ARTICLE_ID's text as it stands (with review.require_approval: withdraw it)."
+    "reject",
+    "rejected",
+    "Reject ARTICLE_ID's text as it stands: withdraw it from the public folder and the feeds until it "
+    "is approved or its text changes.",
 )
 
 
@@ -110,7 +113,21 @@ def _review(
     for review in reviewed:
         short = review.text_sha256[:12]
         click.echo(f"{article_id} [{review.language}]: {status} by {editor} (article.txt sha256 {short})")
+        if consequence := _publication(job, review):
+            click.echo(f"{article_id} [{review.language}]: {consequence}")
         if review.effective != status:
             where = f"{article_id} [{review.language}]"
             click.echo(f"warning: {where}: its article.txt is not the one the last run wrote; "
                        "it needs review again after the next run", err=True)  # fmt: skip
+
+
+def _publication(job: Any, review: Any) -> str | None:
+    """What the review did to the public folder and the feeds, in words (None: nothing)."""
+    feed = f" and the {review.language} feed" if job.feeds.base_url and review.narrated else ""
+    if review.served_before and not review.served:
+        return f"withdrawn from the public folder{feed} until it is approved or its text changes"
+    if review.served and not review.served_before:
+        return f"published in the public folder{feed}"
+    if review.status == "rejected":
+        return "not in the public folder (it was not published)"
+    return None

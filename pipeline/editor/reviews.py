@@ -9,9 +9,9 @@ reviews the text as it stands.
 The review is journaled, then recorded in the state (pending) with the sha256 of the article.txt
 it is of, under the job's lock; the manifest's ``review`` fields, the article's review page, its
 public files and its languages' feeds are then rewritten at once, so with
-``review.require_approval`` an approved item is served (and a rejected one withdrawn) without
-waiting for the next run; the review is then marked applied (if the process dies before, the
-next run or the app's start applies it).
+``review.require_approval`` an approved item is served, and a rejected one is withdrawn (approval
+required or not), without waiting for the next run; the review is then marked applied (if the
+process dies before, the next run or the app's start applies it).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pipeline.layout import JSON_FILE, MANIFEST_FILE, item_dir
 from pipeline.lock import JobLock
 from pipeline.report import write_reports
 from pipeline.report.manifest import review_status
+from pipeline.report.public import servable
 from pipeline.state import StateStore
 from pipeline.state.changes import Change
 from pipeline.state.journal import EditorsJournal
@@ -47,12 +48,17 @@ BUSY = "a pipeline run of this job is in progress; try again when it is over"
 @dataclass(frozen=True)
 class Reviewed:
     """One language's review as recorded: ``status`` is what the editor said; ``effective`` what
-    the manifest now says (``needs_review`` when the article.txt is not the one the last run wrote)."""
+    the manifest now says (``needs_review`` when the article.txt is not the one the last run wrote);
+    ``served_before``/``served``: whether the public folder (and the feed) held it before the
+    review and holds it now (see ``servable``)."""
 
     language: str
     status: str
     effective: str
     text_sha256: str
+    served_before: bool = False
+    served: bool = False
+    narrated: bool = False  # it has a narration, so its feed lists it when it is served
 
 
 def record_review(
@@ -119,8 +125,14 @@ def _record(
         for review in reviews:
             written = records.get((article_id, review.language, TEXT))
             item = chosen[review.language]
+            before = servable(config, item)
             item["review"] = review_status(review, text_sha256(written.detail if written else None))
-            done.append(Reviewed(review.language, status, item["review"], review.text_sha256))
+            done.append(
+                Reviewed(
+                    review.language, status, item["review"], review.text_sha256,
+                    before, servable(config, item), "audio" in (item.get("files") or {}),
+                )
+            )  # fmt: skip
         try:
             atomic_write_json(manifest_path, manifest)
             write_reports(config, manifest, {(article_id, code) for code in chosen})

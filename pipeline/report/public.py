@@ -1,7 +1,7 @@
 """The public folder (``publish.dir``, default ``<output_dir>/<job>/public/``): what may be served.
 
-It holds, for each servable article × language (ok, and approved by an editor when
-``review.require_approval`` is on), ``<article-id>/<lang>/narration.mp3``,
+It holds, for each servable article × language (ok, not rejected by an editor, and approved by
+one when ``review.require_approval`` is on), ``<article-id>/<lang>/narration.mp3``,
 ``transcript.vtt`` and ``article.txt``, and the feeds in ``feeds/``; never the state, logs, lock,
 manifest, ``article.json`` or review pages. Each file is put in place atomically (a hard link to
 the job's file, or an atomic copy where a link cannot be made), so a web
@@ -35,9 +35,12 @@ REMOVED_PREFIX = ".removed-"  # a folder being removed: renamed first, so it goe
 
 
 def servable(config: JobConfig, item: dict[str, Any]) -> bool:
-    """True if a manifest item may be served: it is ``ok`` and, with ``review.require_approval``,
-    an editor approved its text as it stands (its ``review`` is ``approved``)."""
-    if config.review.require_approval and item.get("review") != "approved":
+    """True if a manifest item may be served: it is ``ok``, no editor rejected its text as it
+    stands (its ``review`` is not ``rejected``: a rejection withdraws it whether approval is
+    required or not, until it is approved or its text changes) and, with
+    ``review.require_approval``, an editor approved that text (its ``review`` is ``approved``)."""
+    review = item.get("review")
+    if review == "rejected" or (config.review.require_approval and review != "approved"):
         return False
     return item["status"] == "ok"
 
