@@ -30,12 +30,27 @@ def quiet_third_parties() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+class OwnDebugOnly(logging.Filter):
+    """Keeps other libraries' debug records (markdown_it's, for one, were nearly half a run log)
+    out of a handler unless ``third_party_debug`` asks for them (``-vv``); the pipeline's own debug
+    records, and every library's info, warnings and errors, pass."""
+
+    third_party_debug = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG or self.third_party_debug:
+            return True
+        return record.name == "pipeline" or record.name.startswith("pipeline.")
+
+
 def configure(verbosity: int, console: Console | None = None) -> None:
-    """``verbosity``: -1 quiet (warnings and errors), 0 normal, 1+ debug.
+    """``verbosity``: -1 quiet (warnings and errors), 0 normal, 1 the pipeline's debug detail, 2+
+    other libraries' debug records too (on the console and in the run log).
 
     Replaces the root logger's handlers with one for the console: through rich on ``console`` when
     given, else plain lines on stderr.
     """
+    OwnDebugOnly.third_party_debug = verbosity > 1
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
@@ -56,6 +71,7 @@ def configure(verbosity: int, console: Console | None = None) -> None:
         handler = ConsoleHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(PLAIN_FORMAT, "%Y-%m-%d %H:%M:%S"))
     handler.setLevel(level)
+    handler.addFilter(OwnDebugOnly())
     root.addHandler(handler)
     for noisy in ("httpx", "httpcore", "filelock", "huggingface_hub", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -128,8 +144,8 @@ def say(line: str) -> None:
 
 
 def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
-    """Send every log record (debug included) to the file ``path`` too, from now on (instead of
-    an earlier run log of this process, which is closed).
+    """Send every log record (the pipeline's debug included; see ``OwnDebugOnly``) to the file
+    ``path`` too, from now on (instead of an earlier run log of this process, which is closed).
 
     Takes the file and the ``header`` lines it opens with (written to the file only, not the
     console); returns ``path``.
@@ -145,6 +161,7 @@ def add_log_file(path: Path, header: Iterable[str] = ()) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = RunLogHandler(path, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
+    handler.addFilter(OwnDebugOnly())
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
     handler.report = False
     for line in header:
