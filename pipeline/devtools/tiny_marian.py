@@ -13,11 +13,14 @@ Usage: ``python -m pipeline.devtools.tiny_marian OUT_DIR [--corpus FILE ...]`` b
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+RECIPE_FILE = "tiny-marian-recipe.sha256"  # what the checkpoint in a folder was built from
 
 # Opus-MT "base" (Marian transformer) and "tc-big" shapes; TINY keeps tests fast.
 SHAPES: dict[str, dict[str, int]] = {
@@ -89,15 +92,41 @@ def _pieces(model_bytes: bytes) -> list[str]:
     ]
 
 
+def _recipe(spec: MarianSpec, source_lines: Sequence[str], target_lines: Sequence[str]) -> str:
+    """A digest of everything a build depends on: the spec, the texts and the library versions."""
+    import torch
+    import transformers
+
+    recipe = [asdict(spec), SHAPES[spec.shape], source_lines, target_lines, torch.__version__,
+              transformers.__version__]  # fmt: skip
+    return hashlib.sha256(json.dumps(recipe, ensure_ascii=False).encode()).hexdigest()
+
+
 def build_marian(
     out_dir: Path, spec: MarianSpec, source_text: Iterable[str], target_text: Iterable[str]
 ) -> Path:
-    """Write a random-weight MarianMT checkpoint to ``out_dir`` and return it."""
+    """Write a random-weight MarianMT checkpoint to ``out_dir`` and return it.
+
+    A folder that already holds the checkpoint of the same recipe (``RECIPE_FILE``) is left as it
+    is, modification times and all, so a second ``make demo`` finds the models unchanged (a local
+    model's fingerprint is its files' sizes and times) and does no work.
+    """
+    source_lines = [line for line in source_text if line.strip()]
+    target_lines = [line for line in target_text if line.strip()]
+    recipe = _recipe(spec, source_lines, target_lines)
+    recipe_file = out_dir / RECIPE_FILE
+    if recipe_file.is_file() and recipe_file.read_text() == recipe and (out_dir / "config.json").is_file():
+        return out_dir
+    recipe_file.unlink(missing_ok=True)
+    _build(out_dir, spec, source_lines, target_lines)
+    recipe_file.write_text(recipe)  # last: a build cut short is built again
+    return out_dir
+
+
+def _build(out_dir: Path, spec: MarianSpec, source_lines: Sequence[str], target_lines: Sequence[str]) -> None:
     import torch
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
-    source_lines = [line for line in source_text if line.strip()]
-    target_lines = [line for line in target_text if line.strip()]
     source_spm = _train_spm(source_lines, spec.vocab_size)
     target_spm = _train_spm(target_lines, spec.vocab_size)
 
@@ -159,7 +188,6 @@ def build_marian(
         max_length=spec.max_positions,
     )
     model.save_pretrained(out_dir)
-    return out_dir
 
 
 def build_demo_models(out_dir: Path, english_text: Sequence[str]) -> dict[str, Path]:
