@@ -347,3 +347,18 @@ def test_only_a_nightly_run_prunes_the_caches(
     assert pruned == []  # an editor's change does the work of that change, no nightly chores
     run(job)
     assert pruned == ["state", "conversions"]
+
+
+def test_the_index_counts_flags_not_flagged_sentences(job: Path, service: EditorService) -> None:
+    """The API's ``flags`` (as the README describes it): every flag raised, a sentence may carry
+    several; ``edited``: the sentences edited."""
+    target = sentences(service.article(FIRST, "sq"))[2]
+    service.save_edit(FIRST, "sq", target["index"], "Teksti i redaktorit.", "Ana", target["key"])
+    several = 0
+    for summary in service.articles():
+        for code, counts in summary["languages"].items():
+            view = sentences(service.article(summary["id"], code))
+            assert counts["flags"] == sum(len(s["flags"]) for s in view)
+            assert counts["edited"] == sum(s["edit"] is not None for s in view)
+            several += sum(len(s["flags"]) > 1 for s in view)
+    assert several, "no sentence carries two flags: the test cannot tell flags from flagged sentences"
