@@ -3,6 +3,7 @@
 import io
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,17 @@ def test_a_new_engine_is_one_class_and_one_registry_line(
     assert (
         "tts.engine: unknown engine 'piper' (known: gtts, espeak-ng, mms, azure, beep, none)" in result.stderr
     )
+
+
+def test_an_espeak_timeout_is_transient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow espeak-ng (a loaded machine) fails the item for tonight, to be tried again; it is not
+    a text the engine cannot speak."""
+    from pipeline.errors import TransientError
+
+    program = tmp_path / "espeak-ng"
+    program.write_text("#!/bin/sh\nexec sleep 5\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    engine = EspeakEngine(EspeakConfig(timeout=0.2), bitrate=64)
+    with pytest.raises(TransientError, match=r"took longer than 0\.2 s"):
+        engine.synthesize("Teksti.", "sq")

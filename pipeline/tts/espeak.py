@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.audio.encode import encode_pcm
 from pipeline.config.schema import EspeakConfig, TtsConfig
-from pipeline.errors import SpeechError
+from pipeline.errors import SpeechError, SpeechUnavailableError
 
 PROGRAM = "espeak-ng"
 
@@ -62,8 +62,10 @@ class EspeakEngine:
                 done = subprocess.run(
                     command, input=text.encode("utf-8"), capture_output=True, timeout=self.settings.timeout
                 )
-            except subprocess.TimeoutExpired:
-                raise SpeechError(f"{PROGRAM} took longer than {self.settings.timeout:g} s") from None
+            except subprocess.TimeoutExpired:  # a loaded machine, not a text it cannot speak: try again
+                raise SpeechUnavailableError(
+                    f"{PROGRAM} took longer than {self.settings.timeout:g} s"
+                ) from None
             if done.returncode != 0 or not wav_path.exists():
                 detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
                 raise SpeechError(
