@@ -232,3 +232,32 @@ def test_reject_takes_a_narration_out_of_the_feed_without_the_gate(
     assert f"{FIRST} [sq]: withdrawn from the public folder and the sq feed" in result.stdout
     assert feed_items(config, "sq") == len(SAMPLE_ARTICLES) - 1
     assert not any(path.startswith(f"{FIRST}/") for path in public(config))
+
+
+def test_an_approved_article_that_comes_back_needs_approving_again(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    config = write_config(review=GATED)
+    assert invoke("run", str(config)).exit_code == 0
+    assert invoke("approve", str(config), FIRST).exit_code == 0
+    assert invoke("reject", str(config), SECOND, "--lang", "sq").exit_code == 0
+    assert public(config) == {f"{FIRST}/sq/article.txt", f"{FIRST}/uk/article.txt"}
+
+    source = articles / SAMPLE_ARTICLES[0].name
+    text = source.read_text()
+    source.unlink()
+    (articles / SAMPLE_ARTICLES[1].name).rename(articles.parent / "elsewhere.txt")  # the rejected one goes too
+    assert invoke("run", str(config)).exit_code == 0
+    assert public(config) == set()
+    source.write_text(text)  # the very same text comes back
+    (articles.parent / "elsewhere.txt").rename(articles / SAMPLE_ARTICLES[1].name)
+    assert invoke("run", str(config)).exit_code == 0
+    assert reviews(config)[(FIRST, "sq")] == reviews(config)[(FIRST, "uk")] == "needs_review"
+    assert reviews(config)[(SECOND, "sq")] == "rejected"  # a rejection stands
+    assert public(config) == set()
+    assert invoke("run", str(config)).exit_code == 0  # nothing more is recorded on later runs
+    journal = (job_dir(config) / "editors-journal.jsonl").read_text().splitlines()
+    assert sum('"retracted"' in line for line in journal) == 1
+
+    assert invoke("approve", str(config), FIRST, "--lang", "sq").exit_code == 0
+    assert public(config) == {f"{FIRST}/sq/article.txt"}

@@ -24,6 +24,7 @@ from pipeline.executor.inputs import InputFiles
 from pipeline.executor.options import RunOptions
 from pipeline.executor.plan import ItemPlan, Planner, existing_state
 from pipeline.executor.recorder import Recorder, log_failure
+from pipeline.executor.retractions import retract_approvals
 from pipeline.executor.run_report import RunReport
 from pipeline.executor.scope import read_touched
 from pipeline.executor.web_ingest import harvest_web
@@ -325,6 +326,9 @@ def finish(context: RunContext) -> str:
         current = {(o.article_id, o.language) for o in outcomes}
         current |= {(f.article_id, t.code) for f in report.ingest_failures for t in config.targets}
         retracted = retracted_states(context.state.items(), current)  # gone from the input: off the public
+        gone = {(s.article_id, s.language) for s in retracted}
+        if retract_approvals(context.state, config.journal_path, gone, reviews):
+            reviews = context.state.reviews()
         manifest = write_manifest(
             config, report.ingest_failures, outcomes, report.interrupted, retracted, reviews
         )

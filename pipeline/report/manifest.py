@@ -40,10 +40,10 @@ Reviews = Mapping[tuple[str, str], Review]
 def review_status(review: Review | None, text_sha256: str | None) -> str:
     """``approved`` / ``rejected`` when ``review`` is of the text whose sha256 is ``text_sha256``
     (an item's article.txt as it stands), else ``needs_review`` (no review, no text, or the text
-    changed since)."""
+    changed since, or the approval was retracted with the article)."""
     if review is None or text_sha256 is None or review.text_sha256 != text_sha256:
         return NEEDS_REVIEW
-    return review.status
+    return review.status if review.status in ("approved", "rejected") else NEEDS_REVIEW
 
 
 def manifest_data(

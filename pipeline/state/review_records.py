@@ -9,14 +9,16 @@ from dataclasses import astuple, dataclass
 
 from pipeline.clock import utc_now_iso
 
-REVIEW_STATUSES = ("approved", "rejected")
+REVIEW_STATUSES = ("approved", "rejected", "retracted")  # retracted: the run's, not an editor's (below)
 REVIEW_COLUMNS = "article_id, language, status, editor, note, at, text_sha256"
 _VALUES = f"({REVIEW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
 class Review:
-    """An editor's review of one article × language's text (``text_sha256``: of its article.txt)."""
+    """An editor's review of one article × language's text (``text_sha256``: of its article.txt).
+    ``retracted`` is recorded by a run when an approved article leaves the input: the approval no
+    longer holds, so the article, should it come back, needs approving again."""
 
     article_id: str
     language: str
