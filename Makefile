@@ -25,6 +25,8 @@ demo: setup
 	$(BIN)/pipeline run configs/demo.yaml
 
 test: setup
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --silent; \
+	else echo "npm not found: the axe-core checks are skipped (apt-get install npm)"; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Style, types, the import layers (pyproject: [tool.importlinter]) and no function rated D or worse.

@@ -18,6 +18,9 @@ import pytest
 
 IN_CI = bool(os.environ.get("CI"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# axe-core, the accessibility checker the browser tests inject, from its npm package (``npm ci`` in
+# tests/browser, as .ci/run does).
+AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def skip_outside_ci(missing: bool, reason: str) -> pytest.MarkDecorator:
@@ -52,6 +55,7 @@ def can_mount_read_only() -> bool:
 needs_espeak = needs_program("espeak-ng")
 needs_ffprobe = needs_program("ffprobe", "ffmpeg")
 needs_chromium = skip_outside_ci(not Path(CHROMIUM).exists(), "Debian's chromium is not installed")
+needs_axe = skip_outside_ci(not AXE.exists(), "axe-core is not installed (run `npm ci` in tests/browser)")
 needs_read_only_mount = skip_outside_ci(
     not can_mount_read_only(), "needs unprivileged user and mount namespaces (unshare -rm)"
 )

@@ -258,6 +258,7 @@ def page(browser: Any) -> Iterator[Any]:
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("dialog", lambda dialog: dialog.accept())  # "N flags are still open. Approve anyway?": yes
     yield page
     context.close()
     # The browser logs every refused request (the 423s) as "Failed to load resource".
@@ -348,18 +349,14 @@ def test_an_edit_in_the_browser_is_published_and_only_its_paragraph_narrated_aga
     audio = page.locator("#audio-sq")
     old_src = audio.get_attribute("src")
     assert old_src == f"sq/narration.mp3?v={view['audio_version']}"
-    page.get_by_role("button", name=f"Edit sentence {n} (sq)").click()
+    edit = page.get_by_role("button", name=f"Edit sentence {n} (sq)")
+    expect(edit).to_be_disabled()  # a fresh browser: the page asks for the editor's name first
+    page.get_by_role("textbox", name="Your name").fill(EDITOR)
+    edit.click()
     area = page.get_by_role("textbox", name=f"Your version of sentence {n} (sq)")
     expect(area).to_be_focused()
     expect(area).to_have_value(target["text"])
     area.fill(EDIT)
-    area.press("Control+Enter")  # a fresh browser: the page asks for the editor's name first
-    expect(page.locator("#problem")).to_have_text(
-        "Enter your name first: it is recorded with your edit or review."
-    )
-    name = page.get_by_role("textbox", name="Your name")
-    expect(name).to_be_focused()
-    name.fill(EDITOR)
     area.press("Control+Enter")
     text = page.locator(f"#s-sq-{index} .text")
     expect(text).to_have_text(EDIT)

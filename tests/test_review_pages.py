@@ -2,7 +2,8 @@
 chromium through Playwright) at phone width (390 px) and desktop width (1440 px): the title is the
 headline, no server path is shown, flag details are visible without hovering, the columns stack on
 a phone and stand side by side on a desktop, players and chapter lists have accessible names, every
-table header has a scope, and a transcript is offered as a track only when its file exists."""
+table header has a scope, a transcript is offered as a track only when its file exists, and axe-core
+finds nothing on any page (at 1280 px as well)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 
+from .axe import violations
 from .conftest import SAMPLE_ARTICLES
-from .requirements import CHROMIUM, needs_chromium, needs_espeak
+from .requirements import CHROMIUM, needs_axe, needs_chromium, needs_espeak
 
 pytestmark = [needs_chromium, needs_espeak]
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1440, "height": 900}
@@ -244,3 +246,14 @@ def test_a_transcript_is_a_track_only_when_its_file_exists(job: Path, browser: A
         if moved.with_suffix(".bak").is_file():
             moved.with_suffix(".bak").rename(moved)
             write_review(config, json.loads((job / "manifest.json").read_text("utf-8")))
+
+
+@needs_axe
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["1280px", "390px"])
+def test_axe_finds_nothing_on_any_page(job: Path, browser: Any, viewport: dict[str, int]) -> None:
+    found = {}
+    for path in pages(job):
+        page = open_page(browser, viewport, path)
+        found[str(path.relative_to(job))] = violations(page)
+        page.close()
+    assert len(found) > 2 and found == {path: [] for path in found}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.errors import NotFound
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, TRANSCRIPT_FILE
 
 # The files of an article's language that the app serves, with the type it serves them as.
@@ -34,6 +35,17 @@ BODY_MAX = 256 * 1024  # bytes of a request body (a sentence is far smaller)
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", re.ASCII)
 _INDEX = re.compile(r"[0-9]{1,9}", re.ASCII)
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
+
+
+class ItemFailed(NotFound):
+    """An article-language that failed before it had a text: nothing to show but why (``error``,
+    already without server details, and the ``stage`` it failed at). A 404 to the API; the article
+    page shows the reason."""
+
+    def __init__(self, article_id: str, language: str, *, error: str, stage: str = "") -> None:
+        at = f" at {stage}" if stage else ""
+        super().__init__(f"{article_id} [{language}] failed{at}: {error}")
+        self.error, self.stage = error, stage
 
 
 class Service(Protocol):
@@ -71,7 +83,11 @@ class Service(Protocol):
 # for the article to be listed (any of its languages).
 FILTERS: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
     "all": ("All", lambda column: True),
-    "needs_review": ("Needs review", lambda column: column.get("review") == "needs_review"),
+    "needs_review": (
+        "Needs review",
+        lambda column: column.get("review") == "needs_review" and column.get("status") != "failed",
+    ),
+    "failed": ("Failed", lambda column: column.get("status") == "failed"),
     "flagged": ("Flagged", lambda column: bool(column.get("flags"))),
     "edited": ("Edited", lambda column: bool(column.get("edited"))),
     "approved": ("Approved", lambda column: column.get("review") == "approved"),

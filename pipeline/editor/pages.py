@@ -3,7 +3,8 @@
 - ``GET /``: the articles, a column per language, 50 a page (``?page=``), filtered with ``?show=``
   (an article is listed when any of its languages matches).
 - ``GET /articles/{id}/``: the source paragraphs and every language side by side, with the editing,
-  review and audio controls (``static/editor.js`` drives them through the API).
+  review and audio controls (``static/editor.js`` drives them through the API); an article that
+  failed in every language before it had a text: why, per language (``failed.html``).
 - ``GET /articles/{id}/{lang}/{name}``: ``article.txt``, ``article.json``, ``narration.mp3`` or
   ``transcript.vtt``.
 
@@ -28,6 +29,7 @@ from pipeline.editor.contract import (
     FILTERS,
     MEDIA_TYPES,
     PAGE_SIZE,
+    ItemFailed,
     Service,
     language_codes,
     listing,
@@ -133,6 +135,8 @@ def _columns(service: Service, article_id: str) -> list[dict[str, Any]]:
         column: dict[str, Any] = {"code": code, "name": name, "data": None, "error": None}
         try:
             column["data"] = service.article(article_id, code)
+        except ItemFailed as exc:
+            column["error"], column["failed"] = f"This translation failed: {exc.error}", True
         except NotFound as exc:
             column["error"] = str(exc)
         else:
@@ -153,6 +157,8 @@ async def article_page(request: Request) -> Response:
         raise NotFound(f"unknown article {article_id!r}")
     columns = await call(_columns, service_of(request), article_id)
     found = [column["data"] for column in columns if column["data"] is not None]
+    if not found and any(column.get("failed") for column in columns):
+        return render(request, "failed.html", article_id=article_id, columns=columns)
     if not found:
         raise NotFound(next((c["error"] for c in columns if c["error"]), f"unknown article {article_id!r}"))
     first = found[0]

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import JobConfig
-from pipeline.editor.contract import MEDIA_TYPES
+from pipeline.editor.contract import MEDIA_TYPES, ItemFailed
 from pipeline.editor.files import regular_below
+from pipeline.editor.redact import without_server_details
 from pipeline.editor.reviews import manifest_items, text_key
 from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, EditsInForce, SentenceEdits
@@ -55,6 +56,7 @@ class JobReader:
                 "flags": sum((item.get("flags") or {}).values()),
                 "edited": item.get("edited", 0),
                 "audio": self._audio(item),
+                **_failure(item),
             }
         for article in articles.values():
             article["title"] = article["title"] or article["id"]
@@ -66,10 +68,13 @@ class JobReader:
         sends in ``If-Match``.
 
         Raises:
+            ItemFailed: the article-language failed before it had a text (the reason with it).
             NotFound: an unknown article or language, or one with no text yet.
         """
         item = self._item(article_id, language)
         record = self._record_of(article_id, language)
+        if record is None and item["status"] == "failed":
+            raise ItemFailed(article_id, language, **_failure(item))
         if record is None:
             raise NotFound(f"{article_id} [{language}] has no translation yet")
         in_force, history, review = self._with_state(
@@ -104,6 +109,7 @@ class JobReader:
             ],
             "kinds": [p["kind"] for p in record["paragraphs"]],
             "paragraphs": paragraphs,
+            **_failure(item),
         }
 
     def file(self, article_id: str, language: str, name: str) -> Path:
@@ -205,6 +211,14 @@ class JobReader:
             return read(opened)
         finally:
             opened.close()
+
+
+def _failure(item: dict[str, Any]) -> dict[str, str]:
+    """A failed item's ``error`` (without server paths) and ``stage``; {} for any other item."""
+    if item["status"] != "failed":
+        return {}
+    error = without_server_details(str(item.get("error") or "no reason was recorded"))
+    return {"error": error, "stage": str(item.get("stage") or "")}
 
 
 def _review_detail(review: Review | None, item: dict[str, Any]) -> dict[str, str] | None:

@@ -1,11 +1,14 @@
-/* The review app's article page: edit a sentence, revert it, approve or reject a language, follow
-   the narration being remade. Talks to the JSON API (/api/articles/...); builds everything with DOM
+/* The review app's article page: edit a sentence, revert it, approve or reject a language (after
+   asking), jump between flagged sentences (n / p), follow the narration being remade. The editor's
+   name is settled before anything can change: until it is, the buttons that change are disabled.
+   A refusal is shown next to the sentence and in the live region, and never moves the page. Talks to the JSON API (/api/articles/...); builds everything with DOM
    calls and textContent (never innerHTML), so no article text is ever read as markup. */
 (function () {
   "use strict";
 
   var NAME_KEY = "pipeline-review-editor";
   var BUSY = "A pipeline run of this job is in progress; retrying…";
+  var NO_NAME = "Enter your name at the top of the page first: it is recorded with your edit or review.";
   var main = document.getElementById("article");
   if (!main) { return; }
   var api = "/api/articles/" + encodeURIComponent(main.dataset.article) + "/";
@@ -29,23 +32,32 @@
     return player ? player.dataset.name : lang;
   }
 
-  /* ---- who edits: the signed-in account, else a name remembered in this browser ---- */
+  /* ---- who edits: the signed-in account, else a name remembered in this browser, asked for
+     before the first change (the buttons that change wait for it) ---- */
+  var CHANGES = "button.edit, button.revert, button.review-action";
+  function editorName() {
+    if (signedIn) { return signedIn.dataset.name; }  /* the server records the account anyway */
+    var name = nameInput ? nameInput.value.trim() : "";
+    return name || null;
+  }
+  function gate(root) {
+    var ready = editorName() !== null;
+    (root || document).querySelectorAll(CHANGES).forEach(function (button) {
+      if (!button.closest("[data-busy]")) { button.disabled = !ready; }
+    });
+  }
   if (nameInput) {
     try { nameInput.value = localStorage.getItem(NAME_KEY) || ""; } catch (e) { /* storage off */ }
     nameInput.addEventListener("input", function () {
       try { localStorage.setItem(NAME_KEY, nameInput.value.trim()); } catch (e) { /* storage off */ }
+      gate();
+    });
+    document.getElementById("name-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (editorName() !== null) { say("Your edits and reviews are recorded as " + editorName() + "."); }
     });
   }
-  function editorName() {
-    if (signedIn) { return signedIn.dataset.name; }  /* the server records the account anyway */
-    var name = nameInput ? nameInput.value.trim() : "";
-    if (!name) {
-      complain("Enter your name first: it is recorded with your edit or review.");
-      if (nameInput) { nameInput.focus(); }
-      return null;
-    }
-    return name;
-  }
+  gate();
 
   /* ---- the API: JSON in and out; 423 (a pipeline run holds the job) is retried every 5 s ---- */
   function request(method, url, body, key) {
@@ -82,6 +94,7 @@
     div.dataset.index = String(s.index);
     div.dataset.key = s.key;
     div.dataset.source = s.source;
+    div.tabIndex = -1;
     var text = element("span", "text" + (s.flags.length ? " flagged" : ""), s.text);
     if (s.flags.length) { text.setAttribute("aria-describedby", "flags-" + lang + "-" + s.index); }
     div.appendChild(text);
@@ -126,6 +139,7 @@
       actions.appendChild(revert);
     }
     div.appendChild(actions);
+    gate(div);
     return div;
   }
 
@@ -329,28 +343,53 @@
     }, function (error) {
       delete div.dataset.busy;
       buttons.forEach(function (button) { button.disabled = false; });
-      complain(error.message);
+      gate(div);
+      refuse(div, error.message);
     });
+  }
+
+  /* A refusal: said beside the sentence and in the live region; the page stays where it is. */
+  function refuse(div, message) {
+    var said = div.querySelector(".problem") || element("p", "problem error");
+    said.lang = "en";
+    said.textContent = message;
+    div.insertBefore(said, div.querySelector(".editor") || div.querySelector(".actions"));
+    complain(message);
+    var area = div.querySelector("textarea");
+    if (area) { area.focus({preventScroll: true}); }
   }
 
   function save(div) {
     var editor = editorName();
-    if (editor === null) { return; }
+    if (editor === null) { refuse(div, NO_NAME); return; }
     var text = div.querySelector("textarea").value;
     change(div, "PUT", {text: text, editor: editor}, "Sentence " + (Number(div.dataset.index) + 1) + " saved.");
   }
 
   function revert(div) {
     var editor = editorName();
-    if (editor === null) { return; }
+    if (editor === null) { refuse(div, NO_NAME); return; }
     change(div, "DELETE", {editor: editor}, "Sentence " + (Number(div.dataset.index) + 1) + " is the machine translation again.");
   }
 
   /* ---- reviews ---- */
+  /* Reject always asks; Approve asks when flags are still open (none open: it goes through). */
+  function confirmed(lang, action) {
+    var name = languageName(lang);
+    if (action === "reject") {
+      return window.confirm("Reject " + name + "? It is withdrawn until it is approved again.");
+    }
+    var open = main.querySelectorAll(".sentence[data-lang=\"" + lang + "\"] ul.flags > li").length;
+    if (open === 0) { return true; }
+    return window.confirm(open + (open === 1 ? " flag is" : " flags are") + " still open in " + name +
+      ". Approve anyway?");
+  }
+
   function review(button) {
     var editor = editorName();
-    if (editor === null) { return; }
+    if (editor === null) { complain(NO_NAME); return; }
     var lang = button.dataset.lang, action = button.dataset.action;
+    if (!confirmed(lang, action)) { say("Nothing recorded: " + languageName(lang) + " is as it was."); return; }
     var note = document.getElementById("note-" + lang);
     var key = document.getElementById("player-" + lang).dataset.textKey;
     button.disabled = true;
@@ -409,6 +448,39 @@
     });
   }, true);
 
+  /* ---- the flagged sentences, in reading order: n / p and their buttons move the focus ---- */
+  var lastFlag = null;
+  function jump(step) {
+    var flagged = Array.prototype.filter.call(main.querySelectorAll(".sentence"), function (div) {
+      return div.querySelector(".text.flagged") !== null;
+    });
+    if (flagged.length === 0) { say("No sentence is flagged."); return; }
+    var here = document.activeElement;
+    if (here && here.closest(".flag-nav") && lastFlag) { here = lastFlag; }  /* its button: from the last */
+    var at = flagged.indexOf(here ? here.closest(".sentence") : null);
+    if (at < 0) {  /* from wherever the focus is: the first flagged one after it (before it, for p) */
+      var after = flagged.filter(function (div) {
+        return here && here !== document.body && (here.compareDocumentPosition(div) & Node.DOCUMENT_POSITION_FOLLOWING);
+      });
+      at = step > 0 ? flagged.indexOf(after[0] || flagged[0]) - 1 : flagged.indexOf(after[0] || flagged[0]);
+    }
+    var target = flagged[(at + step + flagged.length) % flagged.length];
+    lastFlag = target;
+    target.focus({preventScroll: true});
+    target.scrollIntoView({block: "center"});
+    say("Flagged sentence " + (flagged.indexOf(target) + 1) + " of " + flagged.length + ".");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || target.isContentEditable ||
+        /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) { return; }
+    if (event.key === "n" || event.key === "p") {
+      event.preventDefault();
+      jump(event.key === "n" ? 1 : -1);
+    }
+  });
+
   /* ---- one listener for every button and key ---- */
   main.addEventListener("click", function (event) {
     var button = event.target.closest("button");
@@ -420,6 +492,8 @@
     else if (button.classList.contains("revert")) { revert(div); }
     else if (button.classList.contains("review-action")) { review(button); }
     else if (button.classList.contains("chapter")) { playChapter(button); }
+    else if (button.id === "next-flag") { jump(1); }
+    else if (button.id === "prev-flag") { jump(-1); }
   });
 
   main.addEventListener("keydown", function (event) {
