@@ -37,15 +37,18 @@ def test_an_article_counts_by_its_worst_language() -> None:
             item("d", "uk", "retracted"),
             item("e", "sq", "ok"),
             item("e", "uk", "retracted"),  # a language that left the job: the article is still done
+            item("f", "sq", "failed", stage="text", error="model", transient=False),
+            item("f", "uk", "pending"),  # failed outranks pending
         ]
     }
     states = {("b", "uk", "narration"): state("b", "uk", "narration", "failed", attempts=3)}
     data = standing(manifest, states)
     assert data["counts"] == {
-        "articles": {"done": 2, "failed": 1, "pending": 1, "retracted": 1},
-        "article_languages": {"done": 5, "failed": 1, "pending": 1, "retracted": 3},
+        "articles": {"done": 2, "failed": 2, "pending": 1, "retracted": 1},
+        "article_languages": {"done": 5, "failed": 2, "pending": 2, "retracted": 3},
     }
-    assert data["failures"] == [
+    assert [(f["article_id"], f["language"]) for f in data["failures"]] == [("b", "uk"), ("f", "sq")]
+    assert data["failures"][:1] == [
         {
             "article_id": "b",
             "language": "uk",
