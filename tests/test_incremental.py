@@ -223,10 +223,12 @@ def test_status_shows_runs_and_failures(write_config: WriteConfig, articles: Pat
     assert out[2].endswith("failed (exit 1): 0 to do, 3 up to date, 0 done, 5 failed")
     assert out[3].startswith("  #1 ")
     assert out[3].endswith("failed (exit 1): 6 to do, 0 up to date, 3 done, 5 failed")
-    assert out[4] == "items: 6 done, 3 failed"  # article x language x stage
-    assert out[5] == "awaiting review: 3"  # the ok items no editor has approved yet
-    assert out[6] == "failed items: 3"
-    assert out[7].startswith(
+    assert out[4] == "articles: 0 done, 4 failed"  # every article's uk failed, and broken.txt
+    assert out[5] == "article-languages: 3 done, 5 failed"  # as the runs count: done or up to date
+    assert out[6] == "awaiting review: 3"  # the ok items no editor has approved yet
+    assert out[7] == "failed items: 4"  # the unreadable file once, for every language
+    assert out[8] == f"  broken [every language] ingest (permanent): {articles / 'broken.txt'}: empty file"
+    assert out[9].startswith(
         "  2024-02-28-albania-ukraine-treaty [uk] text (permanent, 1x): languages.uk.lang_token:"
     )
 

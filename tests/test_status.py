@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,10 @@ def test_status_before_any_run_is_valid_json_with_no_runs(write_config: WriteCon
         "state": str(state),
         "state_exists": False,
         "last_exit_code": None,
-        "counts": {"done": 0, "failed": 0},
+        "counts": {
+            "articles": {"done": 0, "failed": 0, "pending": 0, "retracted": 0},
+            "article_languages": {"done": 0, "failed": 0, "pending": 0, "retracted": 0},
+        },
         "runs": [],
         "failures": [],
         "editors_journal": str(config.parent / "out/test/editors-journal.jsonl"),
@@ -55,7 +59,13 @@ def test_status_before_any_run_is_valid_json_with_no_runs(write_config: WriteCon
     }
     text = invoke("status", str(config))
     assert text.exit_code == 0, text.stderr
-    lines = [f"job test: state {state}", "runs: none yet", "items: 0 done, 0 failed", "failed items: 0"]
+    lines = [
+        f"job test: state {state}",
+        "runs: none yet",
+        "articles: 0 done, 0 failed",
+        "article-languages: 0 done, 0 failed",
+        "failed items: 0",
+    ]
     assert text.stdout.splitlines() == lines
     assert not state.exists()  # looking creates nothing
 
@@ -72,8 +82,13 @@ def test_each_run_records_its_exit_code(write_config: WriteConfig, articles: Pat
         (1, "finished", 0),
     ]
     assert data["last_exit_code"] == 1
-    assert data["counts"] == {"done": 3, "failed": 3}
+    counts = data["counts"]  # every article's uk failed: no article is done
+    assert counts["article_languages"] == {"done": 3, "failed": 3, "pending": 0, "retracted": 0}
+    assert counts["articles"] == {"done": 0, "failed": 3, "pending": 0, "retracted": 0}
     assert (data["runs"][0]["done"], data["runs"][0]["failed"]) == (0, 3)
+    failures = [(f["language"], f["stage"], f["attempts"], f["transient"]) for f in data["failures"]]
+    assert failures == [("uk", "text", 1, False)] * 3
+    assert all(f["error"] and f["source"].endswith(".txt") for f in data["failures"])
 
 
 def test_a_run_where_every_item_failed_is_not_shown_as_finished(
@@ -135,3 +150,70 @@ def test_a_state_file_of_the_old_schema_gains_exit_codes(write_config: WriteConf
     text = invoke("status", str(config)).stdout.splitlines()
     assert text[2].endswith("finished (exit 0): 6 to do, 0 up to date, 6 done, 0 failed")
     assert text[3].endswith("finished: 6 to do, 0 up to date, 6 done, 0 failed")  # exit code unknown
+
+
+UNREADABLE = {"bad.json": b'{"title": "Grain", ', "binary.txt": bytes(range(256)) * 4}
+SUMMARY = re.compile(r"test: (\d+) done, (\d+) failed, (\d+) up to date")
+
+
+def run_summary(result: Result) -> tuple[int, int, int]:
+    """The run's done, failed and up to date, from its summary line."""
+    (match,) = [m for m in map(SUMMARY.search, result.stderr.splitlines()) if m]
+    done, failed, up_to_date = map(int, match.groups())
+    return done, failed, up_to_date
+
+
+def test_unreadable_files_are_listed_with_the_run_s_line_and_counted_as_run_counts(
+    write_config: WriteConfig, articles: Path
+) -> None:
+    for name, data in UNREADABLE.items():
+        (articles / name).write_bytes(data)
+    config = write_config()
+    result = invoke("run", str(config))
+    assert result.exit_code == 1, result.stderr
+    printed = [
+        line.split(" ERROR ", 1)[1].strip() for line in result.stderr.splitlines() if " ERROR " in line
+    ]
+    assert len(printed) == 2
+
+    data = status_json(config)
+    reading = [f for f in data["failures"] if f["language"] is None]
+    assert [(f["article_id"], f["source"]) for f in reading] == [
+        ("bad", str(articles / "bad.json")),
+        ("binary", str(articles / "binary.txt")),
+    ]
+    assert sorted(f["error"] for f in reading) == sorted(printed)  # the line the run printed
+    assert len(data["failures"]) == 2  # once a file, not once a language
+    done, failed, _ = run_summary(result)
+    assert (done, failed) == (6, 4)  # article-languages: 3 articles x 2, 2 files x 2
+    assert data["counts"]["article_languages"] == {
+        "done": done,
+        "failed": failed,
+        "pending": 0,
+        "retracted": 0,
+    }
+    assert data["counts"]["articles"] == {"done": 3, "failed": 2, "pending": 0, "retracted": 0}
+
+    text = invoke("status", str(config)).stdout.splitlines()
+    assert "articles: 3 done, 2 failed" in text
+    assert "article-languages: 6 done, 4 failed" in text
+    assert "failed items: 2" in text
+    for line in printed:
+        assert sum(line in shown for shown in text) == 1, line
+
+    (articles / "binary.txt").write_text("date 2024-03-01\n\nShips carried grain to Odesa.\n", "utf-8")
+    again = invoke("run", str(config))
+    assert again.exit_code == 1, again.stderr
+    data = status_json(config)
+    assert [(f["article_id"], f["language"]) for f in data["failures"]] == [("bad", None)]
+    done, failed, up_to_date = run_summary(again)
+    assert (done, failed, up_to_date) == (2, 2, 6)
+    assert data["counts"]["article_languages"]["done"] == done + up_to_date
+    assert data["counts"]["article_languages"]["failed"] == failed
+    assert "failed items: 1" in invoke("status", str(config)).stdout.splitlines()
+
+    (articles / "bad.json").unlink()
+    assert invoke("run", str(config)).exit_code == 0
+    data = status_json(config)
+    assert data["failures"] == []
+    assert data["counts"]["articles"] == {"done": 4, "failed": 0, "pending": 0, "retracted": 0}

@@ -273,13 +273,6 @@ class StateStore(EditRecords, ReviewRecords, ChangeRecords, InputRecords, WebRec
         rows = self.db.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def item_counts(self) -> dict[str, int]:
-        """How many article × language × stage items are ``done`` and how many ``failed``."""
-        counts = dict.fromkeys(("done", "failed"), 0)
-        for status, count in self.db.execute("SELECT status, count(*) FROM items GROUP BY status"):
-            counts[status] = count
-        return counts
-
     # Items ----------------------------------------------------------------------------------
 
     def items(self, article_ids: Collection[str] | None = None) -> dict[tuple[str, str, str], ItemState]:
