@@ -16,12 +16,15 @@ from starlette.testclient import TestClient
 from pipeline.cli import cli
 from pipeline.editor.app import create_app
 from pipeline.editor.service import EditorService
+from pipeline.state import StateStore
+from pipeline.state.history import HistoryQuery, job_history
+from pipeline.state.journal import EditorsJournal
 
 from .test_editor_app import BASE, EVIL, HOSTS, TOKEN
-from .test_journal import FIRST, SECOND, flat, job, job_dir, service  # noqa: F401 - fixtures
+from .test_journal import FIRST, SECOND, flat, job, job_dir, make_changes, service  # noqa: F401 - fixtures
 
 FIELDS = {"change", "kind", "editor", "at", "article_id", "language", "sentence", "position", "before",
-          "after", "status", "note", "text_sha256", "retired"}  # fmt: skip
+          "after", "status", "note", "text_sha256", "retired", "recorded_by", "recorded_at"}  # fmt: skip
 
 
 def sentence(reader: EditorService, index: int = 1) -> dict[str, Any]:
@@ -154,3 +157,37 @@ def test_the_history_page_needs_signing_in(service: EditorService) -> None:  # n
         response = client.get("/history?editor=Ana")
         assert response.status_code == 303 and response.headers["location"].startswith("/sign-in?next=")
         assert client.get("/history", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_an_edit_of_a_changed_english_sentence_names_the_edits_it_retired(tmp_path: Path) -> None:
+    journal, state_path = tmp_path / "editors-journal.jsonl", tmp_path / "state.sqlite"
+    state = StateStore.open(state_path)
+    make_changes(state, EditorsJournal(journal))  # an edit, one superseding it, an import, a drop, a review
+    state.close()
+    found = job_history(journal, state_path).entries
+    assert [(e.kind, e.editor, e.recorded_by, e.article_id) for e in found] == [
+        ("review", "lead", "lead", "a1"), ("drop", "max", "max", "a1"), ("import", "ana", "eve", "a2"),
+        ("import", "ana", "eve", "a1"), ("edit", "max", "max", "a1"), ("edit", "ana", "ana", "a1"),
+    ]  # fmt: skip
+    assert [e.kind for e in job_history(journal, state_path, HistoryQuery(editor="eve")).entries] == [
+        "import",
+        "import",
+    ]  # who imported, as well as whose text
+    replaced = found[4]
+    assert (replaced.before, replaced.after) == ("m", "Shqip i ri.")  # another English: its machine text
+    assert replaced.retired == ({"sentence": "English 1.", "text": "Shqip 1."},)
+    assert found[1].before == "Shqip 2." and found[1].after == "makine 2"
+    assert found[2].language == "uk" and found[2].at != found[2].recorded_at  # the translator's time
+
+    journal.unlink()
+    from_state = job_history(journal, state_path)
+    assert from_state.source == "state"
+    assert [(e.kind, e.before, e.after, e.retired) for e in from_state.entries] == [
+        (
+            "review" if e.kind == "review" else "drop" if e.kind == "drop" else "edit",
+            e.before,
+            e.after,
+            e.retired,
+        )
+        for e in found
+    ]  # the state knows no imports: each is an edit

@@ -80,6 +80,8 @@ def _block(entry: dict[str, Any]) -> Iterator[str]:
     what = entry["status"] or entry["kind"]
     change = f"  (change {entry['change'][:8]})" if entry["change"] else ""
     yield f"{entry['at']}  {what}  {entry['article_id']} [{entry['language']}]  by {entry['editor']}{change}"
+    if entry["recorded_by"] != entry["editor"]:
+        yield f"  recorded by {entry['recorded_by']} at {entry['recorded_at']}"
     if entry["kind"] == "review":
         yield f"  text sha256: {entry['text_sha256'][:12]}"
         if entry["note"]:

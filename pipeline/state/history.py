@@ -12,6 +12,7 @@ the next run or change starts one) is read from the state's ``edit_history`` and
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -31,8 +32,9 @@ SOURCES = ("journal", "state", "none")  # where a history was read from
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    """Which entries to keep: each given field must match (``since``: at or after, a date or an
-    ISO time; a date means its midnight UTC)."""
+    """Which entries to keep: each given field must match (``editor``: the entry's ``editor`` or
+    ``recorded_by``; ``since``: recorded at or after, a date or an ISO time; a date means its
+    midnight UTC)."""
 
     article: str | None = None
     editor: str | None = None
@@ -42,9 +44,9 @@ class HistoryQuery:
     def keeps(self, entry: HistoryEntry) -> bool:
         return (
             (self.article is None or entry.article_id == self.article)
-            and (self.editor is None or entry.editor == self.editor)
+            and (self.editor is None or self.editor in (entry.editor, entry.recorded_by))
             and (self.language is None or entry.language == self.language)
-            and (self.since is None or _at_or_after(entry.at, self.since))
+            and (self.since is None or _at_or_after(entry.recorded_at, self.since))
         )
 
 
@@ -67,13 +69,15 @@ class HistoryEntry:
     translation the sentence had when that edit was made, which it is published as again while
     its English is unchanged), ``review`` (``status``, ``note``, ``text_sha256``: of the
     article.txt reviewed; no text). ``retired``: the edits of earlier versions of the English
-    sentence an edit took out of force, ``[{"sentence", "text"}]``.
+    sentence an edit took out of force, ``[{"sentence", "text"}]``. ``editor`` and ``at`` are
+    the text's or review's own; ``recorded_by`` and ``recorded_at`` the change's (they differ for
+    an import, whose edits keep their translators' names and times, and for a snapshot).
     """
 
     change: str  # the change's id in the journal ("" when read from the state)
     kind: str
-    editor: str
-    at: str
+    editor: str  # whose text or review it is
+    at: str  # when they wrote it
     article_id: str
     language: str
     sentence: str | None = None  # the English sentence (edits and drops)
@@ -84,6 +88,8 @@ class HistoryEntry:
     note: str | None = None
     text_sha256: str | None = None
     retired: tuple[dict[str, str], ...] = field(default=())
+    recorded_by: str = ""  # who made the change: the editor, or who imported, ``pipeline`` for a snapshot
+    recorded_at: str = ""  # when it was recorded
 
     def to_json(self) -> dict[str, Any]:
         record = asdict(self)
@@ -138,6 +144,7 @@ def replay(changes: Iterable[Change]) -> Iterator[HistoryEntry]:
                 before=before.text if before is not None else edit.machine, after=edit.text,
                 retired=tuple({"sentence": old.source, "text": old.text} for old in retired
                               if (old.article_id, old.language) == (edit.article_id, edit.language)),
+                recorded_by=change.editor, recorded_at=change.at,
             )  # fmt: skip
         for review in change.reviews:
             yield _review(change, review)
@@ -153,6 +160,7 @@ def _drop(change: Change, edit: Edit) -> HistoryEntry:
     return HistoryEntry(
         change.id, "drop", change.editor, change.at, edit.article_id, edit.language,
         sentence=edit.source, position=edit.position, before=edit.text, after=edit.machine,
+        recorded_by=change.editor, recorded_at=change.at,
     )  # fmt: skip
 
 
@@ -160,6 +168,7 @@ def _review(change: Change, review: Review) -> HistoryEntry:
     return HistoryEntry(
         change.id, change.kind, review.editor, review.at, review.article_id, review.language,
         status=review.status, note=review.note, text_sha256=review.text_sha256,
+        recorded_by=change.editor, recorded_at=change.at,
     )  # fmt: skip
 
 
@@ -168,15 +177,15 @@ def _key(edit: Edit) -> tuple[str, str, str]:
 
 
 def _state_changes(state_path: Path) -> list[Change]:
-    """A state's edit and review histories as changes, in time order (a state older than the
-    journal); none for a state without editors' work."""
+    """A state's edit and review histories as changes, in the order recorded (a state older than
+    the journal); none for a state without editors' work."""
     state = StateStore.open(state_path, create=False)
     try:
-        changes = [*_edit_changes(state.db), *_review_changes(state.db)]
+        edits, reviews = list(_edit_changes(state.db)), list(_review_changes(state.db))
     finally:
         state.close()
-    changes.sort(key=lambda change: change.at)  # ISO times in UTC; stable: the state's order within one
-    return changes
+    # each history in the order recorded; interleaved by time (an imported edit keeps its own time)
+    return list(heapq.merge(edits, reviews, key=lambda change: change.at))
 
 
 def _edit_changes(db: sqlite3.Connection) -> Iterator[Change]:
