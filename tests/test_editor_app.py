@@ -29,6 +29,7 @@ from pipeline.editor.contract import Service
 from pipeline.editor.security import allowed_hosts, check_bind
 from pipeline.editor.service import EditorService
 from pipeline.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKey
+from pipeline.state.history import History, HistoryQuery
 from pipeline.text.article import shown_time
 
 from .requirements import CHROMIUM, needs_chromium
@@ -279,6 +280,9 @@ class FakeService:
         if not path.is_file():
             raise NotFound(f"{article_id} [{language}] has no {name} yet")
         return path
+
+    def history(self, query: HistoryQuery) -> History:
+        return History([], "none")  # the History page is tested over a real job (test_history.py)
 
 
 def _both_serve_the_app(fake: FakeService, real: EditorService) -> tuple[Service, Service]:

@@ -7,7 +7,7 @@ recording what was done (the next run goes on from there).
 
 from __future__ import annotations
 
-from pipeline.cli import editors, evaluate, job, models, review, serve, state, status, tm  # noqa: F401 - each adds commands
+from pipeline.cli import editors, evaluate, history, job, models, review, serve, state, status, tm  # noqa: F401 - each adds commands
 from pipeline.cli.common import EXIT_CONFIG, EXIT_FAILED_ITEMS, EXIT_LOCKED, EXIT_OK, cli
 
 

@@ -16,7 +16,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from pipeline.editor import api, pages, signin
+from pipeline.editor import api, history_page, pages, signin
 from pipeline.editor.auth import Authenticator
 from pipeline.editor.contract import Service
 from pipeline.editor.replies import INTERNAL_ERROR, json_error, log, one_line
@@ -68,6 +68,7 @@ def create_app(
     app = Starlette(
         routes=[
             *pages.routes,
+            *history_page.routes,
             *signin.routes,
             *api.routes,
             Mount("/static", StaticFiles(packages=[("pipeline.editor", "static")]), name="static"),

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pipeline.errors import NotFound
 from pipeline.layout import AUDIO_FILE, JSON_FILE, TEXT_FILE, TRANSCRIPT_FILE
+from pipeline.state.history import History, HistoryQuery
 
 # The files of an article's language that the app serves, with the type it serves them as.
 MEDIA_TYPES = {
@@ -53,7 +54,7 @@ class Service(Protocol):
 
     ``articles()`` gives one summary per article; ``article()``, ``save_edit()``, ``drop_edit()``
     and ``review()`` give (after the change) one article's sentences in one language. ``file()``
-    gives the path of one of the files in ``MEDIA_TYPES``.
+    gives the path of one of the files in ``MEDIA_TYPES``; ``history()`` the editors' changes.
     """
 
     job: str
@@ -77,6 +78,8 @@ class Service(Protocol):
     ) -> dict[str, Any]: ...
 
     def file(self, article_id: str, language: str, name: str) -> Path: ...
+
+    def history(self, query: HistoryQuery) -> History: ...
 
 
 # The filters of the article list: a name, its label, and what a language of an article must be

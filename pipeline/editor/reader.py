@@ -5,6 +5,7 @@ exactly what was delivered. ``EditorService`` adds the changes."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,12 @@ from pipeline.editor.redact import without_server_details
 from pipeline.editor.reviews import manifest_items, text_key
 from pipeline.editor.views import sentence_pair, sentence_view
 from pipeline.edits import Edit, EditsInForce, SentenceEdits
-from pipeline.errors import NotFound
+from pipeline.errors import JournalError, NotFound, StateError, StateUnavailable
 from pipeline.integrity import read_record
 from pipeline.layout import JSON_FILE, MANIFEST_FILE, item_dir
 from pipeline.report.review import headline
 from pipeline.state import StateStore
+from pipeline.state.history import History, HistoryQuery, job_history
 from pipeline.state.review_records import Review
 from pipeline.text.article import shown_time
 
@@ -127,6 +129,20 @@ class JobReader:
         if not regular_below(self.config.job_dir, path):
             raise NotFound(f"{article_id} [{language}] has no {name} yet")
         return path
+
+    def history(self, query: HistoryQuery) -> History:
+        """The editors' changes ``query`` keeps, newest first (``pipeline.state.history``).
+
+        Raises:
+            StateUnavailable: the editors' journal (or, without one, the state) cannot be read.
+        """
+        try:
+            return job_history(self.config.journal_path, self.config.state_path, query)
+        except JournalError as exc:
+            raise StateUnavailable(str(exc)) from None
+        except (StateError, sqlite3.DatabaseError) as exc:
+            log.error("the history cannot be read from %s: %s", self.config.state_path, exc)
+            raise StateUnavailable("the history cannot be read: the state file cannot be used") from None
 
     def sentence_pairs(self, language: str) -> list[dict[str, str]]:
         """The human-checked sentence pairs of ``language``: every sentence of the article-languages
