@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pipeline.editor.contract import ItemFailed
+from pipeline.state.history import History, HistoryEntry, HistoryQuery
 
 from .axe import violations
 from .requirements import CHROMIUM, needs_axe, needs_chromium
@@ -52,6 +53,19 @@ class Newsroom(FakeService):
             "languages": {"sq": failed, "uk": failed},
         }
         return [*super().articles(), summary]
+
+    def history(self, query: HistoryQuery) -> History:
+        """One change of each kind the History page shows: an edit, a drop, and a review."""
+        at = "2026-12-01T09:30:00Z"
+        edit = HistoryEntry("c1", "edit", "Mira", at, LONG, "sq", "Paragraph 3 says something.", 3,
+                            "Paragrafi 3 thotë diçka.", "Paragrafi i tretë thotë diçka.",
+                            recorded_by="Mira", recorded_at=at)  # fmt: skip
+        drop = HistoryEntry("c2", "drop", "Ana", at, LONG, "sq", "Paragraph 3 says something.", 3,
+                            "Paragrafi i tretë thotë diçka.", "Paragrafi 3 thotë diçka.",
+                            recorded_by="Ana", recorded_at=at)  # fmt: skip
+        review = HistoryEntry("c3", "review", "Ana", at, LONG, "uk", status="rejected", note="wrong figures",
+                              text_sha256="ab" * 32, recorded_by="Ana", recorded_at=at)  # fmt: skip
+        return History([review, drop, edit], "journal")
 
     def article(self, article_id: str, language: str) -> dict[str, Any]:
         if article_id == FAILED:
@@ -219,7 +233,7 @@ def test_a_failed_article_shows_why_and_is_counted_as_failed(live: str, page: An
 
 
 LIVE_PAGES = ["/", "/articles/harbour-cranes/", f"/articles/{LONG}/", f"/articles/{FAILED}/", "/sign-in",
-              "/articles/no-such-article/"]  # fmt: skip
+              "/articles/no-such-article/", "/history", f"/history?article={LONG}"]  # fmt: skip
 
 
 @needs_axe
@@ -228,8 +242,12 @@ def test_axe_finds_nothing_on_the_live_pages(live: str, browser: Any, viewport: 
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     found = {}
+    from playwright.sync_api import expect
+
     for path in LIVE_PAGES:
         page.goto(f"{live}{path}")
+        if path.startswith("/history"):  # the page with its entries, not an error page
+            expect(page.get_by_text("wrong figures")).to_be_visible()
         found[path] = violations(page)
     page.goto(f"{live}/articles/{LONG}/")  # with an editor open and a refusal shown
     page.get_by_role("textbox", name="Your name").fill("Mira")

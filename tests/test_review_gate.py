@@ -246,7 +246,7 @@ def test_an_approved_article_that_comes_back_needs_approving_again(
     source = articles / SAMPLE_ARTICLES[0].name
     text = source.read_text()
     source.unlink()
-    (articles / SAMPLE_ARTICLES[1].name).rename(articles.parent / "elsewhere.txt")  # the rejected one goes too
+    (articles / SAMPLE_ARTICLES[1].name).rename(articles.parent / "elsewhere.txt")  # the rejected one too
     assert invoke("run", str(config)).exit_code == 0
     assert public(config) == set()
     source.write_text(text)  # the very same text comes back
