@@ -6,7 +6,8 @@ For each size, a job of that many articles (the samples, each copy's sentences m
 the tiny MarianMT models with espeak-ng is run once (not what is measured: its cost per article is
 printed for reference), then timed: an unchanged re-run, one sentence changed in one article, an
 editor's edit saved through ``EditorService`` (the review app's path) until ``article.txt`` holds it,
-the same edit's new MP3 ready (background narration), and the first page of the review index. Medians of
+the same edit's new MP3 ready (background narration), the first page of the review index, and
+``pipeline reject`` then ``approve`` of one article-language (public folder and feed). Medians of
 ``--repeat`` tries; the last column is the ratio of the largest size to the smallest.
 """
 
@@ -32,6 +33,8 @@ TARGETS = {  # at the largest size (issue 19), seconds
     "edit saved": 0.5,
     "edit's MP3 ready": 2.0,
     "review index": 0.1,
+    "rejected (withdrawn)": 0.5,
+    "approved again": 0.5,
 }
 
 
@@ -65,6 +68,7 @@ def measure(size: int, root: Path, models: dict[str, Path], repeat: int) -> dict
         "languages": {code: {"model": str(path)} for code, path in models.items()},
         "translation": {"beam_size": 1, "max_length": 24, "cache_dir": str(REPO / ".cache" / "benchmarks")},
         "tts": {"engine": "espeak-ng", "concurrency": 2},
+        "feeds": {"base_url": "https://news.example/audio", "image": "https://news.example/art.png"},
     }))  # fmt: skip
     time.sleep(2.1)  # files written more than an instant before they are read, as on a real night
     config = load_config(folder / "job.yaml")
@@ -102,6 +106,14 @@ def measure(size: int, root: Path, models: dict[str, Path], repeat: int) -> dict
             figures["review index"].append(timed(lambda: listing(service.articles(), "all", 1)))
     finally:
         service.close()
+    from pipeline.editor.reviews import record_review
+
+    def review(status: str) -> None:
+        record_review(config, article_id, ("sq",), status, "bench", "")
+
+    for _ in range(repeat):  # pipeline reject / approve: the article off the public folder and feed, and back
+        figures["rejected (withdrawn)"].append(timed(lambda: review("rejected")))
+        figures["approved again"].append(timed(lambda: review("approved")))
     return {name: statistics.median(values) for name, values in figures.items()}
 
 

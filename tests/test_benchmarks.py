@@ -56,7 +56,8 @@ def test_ray_benchmark_compares_the_executors() -> None:
 def test_scale_benchmark_prints_each_figure_at_each_size() -> None:
     out = run("scale.py", "--sizes", "2", "3", "--repeat", "1")
     rows = {line[:26].strip(): line[26:].split() for line in out.splitlines()[2:]}
-    figures = ("unchanged re-run", "one sentence changed", "edit saved", "edit's MP3 ready", "review index")
+    figures = ("unchanged re-run", "one sentence changed", "edit saved", "edit's MP3 ready", "review index",
+               "rejected (withdrawn)", "approved again")  # fmt: skip
     for name in figures:
         assert len(rows[name]) == 4, out  # two sizes, the ratio, the target
 
