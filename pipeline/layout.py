@@ -16,6 +16,7 @@ PUBLIC_DIR = "public"  # <job>/public/: the only folder meant to be served
 STATE_FILE = "state.sqlite"
 SEGMENTS_SUFFIX = "-segments"  # <state file>-segments/<aa>/<sha256>.mp3: the narrated-segment cache
 LOCK_FILE = ".lock"
+FEED_VERSIONS_FILE = "feed-versions.json"  # <job>/: each feed item's last published audio version
 JOURNAL_FILE = "editors-journal.jsonl"  # <job>/: every editor's change, appended (state/journal.py)
 LOG_DIR = "logs"
 # <job>/sources/<article-id>/: what the web ingest fetched for one article (web/sources_folder.py):

@@ -99,6 +99,7 @@ def test_a_saved_edit_reads_plans_and_writes_its_article_language_only(
         ".review-pages.json",
         ".transcripts.json",
         "public/feeds/sq.xml",
+        "feed-versions.json",  # the item's new audio version, published as a correction
         "editors-journal.jsonl",  # the change, appended
     }
     assert "editors-journal.jsonl" in touched

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -156,9 +157,13 @@ def test_feeds_parse_back_element_by_element(write_config: WriteConfig, articles
             assert text(item, "description") == f"{lead}\n\n{disclosure}"
             (enclosure,) = item.findall("enclosure")
             audio = job / entry["files"]["audio"]
+            version = hashlib.sha256(audio.read_bytes()).hexdigest()[:12]  # a new URL for new audio
+            assert entry["narration"]["sha256"][:12] == version
             assert dict(enclosure.attrib) == {
-                "url": folder + "narration.mp3", "length": str(audio.stat().st_size), "type": "audio/mpeg"
-            }  # fmt: skip
+                "url": f"{folder}narration.mp3?v={version}",
+                "length": str(audio.stat().st_size),
+                "type": "audio/mpeg",
+            }
             public_audio = job / "public" / article_id / code / "narration.mp3"
             if public_audio.exists():  # the served copy, where the public folder is written
                 assert public_audio.stat().st_size == audio.stat().st_size

@@ -204,7 +204,7 @@ def test_the_feed_lists_only_approved_narrations(
         languages={"sq": {"model": str(tiny_models["sq"])}},
     )
     assert invoke("run", str(config)).exit_code == 0
-    assert public(config) == set()
+    assert public(config) == {"feeds/sq.xml"}  # a feed from the first run, with no items
     assert feed_items(config, "sq") == 0
 
     assert invoke("approve", str(config), FIRST).exit_code == 0
@@ -214,7 +214,7 @@ def test_the_feed_lists_only_approved_narrations(
     } | {"feeds/sq.xml"}
     assert invoke("reject", str(config), FIRST).exit_code == 0
     assert feed_items(config, "sq") == 0
-    assert public(config) == set()
+    assert public(config) == {"feeds/sq.xml"}  # the feed stays, empty
 
 
 @needs_espeak

@@ -398,6 +398,9 @@ class FeedsConfig(StrictModel):
     """itunes:owner's name; default: the author."""
     owner_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     """itunes:owner's e-mail (directories send the ownership check there); without it no itunes:owner."""
+    locked: bool = True
+    """podcast:locked ``yes``: other hosting platforms must not import the feed (``false``: ``no``);
+    written only with ``owner_email``, the address that proves ownership for a move."""
     copyright: Annotated[str, Field(min_length=1)] | None = None
     """Channel copyright; default ``© <author>``."""
     limit: Annotated[int, Field(ge=1, le=100_000)] = 100
