@@ -249,6 +249,8 @@ def test_an_approved_article_that_comes_back_needs_approving_again(
     (articles / SAMPLE_ARTICLES[1].name).rename(articles.parent / "elsewhere.txt")  # the rejected one too
     assert invoke("run", str(config)).exit_code == 0
     assert public(config) == set()
+    # the run's retraction is in force at once: no editors' change left for the app or a run to apply
+    assert status_json(config)["pending_changes"] == []
     source.write_text(text)  # the very same text comes back
     (articles.parent / "elsewhere.txt").rename(articles / SAMPLE_ARTICLES[1].name)
     assert invoke("run", str(config)).exit_code == 0

@@ -14,7 +14,6 @@ from pipeline.report.manifest import Reviews
 from pipeline.state import StateStore
 from pipeline.state.changes import Change
 from pipeline.state.journal import EditorsJournal
-from pipeline.state.journaling import record
 from pipeline.state.review_records import Review
 
 log = logging.getLogger(__name__)
@@ -27,8 +26,11 @@ def retract_approvals(
 ) -> bool:
     """Journal and record a ``retracted`` review for each article-language of ``gone`` (no longer
     in the input) whose current review is an approval; rejections stand. Call under the job's lock.
-    Returns whether any was recorded (then ``reviews`` is out of date). A journal that cannot be
-    written leaves the approvals as they are, with a warning: the next run tries again."""
+    Returns whether any was recorded (then ``reviews`` is out of date). The retractions are
+    recorded applied, not pending: the run writes the manifest that holds them, so neither the
+    review app's start nor ``pipeline status`` reports them as editors' changes left to apply. A
+    journal that cannot be written leaves the approvals as they are, with a warning: the next run
+    tries again."""
     approved = sorted(pair for pair in gone if (review := reviews.get(pair)) and review.status == "approved")
     if not approved:
         return False
@@ -37,8 +39,9 @@ def retract_approvals(
         Review(article_id, code, "retracted", RETRACTED_BY, NOTE, now, reviews[article_id, code].text_sha256)
         for article_id, code in approved
     )
-    try:
-        record(state, EditorsJournal(journal_path), Change("review", RETRACTED_BY, now, reviews=retractions))
+    change = Change("review", RETRACTED_BY, now, reviews=retractions)
+    try:  # journaled first, as every change; applied at once: this run's manifest writes it
+        state.record_change(change, EditorsJournal(journal_path).append(change), applied=True)
     except JournalError as exc:
         log.warning("approvals of articles gone from the input still stand: %s", exc)
         return False
