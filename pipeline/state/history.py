@@ -84,7 +84,7 @@ class HistoryEntry:
     position: int | None = None  # its index through the article when the edit was made
     before: str | None = None
     after: str | None = None
-    status: str | None = None  # reviews: approved, rejected
+    status: str | None = None  # reviews: approved, rejected, retracted (by the run)
     note: str | None = None
     text_sha256: str | None = None
     retired: tuple[dict[str, str], ...] = field(default=())

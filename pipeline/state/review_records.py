@@ -22,7 +22,7 @@ class Review:
 
     article_id: str
     language: str
-    status: str  # approved, rejected
+    status: str  # approved, rejected, retracted
     editor: str
     note: str
     at: str
