@@ -192,6 +192,38 @@ def test_feeds_limit_and_item_link(write_config: WriteConfig, articles: Path) ->
 
 
 @needs_espeak
+def test_a_feed_reads_only_the_articles_it_can_hold(
+    write_config: WriteConfig, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review rewrites its language's feed: it opens the ``article.json`` of the ``limit`` newest
+    items (by the manifest's dates), not of every article in the job."""
+    from pipeline.report import feeds
+
+    config = narrated(write_config, {**FEEDS, "limit": 2})
+    job = load_config(config)
+    manifest = json.loads((job_dir(config) / "manifest.json").read_text())
+    before = feed_path(config, "sq").read_bytes()
+    opened: list[str] = []
+    real = feeds.read_record
+    monkeypatch.setattr(
+        feeds, "read_record", lambda path: opened.append(path.parent.parent.name) or real(path)
+    )
+    feeds.write_feeds(job, manifest, {"sq"})
+    assert opened == sorted(ARTICLE_IDS, reverse=True)[:2]  # the oldest, a week older, is not opened
+    assert feed_path(config, "sq").read_bytes() == before
+
+
+def test_an_article_a_day_older_may_still_be_published_later() -> None:
+    """Its date is the source's, its publish time is in UTC: they may be a day apart either way."""
+    from pipeline.report.feeds import _cannot_beat
+
+    kept = dt.datetime(2024, 3, 5, 2, 0, tzinfo=dt.UTC)
+    assert not _cannot_beat({"date": "2024-03-04"}, kept)
+    assert _cannot_beat({"date": "2024-03-03"}, kept)
+    assert not _cannot_beat({"date": ""}, kept)
+
+
+@needs_espeak
 def test_a_language_without_narration_gets_no_feed(
     write_config: WriteConfig, articles: Path, tiny_models: dict
 ) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import email.utils
+import heapq
 import logging
 import re
 import urllib.parse
@@ -193,19 +194,43 @@ def artwork_file(config: JobConfig) -> str | None:
 
 
 def _episodes(config: JobConfig, manifest: dict[str, Any], code: str) -> list[Episode]:
-    """The language's narrated articles, newest first (then by id), at most ``feeds.limit``."""
-    episodes = []
-    for item in manifest["items"]:
-        if item["language"] != code or not servable(config, item) or "audio" not in item["files"]:
-            continue
+    """The language's narrated articles, newest first (then by id), at most ``feeds.limit``.
+
+    Only the ``article.json`` of the newest items are read: the manifest's dates (the article's
+    own, which its publish time in UTC is within a day of) order the candidates, and reading stops
+    at a date that can no longer beat the ``limit``-th newest episode found. So a review, which
+    rewrites its language's feed, costs what the feed holds, not what the job holds.
+    """
+    candidates = [
+        item for item in manifest["items"]
+        if item["language"] == code and servable(config, item) and "audio" in item["files"]
+    ]  # fmt: skip
+    candidates.sort(key=lambda item: item.get("date") or "9999", reverse=True)  # no date: read first
+    episodes: list[Episode] = []
+    newest: list[dt.datetime] = []  # a min-heap of the ``limit`` newest publish times found
+    for item in candidates:
+        if len(newest) == config.feeds.limit and _cannot_beat(item, newest[0]):
+            break
         record = read_record(config.job_dir / item["files"]["json"])
         if record is None or not isinstance(record.get("narration"), dict):
             continue
         sha256 = (item.get("narration") or {}).get("sha256")
         guid = f"{config.job}:{item['article_id']}:{code}"
-        episodes.append(_episode(item["article_id"], guid, record, sha256))
+        episode = _episode(item["article_id"], guid, record, sha256)
+        episodes.append(episode)
+        if len(newest) < config.feeds.limit:
+            heapq.heappush(newest, episode.published)
+        else:
+            heapq.heappushpop(newest, episode.published)
     episodes.sort(key=lambda e: (e.published, e.article_id), reverse=True)
     return episodes[: config.feeds.limit]
+
+
+def _cannot_beat(item: dict[str, Any], oldest_kept: dt.datetime) -> bool:
+    """True if the manifest item's date (the article's own, within a day of its publish time in
+    UTC) is too old for it to be published after ``oldest_kept``; False when it has no date."""
+    date = item.get("date") or ""
+    return bool(date) and dt.date.fromisoformat(date[:10]) < oldest_kept.date() - dt.timedelta(days=1)
 
 
 def _episode(article_id: str, guid: str, record: dict[str, Any], sha256: str | None) -> Episode:
