@@ -231,3 +231,10 @@ def test_what_counts_as_a_correction(
     assert corrected_on(f"Lead.\n\nCorrected on {dt.date(2026, 12, 2).day} December 2026") == dt.date(
         2026, 12, 2
     )
+
+
+def test_a_lead_that_reads_like_a_correction_is_not_one() -> None:
+    """Only the description's last line can be the correction line; the lead is the article's."""
+    lead = "Corrected on 1 March 2024 the council said.\nCorrected on 1 March 2024"
+    assert corrected_on(f"{lead}\n\nAI note.") is None
+    assert corrected_on("Lead.\n\nAI note.\n\nCorrected on 2 December 2026") == dt.date(2026, 12, 2)

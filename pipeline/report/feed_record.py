@@ -35,7 +35,7 @@ VERSION_PARAMETER = "v"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")  # fmt: skip
 CORRECTED = "Corrected on"  # the description's last line after a correction: "Corrected on 2 December 2026"
-_CORRECTED_LINE = re.compile(rf"^{CORRECTED} (\d{{1,2}}) ([A-Z][a-z]+) (\d{{4}})$", re.MULTILINE)
+_CORRECTED_LINE = re.compile(rf"^{CORRECTED} (\d{{1,2}}) ([A-Z][a-z]+) (\d{{4}})$")
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,9 @@ def corrected_line(day: dt.date) -> str:
 
 
 def corrected_on(description: str) -> dt.date | None:
-    """The date in a description's "Corrected on" line, or None."""
-    match = _CORRECTED_LINE.search(description)
+    """The date in a description's "Corrected on" line (its last: the first lines are the
+    article's own lead, which may read like one), or None."""
+    match = _CORRECTED_LINE.match(description.rstrip().rsplit("\n", 1)[-1])
     if match is None or match.group(2) not in MONTHS:
         return None
     try:
