@@ -32,7 +32,7 @@ from pipeline.errors import InvalidEdit, JobBusy, KeyRequired, NotFound, StaleKe
 from pipeline.state.history import History, HistoryQuery
 from pipeline.text.article import shown_time
 
-from .requirements import CHROMIUM, needs_chromium
+from .requirements import chromium, needs_chromium
 
 BASE = "http://127.0.0.1:8765"
 HOSTS = allowed_hosts("127.0.0.1", 8765)
@@ -1033,11 +1033,9 @@ def live(fake: FakeService) -> Iterator[str]:
 
 @needs_chromium
 def test_browser_an_editor_edits_a_sentence_with_the_keyboard(live: str, fake: FakeService) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+    with chromium() as browser:
         page = browser.new_page()
         problems: list[str] = []
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from pipeline.cli import cli
 
 from .conftest import SAMPLE_ARTICLES, WriteConfig
-from .requirements import CHROMIUM, needs_chromium, needs_espeak
+from .requirements import chromium, needs_chromium, needs_espeak
 
 needs_browser = needs_chromium
 HOSTILE = (
@@ -43,13 +43,8 @@ def narrated_job(write_config: WriteConfig, articles: Path) -> Path:
 @needs_browser
 @needs_espeak
 def test_review_pages_in_a_headless_browser(narrated_job: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     article_ids = sorted([p.stem for p in SAMPLE_ARTICLES] + ["hostile"])
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run"]  # fmt: skip
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         problems: list[str] = []
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

@@ -17,13 +17,12 @@ from pipeline.editor.contract import ItemFailed
 from pipeline.state.history import History, HistoryEntry, HistoryQuery
 
 from .axe import violations
-from .requirements import CHROMIUM, needs_axe, needs_chromium
+from .requirements import chromium, needs_axe, needs_chromium
 from .test_editor_app import FakeService, live, make_article
 
 pytestmark = [needs_chromium]
 __all__ = ["live"]  # the fixture, imported for this module's tests
 DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 LONG = "long-read"
 FAILED = "broken-feed"
 REASON = "the file is empty: nothing to translate"
@@ -80,12 +79,8 @@ def fake(tmp_path: Path) -> Newsroom:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from pipeline.config import load_config
 from pipeline.lock import JobLock
 
 from .conftest import SAMPLE_ARTICLES
-from .requirements import CHROMIUM, needs_chromium, needs_espeak
+from .requirements import chromium, needs_chromium, needs_espeak
 
 ESPEAK = shutil.which("espeak-ng")
 pytestmark = [needs_chromium, needs_espeak]
@@ -52,8 +52,6 @@ EDIT = "Kryeministri Rama nënshkroi marrëveshjen me Zelenskin."
 STARTUP_S = 90  # a loaded 2-core machine may take long to import torch and start uvicorn
 NARRATION_MS = 90_000  # the page polls every 2 s until the background narration is done
 BUSY = "A pipeline run of this job is in progress; retrying…"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]  # fmt: skip
 
 # Logs the text of each synthesis (espeak-ng reads it on stdin) as one line, then runs the real
 # program with the same arguments and the very same stdin bytes.
@@ -241,12 +239,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

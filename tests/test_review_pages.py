@@ -22,7 +22,7 @@ from pipeline.cli import cli
 
 from .axe import violations
 from .conftest import SAMPLE_ARTICLES
-from .requirements import CHROMIUM, needs_axe, needs_chromium, needs_espeak
+from .requirements import chromium, needs_axe, needs_chromium, needs_espeak
 
 pytestmark = [needs_chromium, needs_espeak]
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1440, "height": 900}
@@ -65,14 +65,8 @@ def job(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run"]  # fmt: skip
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def pages(job: Path) -> list[Path]:
