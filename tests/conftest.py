@@ -14,6 +14,7 @@ import yaml
 from pipeline.devtools.tiny_marian import build_demo_models, read_corpus
 
 from .fakes import FakeClock
+from .requirements import chromium
 from .websites import Site
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,6 +35,13 @@ SAMPLE_ARTICLES = sorted((REPO / "examples" / "articles").glob("*.txt"))
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``{"sq": en→sq model dir, "uk": multi-target en→zle model dir (needs >>ukr<<)}``."""
     return build_demo_models(tmp_path_factory.mktemp("models"), read_corpus(SAMPLE_ARTICLES))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright, one per test module (tests marked ``needs_chromium``)."""
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pipeline.editor.contract import ItemFailed
 from pipeline.state.history import History, HistoryEntry, HistoryQuery
 
 from .axe import violations
-from .requirements import chromium, needs_axe, needs_chromium
+from .requirements import needs_axe, needs_chromium
 from .test_editor_app import FakeService, live, make_article
 
 pytestmark = [needs_chromium]
@@ -75,12 +75,6 @@ class Newsroom(FakeService):
 @pytest.fixture
 def fake(tmp_path: Path) -> Newsroom:
     return Newsroom(tmp_path / "job")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

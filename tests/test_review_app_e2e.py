@@ -41,7 +41,7 @@ from pipeline.config import load_config
 from pipeline.lock import JobLock
 
 from .conftest import SAMPLE_ARTICLES
-from .requirements import chromium, needs_chromium, needs_espeak
+from .requirements import needs_chromium, needs_espeak
 
 ESPEAK = shutil.which("espeak-ng")
 pytestmark = [needs_chromium, needs_espeak]
@@ -235,12 +235,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path
     job.server = serve(job)
     yield job
     stop(job.server)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from pipeline.cli import cli
 
 from .axe import violations
 from .conftest import SAMPLE_ARTICLES
-from .requirements import chromium, needs_axe, needs_chromium, needs_espeak
+from .requirements import needs_axe, needs_chromium, needs_espeak
 
 pytestmark = [needs_chromium, needs_espeak]
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1440, "height": 900}
@@ -61,12 +60,6 @@ def job(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) 
     result = CliRunner(mix_stderr=False).invoke(cli, ["run", str(root / "job.yaml")], catch_exceptions=False)
     assert result.exit_code == 1, result.stderr  # the empty file fails; the rest are delivered
     return root / "out" / "review"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def pages(job: Path) -> list[Path]:
