@@ -134,9 +134,15 @@ def _day(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+def version_of(sha256: str | None) -> str | None:
+    """The audio's version: the first 12 hex digits of its sha256 (None without one)."""
+    return sha256[:12] if sha256 else None
+
+
 def versioned(url: str, sha256: str | None) -> str:
-    """``url`` with the audio's version (the first 12 hex digits of its sha256) as ``?v=``."""
-    return url if not sha256 else f"{url}?{VERSION_PARAMETER}={sha256[:12]}"
+    """``url`` with the audio's version (``version_of``) as ``?v=``."""
+    version = version_of(sha256)
+    return url if version is None else f"{url}?{VERSION_PARAMETER}={version}"
 
 
 def audio_version(url: str) -> str | None:

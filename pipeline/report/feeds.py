@@ -59,6 +59,7 @@ from pipeline.report.feed_record import (
     corrected_line,
     read_feed,
     read_versions,
+    version_of,
     versioned,
     write_versions,
 )
@@ -132,7 +133,7 @@ def write_feeds(
         guid = past.guid if past is not None and past.guid else feed_guid(_self_url(config, target.code))
         if write_if_changed(path, feed_xml(config, target, episodes, built=built, guid=guid)):
             log.debug("wrote %s (%d items)", path, len(episodes))
-        published = {e.guid: PastItem(e.sha256[:12], e.corrected) for e in episodes if e.sha256}
+        published = {e.guid: PastItem(version_of(e.sha256), e.corrected) for e in episodes if e.sha256}
         versions[target.code] = {**known, **published}
     write_versions(config.job_dir / FEED_VERSIONS_FILE, versions)
 
@@ -153,7 +154,7 @@ def against_past(
     dated = []
     for episode in episodes:
         before = known.get(episode.guid)
-        version = episode.sha256[:12] if episode.sha256 else None
+        version = version_of(episode.sha256)
         corrected = None
         if before is not None and before.version is not None and version is not None:
             if before.version != version:
